@@ -1,0 +1,28 @@
+//! SeaORM entities for Switchboard: one module per database table, in the
+//! generated (`DeriveEntityModel`) style with no behaviour beyond relations.
+//!
+//! The schema itself is owned by the `migration` crate; column types here
+//! must stay in lock-step with it.
+
+pub mod analysts;
+pub mod call_history;
+pub mod calls;
+pub mod chat_links;
+pub mod chat_messages;
+pub mod chats;
+pub mod queue_members;
+pub mod queues;
+pub mod users;
+
+/// Re-exports of every entity under a table-flavoured name.
+pub mod prelude {
+    pub use super::analysts::Entity as Analyst;
+    pub use super::call_history::Entity as CallHistory;
+    pub use super::calls::Entity as Call;
+    pub use super::chat_links::Entity as ChatLink;
+    pub use super::chat_messages::Entity as ChatMessage;
+    pub use super::chats::Entity as Chat;
+    pub use super::queue_members::Entity as QueueMember;
+    pub use super::queues::Entity as Queue;
+    pub use super::users::Entity as User;
+}

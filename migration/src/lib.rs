@@ -1,0 +1,22 @@
+//! Schema migrations for Switchboard: the `Migrator` and its ordered list of
+//! migrations. Every migration runs unchanged on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_directory;
+mod m20261125_000002_create_calls_and_chats;
+mod m20261125_000003_create_messages_and_history;
+
+/// Applies (or rolls back) all Switchboard migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_directory::Migration),
+            Box::new(m20261125_000002_create_calls_and_chats::Migration),
+            Box::new(m20261125_000003_create_messages_and_history::Migration),
+        ]
+    }
+}

@@ -1,0 +1,80 @@
+//! Assembles and runs the server: database, migrations, demo seed, shared state, the HTTP app.
+//! `Application::build` binds the listener (port 0 picks a free one) so tests can ask for the port
+//! before the server runs.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::auth::{JwtKeys, Tickets};
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::{http, seed, store, telemetry};
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = store::connect(&settings.database)
+            .await
+            .context("database.url: cannot open the database")?;
+        store::migrate(&db).await.context("migrations failed")?;
+        if settings.seed.demo {
+            let offer = i32::try_from(settings.routing.offer_timeout_secs).unwrap_or(i32::MAX);
+            seed::demo(&db, offer).await.context("demo seed failed")?;
+        }
+        let listener = TcpListener::bind(settings.server.bind)
+            .with_context(|| format!("server.bind: cannot listen on {}", settings.server.bind))?;
+        let addr = listener.local_addr()?;
+        let settings = Arc::new(settings);
+        let state = web::Data::new(AppState {
+            keys: JwtKeys::new(&settings.auth.jwt_secret),
+            tickets: Tickets::new(Duration::from_secs(settings.auth.ticket_ttl_secs)),
+            db,
+            settings: settings.clone(),
+        });
+        let dev_login = settings.auth.dev_login;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(from_fn(telemetry::request_span))
+                .configure(|cfg| http::configure(cfg, dev_login))
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_secs);
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Application {
+            addr,
+            server,
+            state,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (tests read the database through it).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM or a handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

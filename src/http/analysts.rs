@@ -1,0 +1,137 @@
+//! Analysts: the admin's `PUT /analysts/{id}` and `GET /analysts/{id}` (the analyst, a manager of
+//! one of their queues, or an admin).
+
+use actix_web::{HttpResponse, get, put, web};
+use entities::analysts;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::domain::{AnalystRole, MemberRole, Role};
+use crate::error::{AppError, AppResult};
+use crate::http::body::Body;
+use crate::http::check_id;
+use crate::state::AppState;
+use crate::store;
+
+/// An analyst as clients see them.
+#[derive(Debug, Serialize)]
+pub struct AnalystView {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub capacity: i32,
+    pub status: String,
+    pub queues: Vec<Membership>,
+}
+
+/// One queue an analyst belongs to, and in which role.
+#[derive(Debug, Serialize)]
+pub struct Membership {
+    pub queue_id: String,
+    pub role: String,
+}
+
+pub async fn analyst_view(state: &AppState, a: analysts::Model) -> AppResult<AnalystView> {
+    let queues = store::analysts::memberships(&state.db, &a.id)
+        .await?
+        .into_iter()
+        .map(|m| Membership {
+            queue_id: m.queue_id,
+            role: m.role,
+        })
+        .collect();
+    Ok(AnalystView {
+        id: a.id,
+        name: a.name,
+        role: a.role,
+        capacity: a.capacity,
+        status: a.status,
+        queues,
+    })
+}
+
+/// Whether `caller` may see analyst `id`: admins, the analyst, and managers of one of their queues.
+pub async fn may_see_analyst(
+    state: &AppState,
+    caller: &Caller,
+    view: &AnalystView,
+) -> AppResult<bool> {
+    Ok(match caller.role() {
+        Role::Admin => true,
+        Role::User => false,
+        Role::Analyst | Role::Manager => {
+            if caller.id() == view.id {
+                return Ok(true);
+            }
+            let managed = store::analysts::memberships(&state.db, caller.id()).await?;
+            managed.iter().any(|m| {
+                m.role == MemberRole::Manager.as_str()
+                    && view.queues.iter().any(|q| q.queue_id == m.queue_id)
+            })
+        }
+    })
+}
+
+#[get("/analysts/{id}")]
+pub async fn get_analyst(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let not_found = || AppError::not_found(format!("analyst {id}"));
+    let analyst = store::analysts::find(&state.db, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    let view = analyst_view(&state, analyst).await?;
+    if !may_see_analyst(&state, &caller, &view).await? {
+        return Err(not_found());
+    }
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Body of `PUT /analysts/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutAnalyst {
+    name: String,
+    #[serde(default = "default_capacity")]
+    capacity: i32,
+    #[serde(default = "default_role")]
+    role: AnalystRole,
+}
+
+fn default_capacity() -> i32 {
+    3
+}
+
+fn default_role() -> AnalystRole {
+    AnalystRole::Analyst
+}
+
+#[put("/analysts/{id}")]
+pub async fn put_analyst(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body<PutAnalyst>,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    check_id("analyst id", &id)?;
+    let b = body.into_inner();
+    let name = b.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::bad_request("name must be 1 to 100 characters"));
+    }
+    if !(1..=100).contains(&b.capacity) {
+        return Err(AppError::bad_request("capacity must be between 1 and 100"));
+    }
+    let (analyst, created) =
+        store::analysts::upsert(&state.db, &id, name, b.capacity, b.role).await?;
+    let view = analyst_view(&state, analyst).await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(view))
+}

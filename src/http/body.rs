@@ -1,0 +1,63 @@
+//! `Body<T>`: the JSON request body extractor. Like `web::Json`, but a body that does not fit `T`
+//! is refused with a problem+json whose detail names the offending field (`routing: unknown
+//! variant ...`), so a client can tell what to fix.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// Largest JSON body an HTTP route accepts.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// A JSON body parsed into `T`.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T> Body<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// Parses JSON into `T`, naming the path of the first field that does not fit.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path == "." {
+            AppError::bad_request(inner.to_string())
+        } else {
+            AppError::bad_request(format!("{path}: {inner}"))
+        }
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(AppError::bad_request(
+                    "content-type must be application/json",
+                ));
+            }
+            let bytes = bytes
+                .await
+                .map_err(|e| AppError::bad_request(e.to_string()))?;
+            parse_json(&bytes).map(Body)
+        })
+    }
+}

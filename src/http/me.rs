@@ -1,0 +1,25 @@
+//! `GET /api/v1/me`: who the caller is; for analysts and managers also status, capacity and queues.
+
+use actix_web::{HttpResponse, get, web};
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::error::AppResult;
+use crate::http::analysts::analyst_view;
+use crate::state::AppState;
+use crate::store;
+
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
+    let p = &caller.0;
+    if p.role.is_staff()
+        && let Some(analyst) = store::analysts::find(&state.db, &p.id).await?
+    {
+        let view = analyst_view(&state, analyst).await?;
+        return Ok(HttpResponse::Ok().json(json!({
+            "id": p.id, "name": p.name, "role": p.role,
+            "status": view.status, "capacity": view.capacity, "queues": view.queues,
+        })));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "id": p.id, "name": p.name, "role": p.role })))
+}

@@ -1,0 +1,65 @@
+//! Queue membership (admin): `PUT` and `DELETE /queues/{id}/members/{analyst_id}`.
+
+use actix_web::{HttpResponse, delete, put, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::domain::MemberRole;
+use crate::error::{AppError, AppResult};
+use crate::http::body::Body;
+use crate::state::AppState;
+use crate::store;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutMember {
+    role: MemberRole,
+}
+
+#[put("/queues/{id}/members/{analyst_id}")]
+pub async fn put_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: Body<PutMember>,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    let (queue_id, analyst_id) = path.into_inner();
+    if store::queues::find(&state.db, &queue_id).await?.is_none() {
+        return Err(AppError::not_found(format!("queue {queue_id}")));
+    }
+    if store::analysts::find(&state.db, &analyst_id)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::not_found(format!("analyst {analyst_id}")));
+    }
+    let (member, created) =
+        store::analysts::upsert_member(&state.db, &queue_id, &analyst_id, body.0.role).await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(json!({
+        "queue_id": member.queue_id, "analyst_id": member.analyst_id, "role": member.role,
+    })))
+}
+
+#[delete("/queues/{id}/members/{analyst_id}")]
+pub async fn delete_member(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    let (queue_id, analyst_id) = path.into_inner();
+    if store::analysts::delete_member(&state.db, &queue_id, &analyst_id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(AppError::not_found(format!(
+            "membership of {analyst_id} in {queue_id}"
+        )))
+    }
+}

@@ -1,0 +1,187 @@
+//! Queues: `GET /queues`, `GET /queues/{id}` (QueueView with live figures) and the admin's
+//! `PUT /queues/{id}` that creates or replaces a queue's settings.
+
+use actix_web::{HttpResponse, get, put, web};
+use chrono::Utc;
+use entities::queues;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Caller;
+use crate::domain::{Role, RoutingMode};
+use crate::error::{AppError, AppResult};
+use crate::http::body::Body;
+use crate::http::check_id;
+use crate::state::AppState;
+use crate::store;
+use crate::store::queues::{QueueSpec, StoredFigures};
+
+/// A queue as clients see it (contract §5).
+#[derive(Debug, Serialize)]
+pub struct QueueView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub routing: String,
+    pub priority: i32,
+    pub sla_answer_secs: i32,
+    pub max_wait_secs: i32,
+    pub offer_timeout_secs: i32,
+    pub waiting: u64,
+    pub longest_wait_secs: i64,
+    pub analysts_online: u64,
+    pub analysts_available: u64,
+    pub active_chats: u64,
+    pub answered_today: u64,
+    pub unanswered_today: u64,
+    pub service_level: Option<f64>,
+}
+
+/// Builds the views of `queues`, reading their stored figures in one pass.
+pub async fn queue_views(
+    state: &AppState,
+    queues: Vec<queues::Model>,
+) -> AppResult<Vec<QueueView>> {
+    let mut figures = store::queues::figures(&state.db, &queues, Utc::now()).await?;
+    Ok(queues
+        .into_iter()
+        .map(|q| {
+            let f = figures.remove(&q.id).unwrap_or_default();
+            view(q, f)
+        })
+        .collect())
+}
+
+fn view(q: queues::Model, f: StoredFigures) -> QueueView {
+    QueueView {
+        id: q.id,
+        name: q.name,
+        description: q.description,
+        enabled: q.enabled,
+        routing: q.routing,
+        priority: q.priority,
+        sla_answer_secs: q.sla_answer_secs,
+        max_wait_secs: q.max_wait_secs,
+        offer_timeout_secs: q.offer_timeout_secs,
+        waiting: f.waiting,
+        longest_wait_secs: f.longest_wait_secs,
+        analysts_online: 0,
+        analysts_available: 0,
+        active_chats: f.active_chats,
+        answered_today: f.answered_today,
+        unanswered_today: f.unanswered_today,
+        service_level: f.service_level,
+    }
+}
+
+/// The queues the caller may see: admins and users all of them (users pick one to chat in),
+/// analysts and managers the queues they belong to.
+pub async fn visible_queues(state: &AppState, caller: &Caller) -> AppResult<Vec<queues::Model>> {
+    match caller.role() {
+        Role::Admin | Role::User => store::queues::list(&state.db).await,
+        Role::Analyst | Role::Manager => {
+            store::queues::list_for_analyst(&state.db, caller.id()).await
+        }
+    }
+}
+
+#[get("/queues")]
+pub async fn list_queues(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
+    let queues = visible_queues(&state, &caller).await?;
+    Ok(HttpResponse::Ok().json(queue_views(&state, queues).await?))
+}
+
+#[get("/queues/{id}")]
+pub async fn get_queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let queue = visible_queues(&state, &caller)
+        .await?
+        .into_iter()
+        .find(|q| q.id == *id)
+        .ok_or_else(|| AppError::not_found(format!("queue {id}")))?;
+    let mut views = queue_views(&state, vec![queue]).await?;
+    Ok(HttpResponse::Ok().json(views.pop()))
+}
+
+/// Body of `PUT /queues/{id}`: `name` and `routing` required, the rest defaulted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutQueue {
+    name: String,
+    routing: RoutingMode,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    priority: i32,
+    #[serde(default = "default_sla")]
+    sla_answer_secs: i32,
+    #[serde(default)]
+    max_wait_secs: i32,
+    offer_timeout_secs: Option<i32>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_sla() -> i32 {
+    60
+}
+
+#[put("/queues/{id}")]
+pub async fn put_queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body<PutQueue>,
+) -> AppResult<HttpResponse> {
+    caller.require_admin()?;
+    check_id("queue id", &id)?;
+    let b = body.into_inner();
+    let name = b.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::bad_request("name must be 1 to 100 characters"));
+    }
+    if b.description.chars().count() > 1000 {
+        return Err(AppError::bad_request(
+            "description must be at most 1000 characters",
+        ));
+    }
+    let default_offer =
+        i32::try_from(state.settings.routing.offer_timeout_secs).unwrap_or(i32::MAX);
+    let offer_timeout_secs = b.offer_timeout_secs.unwrap_or(default_offer);
+    for (field, value, min) in [
+        ("sla_answer_secs", b.sla_answer_secs, 1),
+        ("max_wait_secs", b.max_wait_secs, 0),
+        ("offer_timeout_secs", offer_timeout_secs, 1),
+    ] {
+        if value < min {
+            return Err(AppError::bad_request(format!(
+                "{field} must be at least {min}"
+            )));
+        }
+    }
+    let spec = QueueSpec {
+        name,
+        description: b.description,
+        enabled: b.enabled,
+        routing: b.routing,
+        priority: b.priority,
+        sla_answer_secs: b.sla_answer_secs,
+        max_wait_secs: b.max_wait_secs,
+        offer_timeout_secs,
+    };
+    let (queue, created) = store::queues::upsert(&state.db, &id, spec).await?;
+    let mut views = queue_views(&state, vec![queue]).await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(views.pop()))
+}

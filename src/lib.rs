@@ -1,0 +1,18 @@
+//! Switchboard: a real-time chat routing engine for IT service desks.
+//!
+//! Users wait in queues, a router hands their chats to available analysts, analyst and user talk
+//! over WebSocket, and each chat's transcript lands in its call's history. See README.md for the
+//! map; `app` assembles the pieces.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod seed;
+pub mod settings;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod timefmt;

@@ -1,0 +1,74 @@
+//! The `switchboard` binary: parse the command line, load settings, set up logging, run.
+
+use clap::Parser;
+use switchboard::app::Application;
+use switchboard::auth::{Claims, JwtKeys};
+use switchboard::cli::{Cli, Command};
+use switchboard::settings::Settings;
+use switchboard::{store, telemetry};
+
+fn main() {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("switchboard: {err}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(err) = run(cli.command.unwrap_or(Command::Serve), settings) {
+        eprintln!("switchboard: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Token {
+            sub,
+            role,
+            name,
+            ttl,
+        } => {
+            let exp = chrono::Utc::now().timestamp() + i64::try_from(ttl.as_secs())?;
+            let token = JwtKeys::new(&settings.auth.jwt_secret).sign(&Claims {
+                sub,
+                role,
+                name,
+                exp,
+            });
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{token}");
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            telemetry::init(&settings.log);
+            actix_web::rt::System::new().block_on(async {
+                let db = store::connect(&settings.database).await?;
+                store::migrate(&db).await?;
+                tracing::info!("database schema is up to date");
+                Ok(())
+            })
+        }
+        Command::Serve => {
+            telemetry::init(&settings.log);
+            actix_web::rt::System::new().block_on(async {
+                let profile = settings.profile.clone();
+                let demo = settings.seed.demo;
+                let app = Application::build(settings).await?;
+                tracing::info!(profile = %profile, addr = %app.addr(), "switchboard listening");
+                if demo {
+                    tracing::info!(
+                        "demo data ready: queues service-desk (auto), hardware (offer), access (manual); \
+                         analysts alice, bob, dave, manager carol; sign in with \
+                         `cargo run --release -- token --sub alice --role analyst --name \"Alice Smith\"`"
+                    );
+                }
+                app.run_until_stopped().await?;
+                Ok(())
+            })
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! Typed settings, layered: defaults compiled into the binary, then `config/default.toml`, then
+//! `config/{SWITCHBOARD_ENV}.toml`, then `SWITCHBOARD__SECTION__KEY` environment variables.
+//! This is the only code that reads the environment; everything else receives a `Settings`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+/// Compiled-in defaults: the binary runs with no files at all.
+const DEFAULTS: &str = r#"
+[server]
+bind = "127.0.0.1:8080"
+allowed_origins = []
+shutdown_timeout_secs = 10
+workers = 0
+
+[database]
+url = "sqlite://switchboard.db?mode=rwc"
+max_connections = 8
+sqlite_cache_mb = 64
+sqlite_synchronous = "normal"
+
+[auth]
+jwt_secret = ""
+dev_login = false
+ticket_ttl_secs = 30
+
+[seed]
+demo = false
+
+[routing]
+reconnect_grace_secs = 60
+offer_timeout_secs = 20
+
+[ws]
+heartbeat_secs = 10
+client_timeout_secs = 30
+
+[limits]
+max_body_chars = 8000
+max_frame_bytes = 65536
+msgs_per_sec = 10
+msgs_burst = 20
+max_connections_per_principal = 5
+
+[log]
+format = "pretty"
+filter = "info"
+"#;
+
+/// Compiled-in defaults that differ in the development profile (the default profile).
+const DEVELOPMENT_DEFAULTS: &str = r#"
+[auth]
+dev_login = true
+
+[seed]
+demo = true
+"#;
+
+/// The secret used outside production when none is configured: fine for a laptop, refused in production.
+pub const DEV_JWT_SECRET: &str = "switchboard-development-secret-do-not-use-in-production";
+
+/// The profile whose refusals protect a real deployment.
+pub const PRODUCTION: &str = "production";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Which profile was loaded (`SWITCHBOARD_ENV`, default `development`); not a config key.
+    #[serde(skip, default = "default_profile")]
+    pub profile: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub seed: SeedSettings,
+    pub routing: RoutingSettings,
+    pub ws: WsSettings,
+    pub limits: LimitsSettings,
+    pub log: LogSettings,
+}
+
+fn default_profile() -> String {
+    "development".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub bind: SocketAddr,
+    /// Origins a browser handshake may come from; empty means the server's own origins.
+    pub allowed_origins: Vec<String>,
+    /// How long a graceful stop waits for work in flight.
+    pub shutdown_timeout_secs: u64,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc` (embedded default) or `postgres://user@host/db` (production).
+    pub url: String,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// SQLite page cache per connection, in MiB (index-heavy inserts need it).
+    pub sqlite_cache_mb: u32,
+    /// `normal`: commits survive a process crash; `full`: they survive power loss too.
+    pub sqlite_synchronous: SqliteSync,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SqliteSync {
+    Normal,
+    Full,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 secret the host service desk signs tokens with. Never logged.
+    pub jwt_secret: String,
+    /// Serve `POST /dev/token` so the demo pages can sign in without a host desk.
+    pub dev_login: bool,
+    /// How long a WebSocket ticket stays redeemable.
+    pub ticket_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("jwt_secret", &"<redacted>")
+            .field("dev_login", &self.dev_login)
+            .field("ticket_ttl_secs", &self.ticket_ttl_secs)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedSettings {
+    /// Create the demo queues and analysts at start-up (idempotent).
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    /// How long a dropped analyst keeps their chats, and a dropped user their chat.
+    pub reconnect_grace_secs: u64,
+    /// Default time an analyst has to answer an offer (a queue may override it).
+    pub offer_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WsSettings {
+    /// Interval between server pings.
+    pub heartbeat_secs: u64,
+    /// A connection silent this long is closed.
+    pub client_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSettings {
+    pub max_body_chars: usize,
+    pub max_frame_bytes: usize,
+    pub msgs_per_sec: u32,
+    pub msgs_burst: u32,
+    pub max_connections_per_principal: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log pipelines.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `switchboard=debug,info`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A setting that cannot be used; its message is the one line start-up prints before it stops.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+/// Where settings come from; tests build one by hand instead of touching the process environment.
+#[derive(Debug, Clone)]
+pub struct SettingsSource {
+    /// Folder holding `default.toml` and `{profile}.toml`.
+    pub config_dir: PathBuf,
+    /// The profile name (`SWITCHBOARD_ENV`).
+    pub profile: String,
+    /// The environment variables to overlay (only `SWITCHBOARD__*` ones are read).
+    pub env: HashMap<String, String>,
+}
+
+impl SettingsSource {
+    /// The real process: `./config` (or `SWITCHBOARD_CONFIG_DIR`), `SWITCHBOARD_ENV`, `std::env`.
+    pub fn from_process() -> Self {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        SettingsSource {
+            config_dir: env
+                .get("SWITCHBOARD_CONFIG_DIR")
+                .map_or_else(|| PathBuf::from("config"), PathBuf::from),
+            profile: env
+                .get("SWITCHBOARD_ENV")
+                .cloned()
+                .unwrap_or_else(default_profile),
+            env,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads and validates settings from the real process environment.
+    pub fn load() -> Result<Settings, SettingsError> {
+        Self::load_from(&SettingsSource::from_process())
+    }
+
+    /// Loads and validates settings from the given source.
+    pub fn load_from(source: &SettingsSource) -> Result<Settings, SettingsError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if source.profile == "development" {
+            builder = builder.add_source(File::from_str(DEVELOPMENT_DEFAULTS, FileFormat::Toml));
+        }
+        let file = |name: &str| -> File<_, _> {
+            File::from(Path::new(&source.config_dir).join(name)).required(false)
+        };
+        let built = builder
+            .add_source(file("default.toml"))
+            .add_source(file(&format!("{}.toml", source.profile)))
+            .add_source(
+                Environment::with_prefix("SWITCHBOARD")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("server.allowed_origins")
+                    .try_parsing(true)
+                    .source(Some(source.env.clone().into_iter().collect())),
+            )
+            .build()?;
+        let mut settings: Settings = built.try_deserialize()?;
+        settings.profile = source.profile.clone();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Whether this is the production profile.
+    pub fn is_production(&self) -> bool {
+        self.profile == PRODUCTION
+    }
+
+    fn validate(&mut self) -> Result<(), SettingsError> {
+        let invalid = |key, reason: &str| SettingsError::Invalid {
+            key,
+            reason: reason.to_string(),
+        };
+        if self.is_production() {
+            if self.auth.jwt_secret.is_empty() {
+                return Err(invalid(
+                    "auth.jwt_secret",
+                    "required in production (set SWITCHBOARD__AUTH__JWT_SECRET)",
+                ));
+            }
+            if self.auth.dev_login {
+                return Err(invalid(
+                    "auth.dev_login",
+                    "must be false in production: it lets anyone mint tokens",
+                ));
+            }
+        } else if self.auth.jwt_secret.is_empty() {
+            self.auth.jwt_secret = DEV_JWT_SECRET.to_string();
+        }
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        let positive: [(&'static str, u64); 8] = [
+            ("auth.ticket_ttl_secs", self.auth.ticket_ttl_secs),
+            ("ws.heartbeat_secs", self.ws.heartbeat_secs),
+            ("ws.client_timeout_secs", self.ws.client_timeout_secs),
+            ("limits.max_body_chars", self.limits.max_body_chars as u64),
+            ("limits.max_frame_bytes", self.limits.max_frame_bytes as u64),
+            ("limits.msgs_per_sec", u64::from(self.limits.msgs_per_sec)),
+            (
+                "limits.max_connections_per_principal",
+                self.limits.max_connections_per_principal as u64,
+            ),
+            (
+                "database.max_connections",
+                u64::from(self.database.max_connections),
+            ),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(invalid(key, "must be greater than 0"));
+        }
+        if self.limits.msgs_burst < self.limits.msgs_per_sec {
+            return Err(invalid(
+                "limits.msgs_burst",
+                "must be at least limits.msgs_per_sec",
+            ));
+        }
+        if self.ws.client_timeout_secs <= self.ws.heartbeat_secs {
+            return Err(invalid(
+                "ws.client_timeout_secs",
+                "must be longer than ws.heartbeat_secs",
+            ));
+        }
+        for origin in &self.server.allowed_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://"))
+                || origin.ends_with('/')
+            {
+                return Err(invalid(
+                    "server.allowed_origins",
+                    "each origin is scheme://host[:port] with no trailing slash",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! The analyst directory: analysts, their capacity and stored status, and queue membership.
+
+use chrono::Utc;
+use entities::{analysts, queue_members};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+
+use crate::domain::{AnalystRole, AnalystStatus, MemberRole};
+use crate::error::AppResult;
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<analysts::Model>> {
+    Ok(analysts::Entity::find_by_id(id.to_string()).one(db).await?)
+}
+
+/// Creates or replaces an analyst's name, capacity and role (status is kept); `true` when created.
+pub async fn upsert(
+    db: &DatabaseConnection,
+    id: &str,
+    name: String,
+    capacity: i32,
+    role: AnalystRole,
+) -> AppResult<(analysts::Model, bool)> {
+    let txn = db.begin().await?;
+    let existing = analysts::Entity::find_by_id(id.to_string())
+        .one(&txn)
+        .await?;
+    let now = Utc::now();
+    let saved = match existing {
+        Some(old) => {
+            let mut model: analysts::ActiveModel = old.into();
+            model.name = Set(name);
+            model.capacity = Set(capacity);
+            model.role = Set(role.as_str().to_string());
+            model.updated_at = Set(now);
+            (model.update(&txn).await?, false)
+        }
+        None => {
+            let model = analysts::ActiveModel {
+                id: Set(id.to_string()),
+                name: Set(name),
+                capacity: Set(capacity),
+                role: Set(role.as_str().to_string()),
+                status: Set(AnalystStatus::Offline.as_str().to_string()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            (model.insert(&txn).await?, true)
+        }
+    };
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// An analyst's memberships, by queue id.
+pub async fn memberships(
+    db: &impl ConnectionTrait,
+    analyst_id: &str,
+) -> AppResult<Vec<queue_members::Model>> {
+    Ok(queue_members::Entity::find()
+        .filter(queue_members::Column::AnalystId.eq(analyst_id))
+        .order_by_asc(queue_members::Column::QueueId)
+        .all(db)
+        .await?)
+}
+
+/// A queue's members, by analyst id.
+pub async fn members_of(
+    db: &impl ConnectionTrait,
+    queue_id: &str,
+) -> AppResult<Vec<queue_members::Model>> {
+    Ok(queue_members::Entity::find()
+        .filter(queue_members::Column::QueueId.eq(queue_id))
+        .order_by_asc(queue_members::Column::AnalystId)
+        .all(db)
+        .await?)
+}
+
+/// The analyst's role in a queue, if they are a member.
+pub async fn membership(
+    db: &impl ConnectionTrait,
+    queue_id: &str,
+    analyst_id: &str,
+) -> AppResult<Option<MemberRole>> {
+    let found = queue_members::Entity::find_by_id((queue_id.to_string(), analyst_id.to_string()))
+        .one(db)
+        .await?;
+    Ok(found.and_then(|m| m.role.parse().ok()))
+}
+
+/// Adds an analyst to a queue or changes their role there; `true` when the membership is new.
+pub async fn upsert_member(
+    db: &DatabaseConnection,
+    queue_id: &str,
+    analyst_id: &str,
+    role: MemberRole,
+) -> AppResult<(queue_members::Model, bool)> {
+    let txn = db.begin().await?;
+    let key = (queue_id.to_string(), analyst_id.to_string());
+    let saved = match queue_members::Entity::find_by_id(key).one(&txn).await? {
+        Some(old) => {
+            let mut model: queue_members::ActiveModel = old.into();
+            model.role = Set(role.as_str().to_string());
+            (model.update(&txn).await?, false)
+        }
+        None => {
+            let model = queue_members::ActiveModel {
+                queue_id: Set(queue_id.to_string()),
+                analyst_id: Set(analyst_id.to_string()),
+                role: Set(role.as_str().to_string()),
+                created_at: Set(Utc::now()),
+            };
+            (model.insert(&txn).await?, true)
+        }
+    };
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Removes a membership; `false` when there was none.
+pub async fn delete_member(
+    db: &impl ConnectionTrait,
+    queue_id: &str,
+    analyst_id: &str,
+) -> AppResult<bool> {
+    let result =
+        queue_members::Entity::delete_by_id((queue_id.to_string(), analyst_id.to_string()))
+            .exec(db)
+            .await?;
+    Ok(result.rows_affected > 0)
+}

@@ -1,0 +1,52 @@
+//! Persistence: opening the database (SQLite tuned for durability, or PostgreSQL), running the
+//! migrations, and async repository functions over SeaORM, one file per aggregate.
+
+pub mod analysts;
+pub mod queues;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+
+use crate::settings::{DatabaseSettings, SqliteSync};
+
+/// Opens the configured database.
+///
+/// SQLite runs in WAL mode. With `synchronous = NORMAL` (the default) a committed transaction is in
+/// the WAL file before the commit returns, so it survives a crash of the process; a power loss or
+/// OS crash can lose the last commits. `database.sqlite_synchronous = "full"` fsyncs every commit
+/// and survives power loss too, at the price of one fsync per group commit.
+pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(settings.url.clone());
+    let cache_kib = i64::from(settings.sqlite_cache_mb) * 1024;
+    let synchronous = match settings.sqlite_synchronous {
+        SqliteSync::Normal => SqliteSynchronous::Normal,
+        SqliteSync::Full => SqliteSynchronous::Full,
+    };
+    options
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(synchronous)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+                .pragma("cache_size", format!("-{cache_kib}"))
+        });
+    Database::connect(options).await
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Whether the database answers a trivial query (`/readyz`).
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}

@@ -1,0 +1,194 @@
+//! Queues: provisioning (create or replace), lookup, and the figures a `QueueView` shows that
+//! come from stored chats (waiting, longest wait, active, answered and unanswered today, service level).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entities::{chats, queue_members, queues};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use crate::domain::{ChatState, RoutingMode};
+use crate::error::AppResult;
+
+/// A queue's settings as an admin provisions them.
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub routing: RoutingMode,
+    pub priority: i32,
+    pub sla_answer_secs: i32,
+    pub max_wait_secs: i32,
+    pub offer_timeout_secs: i32,
+}
+
+/// Creates or replaces a queue; `true` when it was created.
+pub async fn upsert(
+    db: &DatabaseConnection,
+    id: &str,
+    spec: QueueSpec,
+) -> AppResult<(queues::Model, bool)> {
+    let txn = db.begin().await?;
+    let existing = queues::Entity::find_by_id(id.to_string()).one(&txn).await?;
+    let now = Utc::now();
+    let mut model = queues::ActiveModel {
+        id: Set(id.to_string()),
+        name: Set(spec.name),
+        description: Set(spec.description),
+        enabled: Set(spec.enabled),
+        routing: Set(spec.routing.as_str().to_string()),
+        priority: Set(spec.priority),
+        sla_answer_secs: Set(spec.sla_answer_secs),
+        max_wait_secs: Set(spec.max_wait_secs),
+        offer_timeout_secs: Set(spec.offer_timeout_secs),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let created = existing.is_none();
+    let saved = if let Some(old) = existing {
+        model.created_at = Set(old.created_at);
+        model.reset_all().update(&txn).await?
+    } else {
+        model.insert(&txn).await?
+    };
+    txn.commit().await?;
+    Ok((saved, created))
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<queues::Model>> {
+    Ok(queues::Entity::find_by_id(id.to_string()).one(db).await?)
+}
+
+/// Every queue, by id.
+pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<queues::Model>> {
+    Ok(queues::Entity::find()
+        .order_by_asc(queues::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The queues an analyst is a member of (as analyst or manager), by id.
+pub async fn list_for_analyst(
+    db: &impl ConnectionTrait,
+    analyst_id: &str,
+) -> AppResult<Vec<queues::Model>> {
+    let ids: Vec<String> = queue_members::Entity::find()
+        .select_only()
+        .column(queue_members::Column::QueueId)
+        .filter(queue_members::Column::AnalystId.eq(analyst_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(queues::Entity::find()
+        .filter(queues::Column::Id.is_in(ids))
+        .order_by_asc(queues::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The figures of a queue that come from its stored chats.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredFigures {
+    pub waiting: u64,
+    pub longest_wait_secs: i64,
+    pub active_chats: u64,
+    pub answered_today: u64,
+    pub unanswered_today: u64,
+    /// Share of today's answered chats answered within the SLA; `None` when none were answered.
+    pub service_level: Option<f64>,
+}
+
+/// Computes `StoredFigures` for the given queues at `now` ("today" is the UTC day).
+pub async fn figures(
+    db: &impl ConnectionTrait,
+    queues: &[queues::Model],
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<String, StoredFigures>> {
+    let ids: Vec<String> = queues.iter().map(|q| q.id.clone()).collect();
+    let today = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |t| t.and_utc());
+    let open: Vec<(String, String, DateTime<Utc>)> = chats::Entity::find()
+        .select_only()
+        .columns([
+            chats::Column::QueueId,
+            chats::Column::State,
+            chats::Column::CreatedAt,
+        ])
+        .filter(chats::Column::QueueId.is_in(ids.clone()))
+        .filter(chats::Column::State.is_in(
+            [ChatState::Waiting, ChatState::Offered, ChatState::Active].map(ChatState::as_str),
+        ))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let answered: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)> = chats::Entity::find()
+        .select_only()
+        .columns([
+            chats::Column::QueueId,
+            chats::Column::CreatedAt,
+            chats::Column::AcceptedAt,
+        ])
+        .filter(chats::Column::QueueId.is_in(ids.clone()))
+        .filter(chats::Column::AcceptedAt.gte(today))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let unanswered: Vec<String> = chats::Entity::find()
+        .select_only()
+        .column(chats::Column::QueueId)
+        .filter(chats::Column::QueueId.is_in(ids))
+        .filter(chats::Column::State.eq(ChatState::Unanswered.as_str()))
+        .filter(chats::Column::EndedAt.gte(today))
+        .into_tuple()
+        .all(db)
+        .await?;
+
+    let mut out: HashMap<String, StoredFigures> = queues
+        .iter()
+        .map(|q| (q.id.clone(), StoredFigures::default()))
+        .collect();
+    for (queue_id, state, created_at) in open {
+        let Some(f) = out.get_mut(&queue_id) else {
+            continue;
+        };
+        if state == ChatState::Active.as_str() {
+            f.active_chats += 1;
+        } else {
+            f.waiting += 1;
+            f.longest_wait_secs = f.longest_wait_secs.max((now - created_at).num_seconds());
+        }
+    }
+    let sla: HashMap<&str, i64> = queues
+        .iter()
+        .map(|q| (q.id.as_str(), i64::from(q.sla_answer_secs)))
+        .collect();
+    let mut within: HashMap<String, u64> = HashMap::new();
+    for (queue_id, created_at, accepted_at) in answered {
+        let Some(f) = out.get_mut(&queue_id) else {
+            continue;
+        };
+        f.answered_today += 1;
+        let waited = accepted_at.map_or(i64::MAX, |a| (a - created_at).num_seconds());
+        if waited <= sla.get(queue_id.as_str()).copied().unwrap_or(0) {
+            *within.entry(queue_id).or_default() += 1;
+        }
+    }
+    for queue_id in unanswered {
+        if let Some(f) = out.get_mut(&queue_id) {
+            f.unanswered_today += 1;
+        }
+    }
+    for (queue_id, f) in &mut out {
+        if f.answered_today > 0 {
+            let ok = within.get(queue_id).copied().unwrap_or(0);
+            f.service_level = Some(ok as f64 / f.answered_today as f64);
+        }
+    }
+    Ok(out)
+}

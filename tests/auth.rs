@@ -1,0 +1,213 @@
+//! Authentication against the real server: HS256 tokens accepted; bad signature, expiry, missing
+//! `exp`, `alg: none` and unknown roles refused; unknown analysts forbidden; tickets and the dev
+//! token route; `switchboard token` output verifies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{Db, TestApp, spawn_app_with};
+use serde_json::{Value, json};
+use switchboard::auth::JwtKeys;
+use switchboard::domain::Role;
+
+/// A token with hand-made header and claims, signed with `secret`.
+fn forge(header: &Value, claims: &Value, secret: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+async fn me_status(app: &TestApp, token: &str) -> (u16, Value) {
+    app.get("/api/v1/me", token).await
+}
+
+async fn valid_token_is_accepted(app: TestApp) {
+    let (status, body) = me_status(&app, &app.token("emma", Role::User)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"id": "emma", "name": "Emma Test", "role": "user"})
+    );
+}
+
+async fn refused_tokens_get_401_problem_json(app: TestApp) {
+    let secret = app.settings.auth.jwt_secret.clone();
+    let future = chrono::Utc::now().timestamp() + 600;
+    let past = chrono::Utc::now().timestamp() - 1;
+    let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+    let claims = |exp: Value| json!({"sub": "emma", "role": "user", "name": "Emma", "exp": exp});
+    let none_token = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims(json!(future)).to_string())
+    );
+    let cases = [
+        (
+            "bad signature",
+            forge(&hs256, &claims(json!(future)), "not-the-secret"),
+        ),
+        ("expired", forge(&hs256, &claims(json!(past)), &secret)),
+        (
+            "missing exp",
+            forge(
+                &hs256,
+                &json!({"sub": "emma", "role": "user", "name": "Emma"}),
+                &secret,
+            ),
+        ),
+        ("alg none", none_token),
+        (
+            "alg HS512",
+            forge(&json!({"alg": "HS512"}), &claims(json!(future)), &secret),
+        ),
+        (
+            "unknown role",
+            forge(
+                &hs256,
+                &json!({"sub": "emma", "role": "superuser", "name": "Emma", "exp": future}),
+                &secret,
+            ),
+        ),
+        ("garbage", "not.a.jwt".to_string()),
+    ];
+    for (what, token) in cases {
+        let (status, body, content_type) = app.call("GET", "/api/v1/me", Some(&token), None).await;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert_eq!(content_type, "application/problem+json", "{what}");
+        assert_eq!(body["code"], "unauthorized", "{what}");
+        assert_eq!(body["status"], 401, "{what}");
+    }
+    let (status, body, _) = app.call("GET", "/api/v1/me", None, None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+}
+
+async fn analyst_missing_from_directory_is_forbidden(app: TestApp) {
+    let (status, body) = me_status(&app, &app.token("ghost", Role::Analyst)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
+        .await;
+    let (status, body) = me_status(&app, &app.token("alice", Role::Analyst)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "offline");
+    assert_eq!(body["capacity"], 3);
+    assert_eq!(
+        body["queues"],
+        json!([{"queue_id": "service-desk", "role": "analyst"}])
+    );
+}
+
+async fn ws_ticket_is_issued_for_thirty_seconds(app: TestApp) {
+    let (status, body, _) = app
+        .call(
+            "POST",
+            "/api/v1/ws-tickets",
+            Some(&app.token("emma", Role::User)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["expires_in"], 30);
+    assert!(body["ticket"].as_str().unwrap().len() >= 32);
+    let (status, _, _) = app.call("POST", "/api/v1/ws-tickets", None, None).await;
+    assert_eq!(status, 401);
+}
+
+async fn dev_token_route_is_absent_unless_enabled(app: TestApp) {
+    let (status, _, _) = app
+        .call(
+            "POST",
+            "/dev/token",
+            None,
+            Some(json!({"sub": "emma", "role": "user", "name": "Emma"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+on_both_databases!(
+    valid_token_is_accepted,
+    refused_tokens_get_401_problem_json,
+    analyst_missing_from_directory_is_forbidden,
+    ws_ticket_is_issued_for_thirty_seconds,
+    dev_token_route_is_absent_unless_enabled,
+);
+
+#[actix_web::test]
+async fn dev_token_mints_a_working_token_when_enabled() {
+    let app = spawn_app_with(Db::Sqlite, &[("AUTH__DEV_LOGIN", "true")])
+        .await
+        .unwrap();
+    let (status, body, _) = app
+        .call(
+            "POST",
+            "/dev/token",
+            None,
+            Some(json!({"sub": "emma", "role": "user", "name": "Emma Wilson"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, me) = app.get("/api/v1/me", body["token"].as_str().unwrap()).await;
+    assert_eq!((status, me["name"].as_str()), (200, Some("Emma Wilson")));
+    let (status, body, _) = app
+        .call(
+            "POST",
+            "/dev/token",
+            None,
+            Some(json!({"sub": "bad id!", "role": "user", "name": "X"})),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+}
+
+#[test]
+fn token_subcommand_prints_a_token_the_server_accepts() {
+    let secret = "cli-test-secret";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "token",
+            "--sub",
+            "alice",
+            "--role",
+            "analyst",
+            "--name",
+            "Alice Smith",
+            "--ttl",
+            "30m",
+        ])
+        .env("SWITCHBOARD_ENV", "test")
+        .env("SWITCHBOARD_CONFIG_DIR", common::config_dir())
+        .env("SWITCHBOARD__AUTH__JWT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let principal = JwtKeys::new(secret).verify(token.trim(), now).unwrap();
+    assert_eq!(principal.name, "Alice Smith");
+    assert_eq!(principal.role, Role::Analyst);
+    assert!(
+        JwtKeys::new(secret)
+            .verify(token.trim(), now + 1801)
+            .is_err(),
+        "ttl respected"
+    );
+}

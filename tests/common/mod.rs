@@ -1,0 +1,319 @@
+//! Test support: `spawn_app` starts the real server on port 0 against a fresh database (a new
+//! SQLite file, or a new PostgreSQL database created on the local server and dropped afterwards),
+//! and hands back tokens, an HTTP client and the database to assert on.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod ws;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use awc::Client;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::Value;
+use switchboard::app::Application;
+use switchboard::auth::{Claims, JwtKeys};
+use switchboard::domain::Role;
+use switchboard::settings::{Settings, SettingsSource};
+
+/// Which real database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The local PostgreSQL server; `SWITCHBOARD_TEST_PG=0` skips PostgreSQL tests (refused on CI).
+fn pg_server() -> Option<String> {
+    match std::env::var("SWITCHBOARD_TEST_PG").ok().as_deref() {
+        Some("0") => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "PostgreSQL tests may not be skipped on CI"
+            );
+            None
+        }
+        Some(url) if url.starts_with("postgres") => Some(url.trim_end_matches('/').to_string()),
+        _ => Some("postgres://postgres@127.0.0.1:5432".to_string()),
+    }
+}
+
+/// A database made for one test, removed when the test ends.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(PathBuf),
+    Database { server: String, name: String },
+}
+
+impl TestDb {
+    /// A fresh database of the given kind, or `None` when PostgreSQL tests are switched off.
+    pub async fn create(kind: Db) -> Option<TestDb> {
+        let unique = uuid::Uuid::now_v7().simple().to_string();
+        match kind {
+            Db::Sqlite => {
+                let dir = std::env::temp_dir().join("switchboard-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                let path = dir.join(format!("{unique}.db"));
+                Some(TestDb {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    cleanup: Cleanup::File(path),
+                })
+            }
+            Db::Postgres => {
+                let server = pg_server()?;
+                let name = format!("sb_test_{unique}");
+                let admin = Database::connect(format!("{server}/postgres"))
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {server} is required (set SWITCHBOARD_TEST_PG=0 to skip locally): {e}")
+                    });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                Some(TestDb {
+                    url: format!("{server}/{name}"),
+                    cleanup: Cleanup::Database { server, name },
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Database { server, name } => {
+                let (server, name) = (server.clone(), name.clone());
+                // Drop runs outside async; a helper thread with its own runtime does the async drop.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    rt.block_on(async {
+                        if let Ok(admin) = Database::connect(format!("{server}/postgres")).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// The repository's `config/` folder.
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+/// Test settings: the `test` profile, port 0, one worker, the given database and overrides
+/// (environment-variable style: `("ROUTING__OFFER_TIMEOUT_SECS", "1")`).
+pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert("SWITCHBOARD__DATABASE__URL".into(), db_url.into());
+    env.insert("SWITCHBOARD__SERVER__BIND".into(), "127.0.0.1:0".into());
+    env.insert("SWITCHBOARD__SERVER__WORKERS".into(), "1".into());
+    env.insert("SWITCHBOARD__DATABASE__MAX_CONNECTIONS".into(), "4".into());
+    for (k, v) in overrides {
+        env.insert(format!("SWITCHBOARD__{k}"), (*v).into());
+    }
+    Settings::load_from(&SettingsSource {
+        config_dir: config_dir(),
+        profile: "test".into(),
+        env,
+    })
+    .expect("test settings load")
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub base: String,
+    pub ws_base: String,
+    pub keys: JwtKeys,
+    /// A separate connection to the server's database, for assertions.
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub kind: Db,
+    _db: TestDb,
+}
+
+/// Starts the real server on a fresh database; `None` when PostgreSQL tests are switched off.
+pub async fn spawn_app(kind: Db) -> Option<TestApp> {
+    spawn_app_with(kind, &[]).await
+}
+
+pub async fn spawn_app_with(kind: Db, overrides: &[(&str, &str)]) -> Option<TestApp> {
+    let test_db = TestDb::create(kind).await?;
+    let settings = test_settings(&test_db.url, overrides);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("server builds");
+    let addr = app.addr();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let db = Database::connect(&test_db.url).await.unwrap();
+    Some(TestApp {
+        base: format!("http://{addr}"),
+        ws_base: format!("ws://{addr}"),
+        keys: JwtKeys::new(&settings.auth.jwt_secret),
+        db,
+        settings,
+        kind,
+        _db: test_db,
+    })
+}
+
+impl TestApp {
+    /// A token for `sub` with `role`, valid for an hour.
+    pub fn token(&self, sub: &str, role: Role) -> String {
+        self.keys.sign(&Claims {
+            sub: sub.into(),
+            role,
+            name: display_name(sub),
+            exp: chrono::Utc::now().timestamp() + 3600,
+        })
+    }
+
+    pub fn admin(&self) -> String {
+        self.token("admin", Role::Admin)
+    }
+
+    /// Sends a request and returns the status and the JSON body (`Value::Null` when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value, String) {
+        let client = Client::default();
+        let mut req = client.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let mut res = match body {
+            Some(body) => req.send_json(&body).await.unwrap(),
+            None => req.send().await.unwrap(),
+        };
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = res.body().limit(10 << 20).await.unwrap();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (res.status().as_u16(), json, content_type)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let (s, v, _) = self.call("GET", path, Some(token), None).await;
+        (s, v)
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.call("PUT", path, Some(token), Some(body)).await;
+        (s, v)
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.call("PATCH", path, Some(token), Some(body)).await;
+        (s, v)
+    }
+
+    /// Provisions a queue with the given routing mode and members (`(analyst_id, role)`), creating
+    /// the analysts with capacity `capacity`.
+    pub async fn provision(
+        &self,
+        queue: &str,
+        routing: &str,
+        members: &[(&str, &str)],
+        capacity: i32,
+    ) {
+        let admin = self.admin();
+        let (s, body) = self
+            .put(
+                &format!("/api/v1/queues/{queue}"),
+                &admin,
+                serde_json::json!({"name": display_name(queue), "routing": routing}),
+            )
+            .await;
+        assert!(s == 200 || s == 201, "queue: {s} {body}");
+        for (analyst, role) in members {
+            let dir_role = if *role == "manager" {
+                "manager"
+            } else {
+                "analyst"
+            };
+            let (s, body) = self
+                .put(&format!("/api/v1/analysts/{analyst}"), &admin, serde_json::json!({"name": display_name(analyst), "capacity": capacity, "role": dir_role}))
+                .await;
+            assert!(s == 200 || s == 201, "analyst: {s} {body}");
+            let (s, body) = self
+                .put(
+                    &format!("/api/v1/queues/{queue}/members/{analyst}"),
+                    &admin,
+                    serde_json::json!({"role": role}),
+                )
+                .await;
+            assert!(s == 200 || s == 201, "member: {s} {body}");
+        }
+    }
+}
+
+/// "alice" → "Alice Test": names that are easy to recognise in assertions.
+pub fn display_name(id: &str) -> String {
+    let mut chars = id.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    format!("{first}{} Test", chars.as_str())
+}
+
+/// Defines one `#[actix_web::test]` per database for each `async fn name(app: TestApp)` given.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if let Some(app) = $crate::common::spawn_app($crate::common::Db::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if let Some(app) = $crate::common::spawn_app($crate::common::Db::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+    };
+}

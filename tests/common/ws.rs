@@ -1,0 +1,1 @@
+//! WebSocket test client (filled in with the routing engine).
