@@ -11,6 +11,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
+use actix::Actor;
+
+use crate::actors::directory::ChatDirectory;
+use crate::actors::hub::Hub;
+use crate::actors::router::{LoadDirectory, Router, RouterDeps};
+use crate::actors::store_writer::StoreWriter;
 use crate::auth::{JwtKeys, Tickets};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -37,9 +43,29 @@ impl Application {
             .with_context(|| format!("server.bind: cannot listen on {}", settings.server.bind))?;
         let addr = listener.local_addr()?;
         let settings = Arc::new(settings);
+        let hub = Arc::new(Hub::default());
+        let directory = Arc::new(ChatDirectory::default());
+        let writer = StoreWriter::new(db.clone(), settings.store.batch_max_rows).start();
+        let router = Router::new(RouterDeps {
+            hub: hub.clone(),
+            directory: directory.clone(),
+            writer: writer.recipient(),
+            db: db.clone(),
+            settings: settings.clone(),
+        })
+        .start();
+        router
+            .send(LoadDirectory)
+            .await
+            .context("router did not start")?
+            .context("loading queues, analysts and open chats")?;
         let state = web::Data::new(AppState {
             keys: JwtKeys::new(&settings.auth.jwt_secret),
             tickets: Tickets::new(Duration::from_secs(settings.auth.ticket_ttl_secs)),
+            allowed_origins: allowed_origins(&settings, addr),
+            hub,
+            directory,
+            router,
             db,
             settings: settings.clone(),
         });
@@ -77,4 +103,19 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// `server.allowed_origins`, or when empty the origins the server itself is reached at.
+fn allowed_origins(settings: &Settings, addr: SocketAddr) -> Vec<String> {
+    if !settings.server.allowed_origins.is_empty() {
+        return settings.server.allowed_origins.clone();
+    }
+    let port = addr.port();
+    let mut own = vec![format!("http://{addr}")];
+    if addr.ip().is_loopback() {
+        own.push(format!("http://localhost:{port}"));
+        own.push(format!("http://127.0.0.1:{port}"));
+    }
+    own.dedup();
+    own
 }

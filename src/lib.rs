@@ -4,15 +4,19 @@
 //! over WebSocket, and each chat's transcript lands in its call's history. See README.md for the
 //! map; `app` assembles the pieces.
 
+pub mod actors;
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod protocol;
+pub mod routing;
 pub mod seed;
 pub mod settings;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod timefmt;
+pub mod views;

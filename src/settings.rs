@@ -46,6 +46,9 @@ msgs_per_sec = 10
 msgs_burst = 20
 max_connections_per_principal = 5
 
+[store]
+batch_max_rows = 500
+
 [log]
 format = "pretty"
 filter = "info"
@@ -79,7 +82,15 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub ws: WsSettings,
     pub limits: LimitsSettings,
+    pub store: StoreSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Most message rows the store writer commits in one transaction.
+    pub batch_max_rows: usize,
 }
 
 fn default_profile() -> String {
@@ -298,7 +309,8 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let positive: [(&'static str, u64); 8] = [
+        let positive: [(&'static str, u64); 9] = [
+            ("store.batch_max_rows", self.store.batch_max_rows as u64),
             ("auth.ticket_ttl_secs", self.auth.ticket_ttl_secs),
             ("ws.heartbeat_secs", self.ws.heartbeat_secs),
             ("ws.client_timeout_secs", self.ws.client_timeout_secs),

@@ -1,10 +1,15 @@
-//! What every HTTP handler and WebSocket handshake can reach: settings, the database, the keys,
-//! the ticket book. Built once in `app::build`, shared by every worker as `web::Data<AppState>`.
+//! What every HTTP handler and WebSocket session can reach: settings, the database, the keys, the
+//! ticket book, and the engine's actors and shared lookups. Built once in `app::build` (actors are
+//! started before the HTTP workers, never per worker) and shared as `web::Data<AppState>`.
 
 use std::sync::Arc;
 
+use actix::Addr;
 use sea_orm::DatabaseConnection;
 
+use crate::actors::directory::ChatDirectory;
+use crate::actors::hub::Hub;
+use crate::actors::router::Router;
 use crate::auth::{JwtKeys, Tickets};
 use crate::settings::Settings;
 
@@ -13,4 +18,9 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: JwtKeys,
     pub tickets: Tickets,
+    /// Origins a browser may open `/ws` from: `server.allowed_origins`, or the server's own.
+    pub allowed_origins: Vec<String>,
+    pub hub: Arc<Hub>,
+    pub directory: Arc<ChatDirectory>,
+    pub router: Addr<Router>,
 }

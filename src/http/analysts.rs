@@ -1,15 +1,18 @@
 //! Analysts: the admin's `PUT /analysts/{id}` and `GET /analysts/{id}` (the analyst, a manager of
 //! one of their queues, or an admin).
 
-use actix_web::{HttpResponse, get, put, web};
+use actix_web::{HttpResponse, get, patch, put, web};
 use entities::analysts;
 use serde::{Deserialize, Serialize};
 
+use crate::actors::router::{AnalystPresence, SetStatus};
 use crate::auth::Caller;
-use crate::domain::{AnalystRole, MemberRole, Role};
+use crate::domain::{AnalystRole, AnalystStatus, MemberRole, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
 use crate::http::check_id;
+use crate::http::reload_directory;
+use crate::protocol::Person;
 use crate::state::AppState;
 use crate::store;
 
@@ -21,6 +24,7 @@ pub struct AnalystView {
     pub role: String,
     pub capacity: i32,
     pub status: String,
+    pub connected: bool,
     pub queues: Vec<Membership>,
 }
 
@@ -31,7 +35,14 @@ pub struct Membership {
     pub role: String,
 }
 
+/// An analyst with their memberships; the status is the live one when the router knows them.
 pub async fn analyst_view(state: &AppState, a: analysts::Model) -> AppResult<AnalystView> {
+    let live = state
+        .router
+        .send(AnalystPresence(a.id.clone()))
+        .await
+        .ok()
+        .flatten();
     let queues = store::analysts::memberships(&state.db, &a.id)
         .await?
         .into_iter()
@@ -45,7 +56,8 @@ pub async fn analyst_view(state: &AppState, a: analysts::Model) -> AppResult<Ana
         name: a.name,
         role: a.role,
         capacity: a.capacity,
-        status: a.status,
+        status: live.map_or(a.status, |(status, _)| status.as_str().to_string()),
+        connected: live.is_some_and(|(_, connected)| connected),
         queues,
     })
 }
@@ -127,6 +139,7 @@ pub async fn put_analyst(
     }
     let (analyst, created) =
         store::analysts::upsert(&state.db, &id, name, b.capacity, b.role).await?;
+    reload_directory(&state).await?;
     let view = analyst_view(&state, analyst).await?;
     let mut response = if created {
         HttpResponse::Created()
@@ -134,4 +147,50 @@ pub async fn put_analyst(
         HttpResponse::Ok()
     };
     Ok(response.json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAnalyst {
+    status: AnalystStatus,
+}
+
+/// A manager of one of the analyst's queues (or an admin) changes their status; the analyst is
+/// told who changed it.
+#[patch("/analysts/{id}")]
+pub async fn patch_analyst(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body<PatchAnalyst>,
+) -> AppResult<HttpResponse> {
+    let not_found = || AppError::not_found(format!("analyst {id}"));
+    let analyst = store::analysts::find(&state.db, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    let view = analyst_view(&state, analyst).await?;
+    let manages = caller.is_admin()
+        || (caller.id() != view.id && may_see_analyst(&state, &caller, &view).await?);
+    if !manages {
+        return Err(not_found());
+    }
+    let by = Person {
+        id: caller.0.id.clone(),
+        name: caller.0.name.clone(),
+    };
+    let status = body.into_inner().status;
+    state
+        .router
+        .send(SetStatus {
+            analyst_id: id.to_string(),
+            status,
+            by,
+            reply: None,
+        })
+        .await
+        .map_err(|e| AppError::new(crate::error::ErrorCode::Unavailable, e.to_string()))??;
+    let analyst = store::analysts::find(&state.db, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(analyst_view(&state, analyst).await?))
 }

@@ -8,6 +8,7 @@ use crate::auth::Caller;
 use crate::domain::MemberRole;
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
+use crate::http::reload_directory;
 use crate::state::AppState;
 use crate::store;
 
@@ -37,6 +38,7 @@ pub async fn put_member(
     }
     let (member, created) =
         store::analysts::upsert_member(&state.db, &queue_id, &analyst_id, body.0.role).await?;
+    reload_directory(&state).await?;
     let mut response = if created {
         HttpResponse::Created()
     } else {
@@ -56,6 +58,7 @@ pub async fn delete_member(
     caller.require_admin()?;
     let (queue_id, analyst_id) = path.into_inner();
     if store::analysts::delete_member(&state.db, &queue_id, &analyst_id).await? {
+        reload_directory(&state).await?;
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(AppError::not_found(format!(

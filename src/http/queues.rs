@@ -1,16 +1,20 @@
 //! Queues: `GET /queues`, `GET /queues/{id}` (QueueView with live figures) and the admin's
 //! `PUT /queues/{id}` that creates or replaces a queue's settings.
 
-use actix_web::{HttpResponse, get, put, web};
+use actix_web::{HttpResponse, get, patch, put, web};
 use chrono::Utc;
 use entities::queues;
 use serde::{Deserialize, Serialize};
 
+use crate::actors::router::{AnalystTable, QueuePresence, SetQueueEnabled};
 use crate::auth::Caller;
 use crate::domain::{Role, RoutingMode};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::access;
 use crate::http::body::Body;
 use crate::http::check_id;
+use crate::http::reload_directory;
+use crate::protocol::Person;
 use crate::state::AppState;
 use crate::store;
 use crate::store::queues::{QueueSpec, StoredFigures};
@@ -43,16 +47,22 @@ pub async fn queue_views(
     queues: Vec<queues::Model>,
 ) -> AppResult<Vec<QueueView>> {
     let mut figures = store::queues::figures(&state.db, &queues, Utc::now()).await?;
+    let presence = state
+        .router
+        .send(QueuePresence)
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;
     Ok(queues
         .into_iter()
         .map(|q| {
             let f = figures.remove(&q.id).unwrap_or_default();
-            view(q, f)
+            let p = presence.get(&q.id).copied().unwrap_or_default();
+            view(q, f, p)
         })
         .collect())
 }
 
-fn view(q: queues::Model, f: StoredFigures) -> QueueView {
+fn view(q: queues::Model, f: StoredFigures, (online, available): (u64, u64)) -> QueueView {
     QueueView {
         id: q.id,
         name: q.name,
@@ -65,8 +75,8 @@ fn view(q: queues::Model, f: StoredFigures) -> QueueView {
         offer_timeout_secs: q.offer_timeout_secs,
         waiting: f.waiting,
         longest_wait_secs: f.longest_wait_secs,
-        analysts_online: 0,
-        analysts_available: 0,
+        analysts_online: online,
+        analysts_available: available,
         active_chats: f.active_chats,
         answered_today: f.answered_today,
         unanswered_today: f.unanswered_today,
@@ -177,6 +187,7 @@ pub async fn put_queue(
         offer_timeout_secs,
     };
     let (queue, created) = store::queues::upsert(&state.db, &id, spec).await?;
+    reload_directory(&state).await?;
     let mut views = queue_views(&state, vec![queue]).await?;
     let mut response = if created {
         HttpResponse::Created()
@@ -184,4 +195,64 @@ pub async fn put_queue(
         HttpResponse::Ok()
     };
     Ok(response.json(views.pop()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchQueue {
+    enabled: bool,
+}
+
+/// A manager of the queue (or an admin) turns it on or off; its analysts are told who did.
+#[patch("/queues/{id}")]
+pub async fn patch_queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Body<PatchQueue>,
+) -> AppResult<HttpResponse> {
+    let not_found = || AppError::not_found(format!("queue {id}"));
+    store::queues::find(&state.db, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !access::may_manage_queue(&state, &caller, &id).await? {
+        return Err(not_found());
+    }
+    let enabled = body.into_inner().enabled;
+    let queue = store::queues::set_enabled(&state.db, &id, enabled).await?;
+    let by = Person {
+        id: caller.0.id.clone(),
+        name: caller.0.name.clone(),
+    };
+    state.router.do_send(SetQueueEnabled {
+        queue_id: id.to_string(),
+        enabled,
+        by,
+    });
+    let mut views = queue_views(&state, vec![queue]).await?;
+    Ok(HttpResponse::Ok().json(views.pop()))
+}
+
+/// The Chat Manager's analyst table: status, open chats and who each analyst is chatting with.
+#[get("/queues/{id}/analysts")]
+pub async fn queue_analysts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let not_found = || AppError::not_found(format!("queue {id}"));
+    store::queues::find(&state.db, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !access::may_manage_queue(&state, &caller, &id).await? {
+        return Err(not_found());
+    }
+    let rows = state
+        .router
+        .send(AnalystTable {
+            queue_id: id.to_string(),
+        })
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;
+    Ok(HttpResponse::Ok().json(rows))
 }

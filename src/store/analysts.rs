@@ -130,3 +130,37 @@ pub async fn delete_member(
             .await?;
     Ok(result.rows_affected > 0)
 }
+
+/// Every analyst, by id.
+pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<analysts::Model>> {
+    Ok(analysts::Entity::find()
+        .order_by_asc(analysts::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Every membership of every queue.
+pub async fn all_members(db: &impl ConnectionTrait) -> AppResult<Vec<queue_members::Model>> {
+    Ok(queue_members::Entity::find().all(db).await?)
+}
+
+/// Stores an analyst's status (it survives a restart for the reconnect grace period).
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    id: &str,
+    status: AnalystStatus,
+) -> AppResult<()> {
+    analysts::Entity::update_many()
+        .col_expr(
+            analysts::Column::Status,
+            sea_orm::sea_query::Expr::value(status.as_str()),
+        )
+        .col_expr(
+            analysts::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(analysts::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

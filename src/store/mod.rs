@@ -2,7 +2,12 @@
 //! migrations, and async repository functions over SeaORM, one file per aggregate.
 
 pub mod analysts;
+pub mod calls;
+pub mod chats;
+pub mod history;
+pub mod messages;
 pub mod queues;
+pub mod users;
 
 use std::time::Duration;
 

@@ -59,6 +59,22 @@ pub async fn upsert(
     Ok((saved, created))
 }
 
+/// Turns a queue on or off and returns it.
+pub async fn set_enabled(
+    db: &impl ConnectionTrait,
+    id: &str,
+    enabled: bool,
+) -> AppResult<queues::Model> {
+    let found = queues::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::error::AppError::not_found(format!("queue {id}")))?;
+    let mut model: queues::ActiveModel = found.into();
+    model.enabled = Set(enabled);
+    model.updated_at = Set(Utc::now());
+    Ok(model.update(db).await?)
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<queues::Model>> {
     Ok(queues::Entity::find_by_id(id.to_string()).one(db).await?)
 }

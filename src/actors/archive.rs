@@ -1,0 +1,107 @@
+//! Commands about chats that are no longer open (no chat actor): answered from the database.
+//! Sending or typing to an ended chat is a `conflict`; `resume` replays its stored messages;
+//! `link_call` writes its transcript straight into the other call's history. A chat the caller
+//! never took part in is `not_found`, exactly like one that does not exist.
+
+use actix_web::web;
+use chrono::Utc;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::chat::RESUME_WINDOW;
+use super::hub::Reply;
+use crate::domain::Role;
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::protocol::{self, Actor as ActorRef};
+use crate::state::AppState;
+use crate::store;
+use crate::views;
+
+/// The stored chat, if `who` took part in it (its user, or the analyst who had it).
+async fn own_chat(
+    state: &AppState,
+    who: &ActorRef,
+    chat_id: Uuid,
+) -> AppResult<entities::chats::Model> {
+    let chat = store::chats::find(&state.db, &chat_id.to_string()).await?;
+    chat.filter(|c| match who.role {
+        Role::User => c.user_id == who.id,
+        Role::Analyst | Role::Manager => c.analyst_id.as_deref() == Some(who.id.as_str()),
+        Role::Admin => false,
+    })
+    .ok_or_else(|| AppError::not_found(format!("chat {chat_id}")))
+}
+
+/// `send` or `typing` to a chat with no actor: it has ended (or never was the caller's).
+pub async fn refuse_ended(
+    state: web::Data<AppState>,
+    who: ActorRef,
+    chat_id: Uuid,
+) -> AppResult<Value> {
+    own_chat(&state, &who, chat_id).await?;
+    Err(AppError::conflict("the chat has ended"))
+}
+
+/// `resume` of an ended chat: its stored messages after `after_seq`, then ok.
+pub async fn resume(
+    state: web::Data<AppState>,
+    who: ActorRef,
+    chat_id: Uuid,
+    after_seq: i64,
+    to: Reply,
+) -> AppResult<Value> {
+    let chat = own_chat(&state, &who, chat_id).await?;
+    let id = chat_id.to_string();
+    let last_seq = store::messages::last_seqs(&state.db, std::slice::from_ref(&id))
+        .await?
+        .get(&id)
+        .copied()
+        .unwrap_or(0);
+    if last_seq - after_seq > RESUME_WINDOW as i64 {
+        return Err(AppError::new(
+            ErrorCode::TooFarBehind,
+            format!("more than {RESUME_WINDOW} messages behind: read the transcript over HTTP"),
+        ));
+    }
+    for m in store::messages::transcript(&state.db, &id, after_seq, RESUME_WINDOW as u64).await? {
+        let message = views::message(m).map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
+        to.frame(protocol::encode(&message));
+    }
+    Ok(json!({"chat_id": chat_id, "state": chat.state, "last_seq": last_seq}))
+}
+
+/// `link_call` on an ended chat: its transcript goes into the call's history now.
+pub async fn link_ended(
+    state: web::Data<AppState>,
+    who: ActorRef,
+    chat_id: Uuid,
+    call_id: String,
+) -> AppResult<Value> {
+    let chat = store::chats::find(&state.db, &chat_id.to_string()).await?;
+    let member = match &chat {
+        Some(c) => store::analysts::membership(&state.db, &c.queue_id, &who.id)
+            .await?
+            .is_some(),
+        None => false,
+    };
+    let chat = chat
+        .filter(|c| member || c.analyst_id.as_deref() == Some(who.id.as_str()))
+        .ok_or_else(|| AppError::not_found(format!("chat {chat_id}")))?;
+    store::calls::find(&state.db, &call_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("call {call_id}")))?;
+    store::history::link(&state.db, &chat.id, &call_id).await?;
+    let messages = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX).await?;
+    store::history::write(
+        &state.db,
+        store::history::HistoryEntry {
+            call_id: call_id.clone(),
+            chat_id: chat.id.clone(),
+            started_at: chat.created_at,
+            ended_at: chat.ended_at.unwrap_or_else(Utc::now),
+            contents: store::history::transcript_text(&messages),
+        },
+    )
+    .await?;
+    Ok(json!({"chat_id": chat_id, "call_id": call_id}))
+}

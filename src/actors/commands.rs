@@ -1,0 +1,235 @@
+//! What a session does with each decoded command: checks what the role may ask and the shape of
+//! the input, then hands the command to the actor that owns it (the chat actor for messages,
+//! typing, resume and links; the router for everything that changes who has which chat). Chats
+//! that have already ended are answered from the database (`archive`).
+
+use actix::prelude::*;
+use actix_web_actors::ws;
+use serde_json::json;
+
+use super::archive;
+use super::chat::{LinkCall, PostMessage, Resume, Typing};
+use super::hub::Reply;
+use super::router::{Accept, CloseChat, Decline, SetStatus, StartChat, Transfer};
+use super::session::Session;
+use crate::domain::{Role, is_valid_id};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::protocol::{Actor as ActorRef, ClientFrame, Person};
+
+/// Longest `client_msg_id` and chat subject.
+const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
+const MAX_SUBJECT_CHARS: usize = 200;
+
+/// Refuses text with control characters other than newline, carriage return and tab.
+fn check_text(field: &str, text: &str, max_chars: usize, allow_empty: bool) -> AppResult<()> {
+    let count = text.chars().count();
+    if (!allow_empty && text.trim().is_empty()) || count > max_chars {
+        let min = if allow_empty { 0 } else { 1 };
+        return Err(AppError::bad_request(format!(
+            "{field} must be {min} to {max_chars} characters"
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::bad_request(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Session {
+    fn me(&self) -> ActorRef {
+        ActorRef {
+            role: self.principal.role,
+            id: self.principal.id.clone(),
+            name: self.principal.name.clone(),
+        }
+    }
+
+    fn person(&self) -> Person {
+        Person {
+            id: self.principal.id.clone(),
+            name: self.principal.name.clone(),
+        }
+    }
+
+    /// Runs one command; every outcome reaches the client through `reply`.
+    pub(crate) fn dispatch(
+        &mut self,
+        frame: ClientFrame,
+        reply: Reply,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        if let Err(err) = self.check_role(&frame) {
+            return reply.err(&err);
+        }
+        let state = self.state.clone();
+        let router = &state.router;
+        match frame {
+            ClientFrame::Ping => reply.frame(crate::protocol::event(
+                "pong",
+                match &reply.reference {
+                    Some(r) => json!({"ref": r}),
+                    None => json!({}),
+                },
+            )),
+            ClientFrame::Send(cmd) => {
+                let limits = &state.settings.limits;
+                if let Err(err) = check_text("body", &cmd.body, limits.max_body_chars, false)
+                    .and_then(|()| match &cmd.client_msg_id {
+                        Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
+                        None => Ok(()),
+                    })
+                {
+                    return reply.err(&err);
+                }
+                match state.directory.get(&cmd.chat_id) {
+                    Some(chat) => chat.do_send(PostMessage {
+                        from: self.me(),
+                        body: cmd.body,
+                        client_msg_id: cmd.client_msg_id,
+                        reply,
+                    }),
+                    None => self.answer_from_archive(
+                        archive::refuse_ended(state.clone(), self.me(), cmd.chat_id),
+                        reply,
+                        ctx,
+                    ),
+                }
+            }
+            ClientFrame::Typing(cmd) => match state.directory.get(&cmd.chat_id) {
+                Some(chat) => chat.do_send(Typing {
+                    from: self.me(),
+                    reply,
+                }),
+                None => self.answer_from_archive(
+                    archive::refuse_ended(state.clone(), self.me(), cmd.chat_id),
+                    reply,
+                    ctx,
+                ),
+            },
+            ClientFrame::Resume(cmd) => match state.directory.get(&cmd.chat_id) {
+                Some(chat) => chat.do_send(Resume {
+                    who: self.me(),
+                    after_seq: cmd.after_seq,
+                    reply,
+                }),
+                None => {
+                    let replay = reply.clone();
+                    self.answer_from_archive(
+                        archive::resume(
+                            state.clone(),
+                            self.me(),
+                            cmd.chat_id,
+                            cmd.after_seq,
+                            replay,
+                        ),
+                        reply,
+                        ctx,
+                    );
+                }
+            },
+            ClientFrame::CloseChat(cmd) => router.do_send(CloseChat {
+                who: self.me(),
+                chat_id: cmd.chat_id,
+                reply,
+            }),
+            ClientFrame::StartChat(cmd) => {
+                let subject = cmd.subject.unwrap_or_default();
+                if let Err(err) = check_text("subject", &subject, MAX_SUBJECT_CHARS, true) {
+                    return reply.err(&err);
+                }
+                if !is_valid_id(&cmd.queue_id) {
+                    return reply.err(&AppError::not_found(format!("queue {}", cmd.queue_id)));
+                }
+                router.do_send(StartChat {
+                    user: self.person(),
+                    queue_id: cmd.queue_id,
+                    subject: subject.trim().to_string(),
+                    call_id: cmd.call_id,
+                    reply,
+                });
+            }
+            ClientFrame::SetStatus(cmd) => {
+                router.do_send(SetStatus {
+                    analyst_id: self.principal.id.clone(),
+                    status: cmd.status,
+                    by: self.person(),
+                    reply: Some(reply),
+                });
+            }
+            ClientFrame::Accept(cmd) => router.do_send(Accept {
+                analyst_id: self.principal.id.clone(),
+                chat_id: cmd.chat_id,
+                reply,
+            }),
+            ClientFrame::Decline(cmd) => router.do_send(Decline {
+                analyst_id: self.principal.id.clone(),
+                chat_id: cmd.chat_id,
+                reply,
+            }),
+            ClientFrame::Transfer(cmd) => router.do_send(Transfer {
+                analyst_id: self.principal.id.clone(),
+                chat_id: cmd.chat_id,
+                queue_id: cmd.queue_id,
+                to_analyst: cmd.analyst_id,
+                reply,
+            }),
+            ClientFrame::LinkCall(cmd) => match state.directory.get(&cmd.chat_id) {
+                Some(chat) => chat.do_send(LinkCall {
+                    who: self.me(),
+                    call_id: cmd.call_id,
+                    reply,
+                }),
+                None => self.answer_from_archive(
+                    archive::link_ended(state.clone(), self.me(), cmd.chat_id, cmd.call_id),
+                    reply,
+                    ctx,
+                ),
+            },
+        }
+    }
+
+    /// Which commands each role may send.
+    fn check_role(&self, frame: &ClientFrame) -> AppResult<()> {
+        let staff_only = matches!(
+            frame,
+            ClientFrame::SetStatus(_)
+                | ClientFrame::Accept(_)
+                | ClientFrame::Decline(_)
+                | ClientFrame::LinkCall(_)
+                | ClientFrame::Transfer(_)
+        );
+        let allowed = match self.principal.role {
+            Role::Admin => matches!(frame, ClientFrame::Ping),
+            Role::User => !staff_only,
+            Role::Analyst | Role::Manager => !matches!(frame, ClientFrame::StartChat(_)),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{} is not a command for {}",
+                    frame.kind(),
+                    self.principal.role
+                ),
+            ))
+        }
+    }
+
+    /// Answers a command from the database once its future resolves.
+    fn answer_from_archive<F>(&self, work: F, reply: Reply, ctx: &mut ws::WebsocketContext<Self>)
+    where
+        F: std::future::Future<Output = AppResult<serde_json::Value>> + 'static,
+    {
+        ctx.spawn(
+            work.into_actor(self)
+                .map(move |result, _, _| reply.answer(result)),
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! The actors (architecture.md): the router decides who gets which chat; one queue actor per queue
+//! publishes to that queue's analysts and waiting users; one chat actor per open chat orders,
+//! stores and relays its messages; one session actor per WebSocket; the store writer group-commits
+//! messages. `hub` and `directory` are the shared lookups that let them reach each other.
+
+pub mod archive;
+pub mod chat;
+pub mod commands;
+pub mod directory;
+pub mod hub;
+pub mod queue;
+pub mod router;
+pub mod session;
+pub mod store_writer;

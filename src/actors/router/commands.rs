@@ -1,0 +1,365 @@
+//! What clients ask the router: start a chat, change status, accept, decline, close, transfer,
+//! and a manager turning a queue on or off. Each command is checked against the caller and the
+//! current state before anything changes; its reply goes to the asking session before any event
+//! about what it created.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+use actix::prelude::*;
+use chrono::Utc;
+use serde_json::json;
+
+use super::{ChatMetaParts, Router};
+use crate::actors::chat::{ChatActor, ChatFacts, Requeue};
+use crate::actors::hub::Reply;
+use crate::domain::{AnalystStatus, ChatState, EndReason, Role};
+use crate::error::{AppError, ErrorCode};
+use crate::protocol::{self, Actor as ActorRef, Person};
+use crate::routing::{ChatId, Place};
+use crate::store;
+use crate::timefmt::rfc3339;
+
+/// `start_chat` from a user.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StartChat {
+    pub user: Person,
+    pub queue_id: String,
+    pub subject: String,
+    pub call_id: Option<String>,
+    pub reply: Reply,
+}
+
+impl Handler<StartChat> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: StartChat, ctx: &mut Context<Self>) {
+        let Some(queue) = self.core.queues.get(&msg.queue_id) else {
+            return msg
+                .reply
+                .err(&AppError::not_found(format!("queue {}", msg.queue_id)));
+        };
+        if !queue.config.enabled {
+            let text = format!("{} is offline", queue.config.name);
+            return msg.reply.err(&AppError::new(ErrorCode::QueueOffline, text));
+        }
+        let key = (msg.user.id.clone(), msg.queue_id.clone());
+        let open_here = self
+            .core
+            .chats
+            .values()
+            .any(|c| c.user_id == msg.user.id && c.queue_id == msg.queue_id);
+        if open_here || self.starting.contains(&key) {
+            return msg.reply.err(&AppError::conflict(
+                "you already have an open chat in this queue",
+            ));
+        }
+        self.starting.insert(key.clone());
+        let db = self.deps.db.clone();
+        let chat_id = uuid::Uuid::now_v7();
+        let created_at = Utc::now();
+        let StartChat {
+            user,
+            queue_id,
+            subject,
+            call_id,
+            reply,
+        } = msg;
+        let stored = {
+            let (user, queue_id, subject) = (user.clone(), queue_id.clone(), subject.clone());
+            async move {
+                store::users::upsert(&db, &user.id, &user.name).await?;
+                let existing = match call_id {
+                    Some(id) => store::calls::find(&db, &id)
+                        .await?
+                        .filter(|c| c.user_id == user.id),
+                    None => None,
+                };
+                let call = match existing {
+                    Some(call) => call,
+                    None => {
+                        let summary = if subject.is_empty() {
+                            "Chat".to_string()
+                        } else {
+                            subject.clone()
+                        };
+                        store::calls::create(&db, &user.id, &summary, created_at).await?
+                    }
+                };
+                store::chats::insert(
+                    &db,
+                    store::chats::NewChat {
+                        id: chat_id.to_string(),
+                        queue_id,
+                        user_id: user.id.clone(),
+                        call_id: call.id.clone(),
+                        subject,
+                        created_at,
+                    },
+                )
+                .await?;
+                Ok::<_, AppError>(call.id)
+            }
+        };
+        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
+            act.starting.remove(&key);
+            let call_id = match result {
+                Ok(call_id) => call_id,
+                Err(err) => return reply.err(&err),
+            };
+            if let Err(err) =
+                act.core
+                    .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())
+            {
+                return reply.err(&err);
+            }
+            let facts = ChatFacts {
+                id: chat_id,
+                queue_id: queue_id.clone(),
+                call_id: call_id.clone(),
+                subject: subject.clone(),
+                user: user.clone(),
+                analyst: None,
+                state: ChatState::Waiting,
+                created_at,
+                accepted_at: None,
+            };
+            let last_seq = Arc::new(AtomicI64::new(0));
+            let actor = ChatActor::new(
+                facts,
+                act.chat_deps(),
+                last_seq.clone(),
+                Vec::new(),
+                HashMap::new(),
+            );
+            let parts = ChatMetaParts {
+                user,
+                subject,
+                call_id: call_id.clone(),
+                created_at,
+                accepted_at: None,
+                last_seq,
+            };
+            act.start_chat_actor(actor, chat_id, parts);
+            // Route before answering, so the reply says whether it was answered at once; the
+            // chat actor announces the assignment only after this reply is on its way.
+            let decisions = act.core.route();
+            let position = act.core.position(chat_id);
+            reply.ok(json!({"chat_id": chat_id, "call_id": call_id, "position": position}));
+            if position.is_some() {
+                act.chat_queued(chat_id);
+            }
+            act.apply(decisions, ctx);
+            act.dirty.insert(queue_id);
+            act.after_change(ctx);
+        }));
+    }
+}
+
+/// `set_status` from an analyst, or a manager's change through HTTP.
+#[derive(Message)]
+#[rtype(result = "Result<(), AppError>")]
+pub struct SetStatus {
+    pub analyst_id: String,
+    pub status: AnalystStatus,
+    pub by: Person,
+    pub reply: Option<Reply>,
+}
+
+impl Handler<SetStatus> for Router {
+    type Result = Result<(), AppError>;
+
+    fn handle(&mut self, msg: SetStatus, ctx: &mut Context<Self>) -> Self::Result {
+        if !self.core.analysts.contains_key(&msg.analyst_id) {
+            let err = AppError::not_found(format!("analyst {}", msg.analyst_id));
+            if let Some(reply) = &msg.reply {
+                reply.err(&err);
+            }
+            return Err(err);
+        }
+        if let Some(reply) = &msg.reply {
+            reply.ok(json!({"status": msg.status}));
+        }
+        self.set_status(&msg.analyst_id, msg.status, msg.by);
+        self.after_change(ctx);
+        Ok(())
+    }
+}
+
+/// `accept` from an analyst: exactly one of two racing accepts wins.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Accept {
+    pub analyst_id: String,
+    pub chat_id: ChatId,
+    pub reply: Reply,
+}
+
+impl Handler<Accept> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: Accept, ctx: &mut Context<Self>) {
+        if let Err(err) = self.core.accept(&msg.analyst_id, msg.chat_id) {
+            return msg.reply.err(&err);
+        }
+        self.assigned(msg.chat_id, &msg.analyst_id, Some(msg.reply));
+        self.after_change(ctx);
+    }
+}
+
+/// `decline` of an offered chat: it is offered to the next analyst.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Decline {
+    pub analyst_id: String,
+    pub chat_id: ChatId,
+    pub reply: Reply,
+}
+
+impl Handler<Decline> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: Decline, ctx: &mut Context<Self>) {
+        if !self.core.pass(&msg.analyst_id, msg.chat_id) {
+            return msg.reply.err(&AppError::not_found(format!(
+                "offer of chat {}",
+                msg.chat_id
+            )));
+        }
+        self.offers.remove(&msg.chat_id);
+        msg.reply.ok(json!({"chat_id": msg.chat_id}));
+        self.after_change(ctx);
+    }
+}
+
+/// `close_chat` from the chat's user or its analyst.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseChat {
+    pub who: ActorRef,
+    pub chat_id: ChatId,
+    pub reply: Reply,
+}
+
+impl Handler<CloseChat> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseChat, ctx: &mut Context<Self>) {
+        let Some(route) = self.core.chats.get(&msg.chat_id) else {
+            return msg
+                .reply
+                .err(&AppError::not_found(format!("chat {}", msg.chat_id)));
+        };
+        let reason = match msg.who.role {
+            Role::User if route.user_id == msg.who.id => EndReason::ClosedByUser,
+            Role::Analyst | Role::Manager
+                if route.state == ChatState::Active
+                    && route.analyst.as_deref() == Some(&msg.who.id) =>
+            {
+                EndReason::ClosedByAnalyst
+            }
+            _ => {
+                return msg
+                    .reply
+                    .err(&AppError::not_found(format!("chat {}", msg.chat_id)));
+            }
+        };
+        self.end_chat(msg.chat_id, reason, Some(msg.who), Some(msg.reply));
+        self.after_change(ctx);
+    }
+}
+
+/// `transfer` from the chat's analyst: back to waiting in a queue, or offered to an analyst.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Transfer {
+    pub analyst_id: String,
+    pub chat_id: ChatId,
+    pub queue_id: Option<String>,
+    pub to_analyst: Option<String>,
+    pub reply: Reply,
+}
+
+impl Handler<Transfer> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: Transfer, ctx: &mut Context<Self>) {
+        let result = self.transfer(&msg, ctx);
+        msg.reply
+            .answer(result.map(|()| json!({"chat_id": msg.chat_id})));
+        self.after_change(ctx);
+    }
+}
+
+impl Router {
+    fn transfer(&mut self, msg: &Transfer, ctx: &mut Context<Self>) -> Result<(), AppError> {
+        let not_found = || AppError::not_found(format!("chat {}", msg.chat_id));
+        let route = self.core.chats.get(&msg.chat_id).ok_or_else(not_found)?;
+        if route.state != ChatState::Active || route.analyst.as_deref() != Some(&msg.analyst_id) {
+            return Err(not_found());
+        }
+        let queue_id = match (&msg.queue_id, &msg.to_analyst) {
+            (Some(q), None) => {
+                if !self.core.queues.contains_key(q) {
+                    return Err(AppError::not_found(format!("queue {q}")));
+                }
+                q.clone()
+            }
+            (None, Some(target)) => {
+                if target == &msg.analyst_id {
+                    return Err(AppError::bad_request("transfer to another analyst"));
+                }
+                self.core.check_offer(target)?;
+                route.queue_id.clone()
+            }
+            _ => {
+                return Err(AppError::bad_request(
+                    "give exactly one of queue_id or analyst_id",
+                ));
+            }
+        };
+        self.core
+            .requeue(msg.chat_id, &queue_id, Place::ByCreation)?;
+        if let Some(target) = &msg.to_analyst {
+            self.core.offer_to(msg.chat_id, target)?;
+        }
+        let position = self.core.position(msg.chat_id);
+        if let Some(meta) = self.chats.get(&msg.chat_id) {
+            meta.addr.do_send(Requeue {
+                queue_id: queue_id.clone(),
+                position,
+            });
+        }
+        self.chat_queued(msg.chat_id);
+        if let Some(target) = &msg.to_analyst {
+            self.offer(msg.chat_id, target, ctx);
+        }
+        Ok(())
+    }
+}
+
+/// A manager (or admin) turned a queue on or off; the change is already stored.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetQueueEnabled {
+    pub queue_id: String,
+    pub enabled: bool,
+    pub by: Person,
+}
+
+impl Handler<SetQueueEnabled> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetQueueEnabled, _: &mut Context<Self>) {
+        if let Some(q) = self.core.queues.get_mut(&msg.queue_id) {
+            q.config.enabled = msg.enabled;
+        }
+        let frame = protocol::event(
+            "queue_status",
+            json!({"queue_id": msg.queue_id, "enabled": msg.enabled, "by": msg.by, "at": rfc3339(Utc::now())}),
+        );
+        self.to_queue(&msg.queue_id, frame);
+    }
+}

@@ -1,0 +1,252 @@
+//! Loading what the router routes over: queues, analysts and memberships (at start and whenever
+//! an admin changes them), and, at start, the chats that were open when the engine stopped. Waiting
+//! chats return to their queues in their original order; active chats stay with their analysts,
+//! and every participant gets the reconnect grace period to come back.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use std::time::Duration;
+
+use actix::prelude::*;
+use entities::{analysts, chats, queue_members, queues};
+use sea_orm::DatabaseConnection;
+
+use super::{ChatMetaParts, Router};
+use crate::actors::chat::{ChatActor, ChatFacts, RESUME_WINDOW};
+use crate::actors::hub::Who;
+use crate::actors::queue::{QueueActor, SetMembers};
+use crate::domain::{AnalystStatus, ChatState, RoutingMode};
+use crate::error::AppError;
+use crate::protocol::{Message, Person};
+use crate::routing::QueueConfig;
+use crate::store;
+use crate::views;
+
+/// (Re)loads the directory; the first load also restores the open chats.
+#[derive(Message)]
+#[rtype(result = "Result<(), AppError>")]
+pub struct LoadDirectory;
+
+/// An open chat as stored, with what its actor needs to carry on.
+struct OpenChat {
+    chat: chats::Model,
+    user_name: String,
+    recent: Vec<Message>,
+    sent_ids: HashMap<(String, String), i64>,
+    last_seq: i64,
+}
+
+struct Loaded {
+    queues: Vec<queues::Model>,
+    analysts: Vec<analysts::Model>,
+    members: Vec<queue_members::Model>,
+    open: Option<Vec<OpenChat>>,
+}
+
+async fn load(db: DatabaseConnection, restore: bool) -> Result<Loaded, AppError> {
+    let queues = store::queues::list(&db).await?;
+    let analysts = store::analysts::list(&db).await?;
+    let members = store::analysts::all_members(&db).await?;
+    let open = if restore {
+        Some(load_open_chats(&db).await?)
+    } else {
+        None
+    };
+    Ok(Loaded {
+        queues,
+        analysts,
+        members,
+        open,
+    })
+}
+
+async fn load_open_chats(db: &DatabaseConnection) -> Result<Vec<OpenChat>, AppError> {
+    let chats = store::chats::open(db).await?;
+    let user_ids: Vec<String> = chats.iter().map(|c| c.user_id.clone()).collect();
+    let names = store::users::names(db, &user_ids).await?;
+    let ids: Vec<String> = chats.iter().map(|c| c.id.clone()).collect();
+    let last_seqs = store::messages::last_seqs(db, &ids).await?;
+    let mut out = Vec::with_capacity(chats.len());
+    for chat in chats {
+        let last_seq = last_seqs.get(&chat.id).copied().unwrap_or(0);
+        let after = (last_seq - RESUME_WINDOW as i64).max(0);
+        let recent = store::messages::transcript(db, &chat.id, after, RESUME_WINDOW as u64)
+            .await?
+            .into_iter()
+            .filter_map(|m| views::message(m).ok())
+            .collect();
+        let sent_ids = store::messages::client_ids(db, &chat.id)
+            .await?
+            .into_iter()
+            .map(|(sender, client_id, seq)| ((sender, client_id), seq))
+            .collect();
+        let user_name = names
+            .get(&chat.user_id)
+            .cloned()
+            .unwrap_or_else(|| chat.user_id.clone());
+        out.push(OpenChat {
+            chat,
+            user_name,
+            recent,
+            sent_ids,
+            last_seq,
+        });
+    }
+    Ok(out)
+}
+
+impl Handler<LoadDirectory> for Router {
+    type Result = ResponseActFuture<Self, Result<(), AppError>>;
+
+    fn handle(&mut self, _: LoadDirectory, _: &mut Context<Self>) -> Self::Result {
+        let db = self.deps.db.clone();
+        let restore = !self.loaded;
+        Box::pin(
+            load(db, restore)
+                .into_actor(self)
+                .map(move |loaded, act, ctx| {
+                    let loaded = loaded?;
+                    act.apply_directory(&loaded, restore);
+                    if let Some(open) = loaded.open {
+                        act.restore(open, ctx);
+                    }
+                    act.loaded = true;
+                    act.dirty.extend(act.core.queues.keys().cloned());
+                    act.after_change(ctx);
+                    Ok(())
+                }),
+        )
+    }
+}
+
+impl Router {
+    fn apply_directory(&mut self, loaded: &Loaded, first: bool) {
+        for q in &loaded.queues {
+            self.core.upsert_queue(QueueConfig {
+                id: q.id.clone(),
+                name: q.name.clone(),
+                enabled: q.enabled,
+                routing: q.routing.parse().unwrap_or(RoutingMode::Manual),
+                priority: q.priority,
+                max_wait_secs: i64::from(q.max_wait_secs),
+                offer_timeout_secs: u64::try_from(q.offer_timeout_secs).unwrap_or(1).max(1),
+            });
+            let hub = self.deps.hub.clone();
+            self.queue_actors
+                .entry(q.id.clone())
+                .or_insert_with(|| QueueActor::new(hub).start());
+        }
+        for a in &loaded.analysts {
+            let new = !self.core.analysts.contains_key(&a.id);
+            self.core
+                .upsert_analyst(&a.id, &a.name, usize::try_from(a.capacity).unwrap_or(1));
+            if first && new {
+                // Statuses survive a restart for the grace period; `restore` starts the timers.
+                if let Some(state) = self.core.analysts.get_mut(&a.id) {
+                    state.status = a.status.parse().unwrap_or(AnalystStatus::Offline);
+                }
+            }
+        }
+        let mut members: HashMap<&str, BTreeSet<String>> = loaded
+            .queues
+            .iter()
+            .map(|q| (q.id.as_str(), BTreeSet::new()))
+            .collect();
+        for m in &loaded.members {
+            if let Some(set) = members.get_mut(m.queue_id.as_str()) {
+                set.insert(m.analyst_id.clone());
+            }
+        }
+        for (queue_id, set) in members {
+            self.core.set_members(queue_id, set.clone());
+            if let Some(q) = self.queue_actors.get(queue_id) {
+                q.do_send(SetMembers(set));
+            }
+        }
+    }
+
+    /// Brings back the chats that were open when the engine stopped; nobody is connected yet, so
+    /// every participant (and every analyst who was online) starts their grace period.
+    fn restore(&mut self, open: Vec<OpenChat>, ctx: &mut Context<Self>) {
+        let mut absent: BTreeSet<Who> = self
+            .core
+            .analysts
+            .values()
+            .filter(|a| a.status != AnalystStatus::Offline)
+            .map(|a| Who::Staff(a.id.clone()))
+            .collect();
+        for OpenChat {
+            chat,
+            user_name,
+            recent,
+            sent_ids,
+            last_seq,
+        } in open
+        {
+            let Ok(id) = chat.id.parse::<uuid::Uuid>() else {
+                continue;
+            };
+            let state: ChatState = chat.state.parse().unwrap_or(ChatState::Waiting);
+            let created_ms = chat.created_at.timestamp_millis();
+            let analyst = chat
+                .analyst_id
+                .as_deref()
+                .filter(|_| state == ChatState::Active)
+                .and_then(|a| self.analyst_person(a));
+            match &analyst {
+                Some(a) => {
+                    self.core
+                        .restore_active(id, &chat.queue_id, &chat.user_id, created_ms, &a.id);
+                    absent.insert(Who::Staff(a.id.clone()));
+                }
+                None => {
+                    if self
+                        .core
+                        .enqueue(id, &chat.queue_id, &chat.user_id, created_ms)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                }
+            }
+            absent.insert(Who::User(chat.user_id.clone()));
+            let user = Person {
+                id: chat.user_id.clone(),
+                name: user_name,
+            };
+            let facts = ChatFacts {
+                id,
+                queue_id: chat.queue_id.clone(),
+                call_id: chat.call_id.clone(),
+                subject: chat.subject.clone(),
+                user: user.clone(),
+                analyst: analyst.clone(),
+                state: if analyst.is_some() {
+                    ChatState::Active
+                } else {
+                    ChatState::Waiting
+                },
+                created_at: chat.created_at,
+                accepted_at: chat.accepted_at,
+            };
+            let seq = Arc::new(AtomicI64::new(last_seq));
+            let actor = ChatActor::new(facts, self.chat_deps(), seq.clone(), recent, sent_ids);
+            let parts = ChatMetaParts {
+                user,
+                subject: chat.subject,
+                call_id: chat.call_id,
+                created_at: chat.created_at,
+                accepted_at: chat.accepted_at,
+                last_seq: seq,
+            };
+            self.start_chat_actor(actor, id, parts);
+        }
+        let grace = Duration::from_secs(self.deps.settings.routing.reconnect_grace_secs);
+        for who in absent {
+            let generation = self.next_generation();
+            self.away.insert(who.clone(), generation);
+            ctx.run_later(grace, move |act, ctx| act.grace_over(who, generation, ctx));
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The router actor: the one place that decides who gets which chat. It owns the routing core
+//! (queues' waiting order, analysts' presence, status and load), the facts needed to describe open
+//! chats, the queue and chat actors, offer timers and reconnect grace timers. It reaches sessions
+//! only with `do_send` (through the hub, the queue actors and the chat actors) and never waits on
+//! them. Its handlers are split by concern: `commands` (what clients ask), `presence` (sessions
+//! coming and going), `queries` (what HTTP reads), `directory` (loading queues, analysts and the
+//! open chats at start).
+
+mod commands;
+mod directory;
+mod presence;
+mod queries;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+
+pub use commands::*;
+pub use directory::LoadDirectory;
+pub use presence::*;
+pub use queries::*;
+
+use super::chat::{Activate, ChatActor, ChatDeps, End};
+use super::directory::ChatDirectory;
+use super::hub::{Hub, Reply, Who};
+use super::queue::{QueueActor, ToAnalysts, Waiting};
+use super::store_writer::StoreRows;
+use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::protocol::{self, Actor as ActorRef, ChatSummary, Person};
+use crate::routing::{ChatId, Core, Decision};
+use crate::settings::Settings;
+use crate::store;
+use crate::timefmt::rfc3339;
+
+/// What the router needs from the rest of the engine.
+#[derive(Clone)]
+pub struct RouterDeps {
+    pub hub: Arc<Hub>,
+    pub directory: Arc<ChatDirectory>,
+    pub writer: Recipient<StoreRows>,
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+}
+
+/// What the router keeps about an open chat beyond its routing state.
+struct ChatMeta {
+    user: Person,
+    subject: String,
+    call_id: String,
+    created_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+    last_seq: Arc<AtomicI64>,
+    addr: Addr<ChatActor>,
+}
+
+/// The system, when it changes something on its own (an offer that lapsed).
+pub fn system() -> Person {
+    Person {
+        id: "switchboard".into(),
+        name: "Switchboard".into(),
+    }
+}
+
+pub struct Router {
+    core: Core,
+    chats: HashMap<ChatId, ChatMeta>,
+    queue_actors: HashMap<String, Addr<QueueActor>>,
+    /// (user, queue) pairs whose start_chat is being stored: a second start is a conflict.
+    starting: BTreeSet<(String, String)>,
+    /// Pending offers: chat → (analyst, timer generation).
+    offers: HashMap<ChatId, (String, u64)>,
+    /// Principals with no session left, and the generation of their grace timer.
+    away: HashMap<Who, u64>,
+    /// Counter for timer generations.
+    generation: u64,
+    /// Queues whose waiting users may need a new position.
+    dirty: BTreeSet<String>,
+    /// Whether the directory has been loaded once (statuses start offline then).
+    loaded: bool,
+    deps: RouterDeps,
+}
+
+impl Router {
+    pub fn new(deps: RouterDeps) -> Self {
+        Router {
+            core: Core::default(),
+            chats: HashMap::new(),
+            queue_actors: HashMap::new(),
+            starting: BTreeSet::new(),
+            offers: HashMap::new(),
+            away: HashMap::new(),
+            generation: 0,
+            dirty: BTreeSet::new(),
+            loaded: false,
+            deps,
+        }
+    }
+
+    fn next_generation(&mut self) -> u64 {
+        self.generation += 1;
+        self.generation
+    }
+
+    fn analyst_person(&self, id: &str) -> Option<Person> {
+        self.core.analysts.get(id).map(|a| Person {
+            id: a.id.clone(),
+            name: a.name.clone(),
+        })
+    }
+
+    /// A chat as clients see it, from the router's view.
+    fn summary(&self, chat: ChatId) -> Option<ChatSummary> {
+        let route = self.core.chats.get(&chat)?;
+        let meta = self.chats.get(&chat)?;
+        let analyst = match route.state {
+            ChatState::Active => route
+                .analyst
+                .as_deref()
+                .and_then(|a| self.analyst_person(a)),
+            _ => None,
+        };
+        Some(ChatSummary {
+            chat_id: chat,
+            queue_id: route.queue_id.clone(),
+            state: route.state,
+            user: meta.user.clone(),
+            analyst,
+            subject: meta.subject.clone(),
+            call_id: meta.call_id.clone(),
+            created_at: rfc3339(meta.created_at),
+            accepted_at: meta.accepted_at.map(rfc3339),
+            ended_at: None,
+            end_reason: None,
+            position: self.core.position(chat),
+            last_seq: meta.last_seq.load(Ordering::Acquire),
+        })
+    }
+
+    fn to_queue(&self, queue_id: &str, frame: bytestring::ByteString) {
+        if let Some(q) = self.queue_actors.get(queue_id) {
+            q.do_send(ToAnalysts(frame));
+        }
+    }
+
+    fn chat_queued(&mut self, chat: ChatId) {
+        if let Some(summary) = self.summary(chat) {
+            let frame = protocol::event("chat_queued", json!({ "chat": summary }));
+            self.to_queue(&summary.queue_id, frame);
+            self.dirty.insert(summary.queue_id);
+        }
+    }
+
+    fn chat_dequeued(&mut self, chat: ChatId, queue_id: &str, reason: &str) {
+        let frame = protocol::event(
+            "chat_dequeued",
+            json!({"chat_id": chat, "queue_id": queue_id, "reason": reason}),
+        );
+        self.to_queue(queue_id, frame);
+        self.dirty.insert(queue_id.to_string());
+    }
+
+    /// Tells the analyst their offer is gone and forgets its timer.
+    fn revoke_offer(&mut self, chat: ChatId, reason: &str) {
+        if let Some((analyst, _)) = self.offers.remove(&chat) {
+            let frame =
+                protocol::event("offer_revoked", json!({"chat_id": chat, "reason": reason}));
+            self.deps.hub.send(&Who::Staff(analyst), &frame);
+        }
+    }
+
+    /// Runs the routing core and carries out its decisions.
+    fn route(&mut self, ctx: &mut Context<Self>) {
+        let decisions = self.core.route();
+        self.apply(decisions, ctx);
+    }
+
+    /// Carries out the routing core's decisions.
+    fn apply(&mut self, decisions: Vec<Decision>, ctx: &mut Context<Self>) {
+        for decision in decisions {
+            match decision {
+                Decision::Assign { chat, analyst } => self.assigned(chat, &analyst, None),
+                Decision::Offer { chat, analyst } => self.offer(chat, &analyst, ctx),
+            }
+        }
+    }
+
+    /// The core made `chat` active with `analyst`: store and announce it through the chat actor.
+    fn assigned(&mut self, chat: ChatId, analyst: &str, reply: Option<Reply>) {
+        self.revoke_offer_of_other(chat, analyst);
+        let Some(person) = self.analyst_person(analyst) else {
+            return;
+        };
+        let now = Utc::now();
+        let Some(meta) = self.chats.get_mut(&chat) else {
+            return;
+        };
+        meta.accepted_at.get_or_insert(now);
+        meta.addr.do_send(Activate {
+            analyst: person,
+            accepted_at: now,
+            reply,
+        });
+        if let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone()) {
+            self.chat_dequeued(chat, &queue_id, "accepted");
+        }
+    }
+
+    /// When someone else takes an offered chat, the analyst it was offered to is told.
+    fn revoke_offer_of_other(&mut self, chat: ChatId, taker: &str) {
+        if self.offers.get(&chat).is_some_and(|(a, _)| a != taker) {
+            self.revoke_offer(chat, "taken");
+        } else {
+            self.offers.remove(&chat);
+        }
+    }
+
+    /// Offers `chat` to `analyst` and starts the offer timer.
+    fn offer(&mut self, chat: ChatId, analyst: &str, ctx: &mut Context<Self>) {
+        let Some(summary) = self.summary(chat) else {
+            return;
+        };
+        let timeout = self
+            .core
+            .queues
+            .get(&summary.queue_id)
+            .map_or(self.deps.settings.routing.offer_timeout_secs, |q| {
+                q.config.offer_timeout_secs
+            });
+        let expires_at = Utc::now() + chrono::Duration::seconds(timeout as i64);
+        let frame = protocol::event(
+            "chat_offered",
+            json!({"chat": summary, "expires_at": rfc3339(expires_at)}),
+        );
+        self.deps.hub.send(&Who::Staff(analyst.to_string()), &frame);
+        let generation = self.next_generation();
+        self.offers.insert(chat, (analyst.to_string(), generation));
+        let analyst = analyst.to_string();
+        ctx.run_later(Duration::from_secs(timeout), move |act, ctx| {
+            act.offer_lapsed(chat, &analyst, generation, ctx);
+        });
+    }
+
+    /// An offer nobody answered: the chat goes to the next analyst, the silent one is set away.
+    fn offer_lapsed(
+        &mut self,
+        chat: ChatId,
+        analyst: &str,
+        generation: u64,
+        ctx: &mut Context<Self>,
+    ) {
+        if self.offers.get(&chat) != Some(&(analyst.to_string(), generation)) {
+            return;
+        }
+        self.revoke_offer(chat, "timeout");
+        self.core.pass(analyst, chat);
+        self.set_status(analyst, AnalystStatus::Away, system());
+        self.after_change(ctx);
+    }
+
+    /// Changes an analyst's status, stores it, and tells all their sessions who changed it.
+    fn set_status(&mut self, analyst: &str, status: AnalystStatus, by: Person) {
+        let Some(a) = self.core.analysts.get_mut(analyst) else {
+            return;
+        };
+        a.status = status;
+        let frame = protocol::event(
+            "status_changed",
+            json!({"status": status, "by": by, "at": rfc3339(Utc::now())}),
+        );
+        self.deps.hub.send(&Who::Staff(analyst.to_string()), &frame);
+        let queues: Vec<String> = self
+            .core
+            .queues_of(analyst)
+            .map(|q| q.config.id.clone())
+            .collect();
+        self.dirty.extend(queues);
+        let db = self.deps.db.clone();
+        let analyst = analyst.to_string();
+        actix::spawn(async move {
+            if let Err(err) = store::analysts::set_status(&db, &analyst, status).await {
+                tracing::warn!(analyst, error = %err, "status not stored");
+            }
+        });
+    }
+
+    /// Ends a chat: the core forgets it, the queue and any offered analyst are told, and the chat
+    /// actor stores the end, answers the closer and tells both sides.
+    fn end_chat(
+        &mut self,
+        chat: ChatId,
+        reason: EndReason,
+        by: Option<ActorRef>,
+        reply: Option<Reply>,
+    ) {
+        let Some(route) = self.core.end(chat) else {
+            if let Some(reply) = reply {
+                reply.err(&crate::error::AppError::not_found(format!("chat {chat}")));
+            }
+            return;
+        };
+        if route.state.is_waiting() {
+            self.chat_dequeued(chat, &route.queue_id, "unanswered");
+        }
+        if route.state == ChatState::Offered {
+            self.revoke_offer(chat, "closed");
+        }
+        self.dirty.insert(route.queue_id.clone());
+        if let Some(meta) = self.chats.remove(&chat) {
+            meta.addr.do_send(End { reason, by, reply });
+        }
+    }
+
+    /// After any change: route the backlog and refresh positions of the queues touched.
+    fn after_change(&mut self, ctx: &mut Context<Self>) {
+        self.route(ctx);
+        for queue_id in std::mem::take(&mut self.dirty) {
+            let Some(queue) = self.core.queues.get(&queue_id) else {
+                continue;
+            };
+            let order = queue
+                .waiting()
+                .filter_map(|c| self.core.chats.get(&c).map(|r| (c, r.user_id.clone())))
+                .collect();
+            let analysts_available = self.core.analysts_available(&queue_id);
+            if let Some(q) = self.queue_actors.get(&queue_id) {
+                q.do_send(Waiting {
+                    order,
+                    analysts_available,
+                });
+            }
+        }
+    }
+
+    /// Starts the chat actor for an open chat and files it in the directory.
+    fn start_chat_actor(&mut self, actor: ChatActor, chat: ChatId, meta: ChatMetaParts) {
+        let addr = actor.start();
+        self.deps.directory.insert(chat, addr.clone());
+        self.chats.insert(
+            chat,
+            ChatMeta {
+                user: meta.user,
+                subject: meta.subject,
+                call_id: meta.call_id,
+                created_at: meta.created_at,
+                accepted_at: meta.accepted_at,
+                last_seq: meta.last_seq,
+                addr,
+            },
+        );
+    }
+
+    fn chat_deps(&self) -> ChatDeps {
+        ChatDeps {
+            hub: self.deps.hub.clone(),
+            directory: self.deps.directory.clone(),
+            writer: self.deps.writer.clone(),
+            db: self.deps.db.clone(),
+        }
+    }
+}
+
+/// The facts of a chat the router keeps, before its actor is started.
+struct ChatMetaParts {
+    user: Person,
+    subject: String,
+    call_id: String,
+    created_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+    last_seq: Arc<AtomicI64>,
+}
+
+/// Mailbox size before `send` waits (sessions wait on `send` here only to connect); `do_send` is never held back.
+const MAILBOX: usize = 1 << 16;
+
+impl Actor for Router {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(MAILBOX);
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| {
+            act.expire_long_waits(ctx)
+        });
+    }
+}
+
+impl Router {
+    /// Ends chats that waited past their queue's `max_wait_secs`.
+    fn expire_long_waits(&mut self, ctx: &mut Context<Self>) {
+        let now_ms = Utc::now().timestamp_millis();
+        let mut expired = Vec::new();
+        for queue in self
+            .core
+            .queues
+            .values()
+            .filter(|q| q.config.max_wait_secs > 0)
+        {
+            let limit = queue.config.max_wait_secs * 1000;
+            for chat in queue.waiting() {
+                if self
+                    .core
+                    .chats
+                    .get(&chat)
+                    .is_some_and(|r| now_ms - r.created_ms > limit)
+                {
+                    expired.push(chat);
+                }
+            }
+        }
+        for chat in &expired {
+            self.end_chat(*chat, EndReason::MaxWait, None, None);
+        }
+        if !expired.is_empty() {
+            self.after_change(ctx);
+        }
+    }
+}

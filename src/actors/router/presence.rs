@@ -1,0 +1,195 @@
+//! Sessions coming and going. A principal's first session brings them back (cancelling their
+//! grace timer and telling the other side of their chats `peer_status`); their last session
+//! leaving starts the grace period of contract §4. Past it, an analyst goes offline and their
+//! active chats return to the head of their queues; a user's open chats end `user_left`.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use serde_json::json;
+
+use super::{Router, system};
+use crate::actors::chat::Requeue;
+use crate::actors::hub::Who;
+use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::error::AppError;
+use crate::protocol::{self, ChatSummary};
+use crate::routing::{ChatId, Place};
+
+/// What a new session is told first.
+#[derive(Debug, Default)]
+pub struct Hello {
+    /// For analysts: their status and capacity.
+    pub status: Option<(AnalystStatus, usize)>,
+    /// The principal's open chats.
+    pub chats: Vec<ChatSummary>,
+    /// For analysts: the chats waiting in their queues.
+    pub waiting: Vec<ChatSummary>,
+}
+
+/// A session opened (it is already registered in the hub).
+#[derive(Message)]
+#[rtype(result = "Result<Hello, AppError>")]
+pub struct Connect {
+    pub who: Who,
+}
+
+impl Handler<Connect> for Router {
+    type Result = Result<Hello, AppError>;
+
+    fn handle(&mut self, msg: Connect, ctx: &mut Context<Self>) -> Self::Result {
+        let sessions = self.deps.hub.count(&msg.who);
+        let returning = self.away.remove(&msg.who).is_some();
+        let hello = match &msg.who {
+            Who::Staff(id) => {
+                let analyst = self.core.analysts.get_mut(id).ok_or_else(|| {
+                    AppError::forbidden(format!("analyst {id} is not in the directory"))
+                })?;
+                analyst.sessions = sessions;
+                let status = (analyst.status, analyst.capacity);
+                let mine: Vec<ChatId> = self.chats_of(&msg.who);
+                let waiting: Vec<ChatId> =
+                    self.core.queues_of(id).flat_map(|q| q.waiting()).collect();
+                let queues: Vec<String> = self
+                    .core
+                    .queues_of(id)
+                    .map(|q| q.config.id.clone())
+                    .collect();
+                self.dirty.extend(queues);
+                Hello {
+                    status: Some(status),
+                    chats: mine.iter().filter_map(|c| self.summary(*c)).collect(),
+                    waiting: waiting.iter().filter_map(|c| self.summary(*c)).collect(),
+                }
+            }
+            Who::User(_) => Hello {
+                status: None,
+                chats: self
+                    .chats_of(&msg.who)
+                    .iter()
+                    .filter_map(|c| self.summary(*c))
+                    .collect(),
+                waiting: Vec::new(),
+            },
+        };
+        if returning {
+            self.peer_status(&msg.who, true);
+        }
+        self.after_change(ctx);
+        Ok(hello)
+    }
+}
+
+/// A session closed (it is already gone from the hub).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub who: Who,
+}
+
+impl Handler<Disconnect> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
+        let sessions = self.deps.hub.count(&msg.who);
+        if let Who::Staff(id) = &msg.who
+            && let Some(analyst) = self.core.analysts.get_mut(id)
+        {
+            analyst.sessions = sessions;
+            let queues: Vec<String> = self
+                .core
+                .queues_of(id)
+                .map(|q| q.config.id.clone())
+                .collect();
+            self.dirty.extend(queues);
+            // An offer never waits on an analyst who is gone.
+            if sessions == 0
+                && let Some(chat) = self.core.analysts.get(id).and_then(|a| a.offer)
+            {
+                self.revoke_offer(chat, "timeout");
+                self.core.pass(id, chat);
+            }
+        }
+        if sessions == 0 {
+            let generation = self.next_generation();
+            self.away.insert(msg.who.clone(), generation);
+            self.peer_status(&msg.who, false);
+            let grace = Duration::from_secs(self.deps.settings.routing.reconnect_grace_secs);
+            let who = msg.who;
+            ctx.run_later(grace, move |act, ctx| act.grace_over(who, generation, ctx));
+        }
+        self.after_change(ctx);
+    }
+}
+
+impl Router {
+    /// The open chats a principal takes part in.
+    fn chats_of(&self, who: &Who) -> Vec<ChatId> {
+        let mut chats: Vec<(i64, ChatId)> = self
+            .core
+            .chats
+            .values()
+            .filter(|c| match who {
+                Who::User(id) => &c.user_id == id,
+                Who::Staff(id) => c.state == ChatState::Active && c.analyst.as_deref() == Some(id),
+            })
+            .map(|c| (c.created_ms, c.id))
+            .collect();
+        chats.sort();
+        chats.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Tells the other side of each of a principal's active chats whether they are connected.
+    fn peer_status(&self, who: &Who, connected: bool) {
+        for chat in self.chats_of(who) {
+            let Some(route) = self.core.chats.get(&chat) else {
+                continue;
+            };
+            let other = match who {
+                Who::User(_) => match (&route.analyst, route.state) {
+                    (Some(a), ChatState::Active) => Who::Staff(a.clone()),
+                    _ => continue,
+                },
+                Who::Staff(_) => Who::User(route.user_id.clone()),
+            };
+            let frame = protocol::event(
+                "peer_status",
+                json!({"chat_id": chat, "connected": connected}),
+            );
+            self.deps.hub.send(&other, &frame);
+        }
+    }
+
+    /// The grace period ran out: if the principal has not come back, let their chats go.
+    pub(super) fn grace_over(&mut self, who: Who, generation: u64, ctx: &mut Context<Self>) {
+        if self.away.get(&who) != Some(&generation) {
+            return;
+        }
+        self.away.remove(&who);
+        let chats = self.chats_of(&who);
+        match &who {
+            Who::Staff(id) => {
+                self.set_status(id, AnalystStatus::Offline, system());
+                for chat in chats {
+                    let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone())
+                    else {
+                        continue;
+                    };
+                    if self.core.requeue(chat, &queue_id, Place::Head).is_ok() {
+                        let position = self.core.position(chat);
+                        if let Some(meta) = self.chats.get(&chat) {
+                            meta.addr.do_send(Requeue { queue_id, position });
+                        }
+                        self.chat_queued(chat);
+                    }
+                }
+            }
+            Who::User(_) => {
+                for chat in chats {
+                    self.end_chat(chat, EndReason::UserLeft, None, None);
+                }
+            }
+        }
+        self.after_change(ctx);
+    }
+}

@@ -1,0 +1,154 @@
+//! What HTTP reads from the router: live figures of queues, live state of open chats, and the
+//! Chat Manager's analyst table. Answers are copies; nothing here changes state.
+
+use std::collections::HashMap;
+
+use actix::prelude::*;
+use serde::Serialize;
+
+use super::Router;
+use crate::domain::{AnalystStatus, ChatState};
+use crate::protocol::Person;
+use crate::routing::ChatId;
+
+/// Per queue: (analysts online, analysts available).
+#[derive(Message)]
+#[rtype(result = "HashMap<String, (u64, u64)>")]
+pub struct QueuePresence;
+
+impl Handler<QueuePresence> for Router {
+    type Result = MessageResult<QueuePresence>;
+
+    fn handle(&mut self, _: QueuePresence, _: &mut Context<Self>) -> Self::Result {
+        let out = self
+            .core
+            .queues
+            .values()
+            .map(|q| {
+                let members = q.members.iter().filter_map(|m| self.core.analysts.get(m));
+                let (mut online, mut available) = (0, 0);
+                for a in members.filter(|a| a.is_connected() && a.status != AnalystStatus::Offline)
+                {
+                    online += 1;
+                    available += u64::from(a.status == AnalystStatus::Available);
+                }
+                (q.config.id.clone(), (online, available))
+            })
+            .collect();
+        MessageResult(out)
+    }
+}
+
+/// The live part of an open chat's summary.
+#[derive(Debug, Clone)]
+pub struct LiveChat {
+    pub state: ChatState,
+    pub position: Option<usize>,
+    pub analyst: Option<Person>,
+    pub last_seq: i64,
+}
+
+/// Live state of the given chats (those still open).
+#[derive(Message)]
+#[rtype(result = "HashMap<ChatId, LiveChat>")]
+pub struct LiveChats(pub Vec<ChatId>);
+
+impl Handler<LiveChats> for Router {
+    type Result = MessageResult<LiveChats>;
+
+    fn handle(&mut self, msg: LiveChats, _: &mut Context<Self>) -> Self::Result {
+        let out = msg
+            .0
+            .into_iter()
+            .filter_map(|id| {
+                let s = self.summary(id)?;
+                Some((
+                    id,
+                    LiveChat {
+                        state: s.state,
+                        position: s.position,
+                        analyst: s.analyst,
+                        last_seq: s.last_seq,
+                    },
+                ))
+            })
+            .collect();
+        MessageResult(out)
+    }
+}
+
+/// One row of the Chat Manager's analyst table.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalystRow {
+    pub id: String,
+    pub name: String,
+    pub status: AnalystStatus,
+    pub connected: bool,
+    pub capacity: usize,
+    pub open_chats: usize,
+    pub chat_users: Vec<ChatUser>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatUser {
+    pub chat_id: ChatId,
+    pub user: Person,
+}
+
+/// The analysts of a queue with their status, load and who they are chatting with.
+#[derive(Message)]
+#[rtype(result = "Vec<AnalystRow>")]
+pub struct AnalystTable {
+    pub queue_id: String,
+}
+
+impl Handler<AnalystTable> for Router {
+    type Result = MessageResult<AnalystTable>;
+
+    fn handle(&mut self, msg: AnalystTable, _: &mut Context<Self>) -> Self::Result {
+        let Some(queue) = self.core.queues.get(&msg.queue_id) else {
+            return MessageResult(Vec::new());
+        };
+        let rows = queue
+            .members
+            .iter()
+            .filter_map(|m| self.core.analysts.get(m))
+            .map(|a| AnalystRow {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                status: a.status,
+                connected: a.is_connected(),
+                capacity: a.capacity,
+                open_chats: a.open.len(),
+                chat_users: a
+                    .open
+                    .iter()
+                    .filter_map(|c| {
+                        let meta = self.chats.get(c)?;
+                        Some(ChatUser {
+                            chat_id: *c,
+                            user: meta.user.clone(),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        MessageResult(rows)
+    }
+}
+
+/// An analyst's live status (HTTP `GET /analysts/{id}` and `/me`).
+#[derive(Message)]
+#[rtype(result = "Option<(AnalystStatus, bool)>")]
+pub struct AnalystPresence(pub String);
+
+impl Handler<AnalystPresence> for Router {
+    type Result = Option<(AnalystStatus, bool)>;
+
+    fn handle(&mut self, msg: AnalystPresence, _: &mut Context<Self>) -> Self::Result {
+        self.core
+            .analysts
+            .get(&msg.0)
+            .map(|a| (a.status, a.is_connected()))
+    }
+}

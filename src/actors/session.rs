@@ -1,0 +1,276 @@
+//! One actor per WebSocket: the connection's mechanics. It registers the principal's session in
+//! the hub, sends `hello` before anything else, keeps the heartbeat, enforces the frame size and
+//! the per-connection rate limit, decodes each text frame once and hands the command to
+//! `commands`, and writes every frame other actors deliver to it. actix-web-actors stays confined
+//! to this file and the `/ws` route.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::web;
+use actix_web_actors::ws;
+use serde_json::json;
+
+use super::hub::{Deliver, Reply, SessionId, Who};
+use super::router::{Connect, Disconnect, Hello};
+use crate::auth::Principal;
+use crate::domain::Role;
+use crate::error::{AppError, ErrorCode};
+use crate::http::queues::queue_views;
+use crate::protocol;
+use crate::state::AppState;
+use crate::store;
+
+/// A token bucket: `rate` tokens a second, holding at most `burst`.
+#[derive(Debug)]
+struct RateLimit {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+    /// Commands refused in a row; past `2 × burst` the connection is closed (1008).
+    strikes: u32,
+}
+
+impl RateLimit {
+    fn new(rate: u32, burst: u32) -> Self {
+        RateLimit {
+            rate: f64::from(rate),
+            burst: f64::from(burst),
+            tokens: f64::from(burst),
+            at: Instant::now(),
+            strikes: 0,
+        }
+    }
+
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.strikes = 0;
+            true
+        } else {
+            self.strikes += 1;
+            false
+        }
+    }
+
+    fn abused(&self) -> bool {
+        f64::from(self.strikes) > 2.0 * self.burst
+    }
+}
+
+pub struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) principal: Principal,
+    pub(crate) who: Who,
+    pub(crate) state: web::Data<AppState>,
+    last_heard: Instant,
+    limit: RateLimit,
+}
+
+impl Session {
+    pub fn new(id: SessionId, principal: Principal, state: web::Data<AppState>) -> Self {
+        let who = match principal.role {
+            Role::User => Who::User(principal.id.clone()),
+            _ => Who::Staff(principal.id.clone()),
+        };
+        let limits = &state.settings.limits;
+        let limit = RateLimit::new(limits.msgs_per_sec, limits.msgs_burst);
+        Session {
+            id,
+            principal,
+            who,
+            state,
+            last_heard: Instant::now(),
+            limit,
+        }
+    }
+
+    /// Where the answer to a command with `reference` goes.
+    pub(crate) fn reply(
+        &self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        reference: Option<String>,
+    ) -> Reply {
+        Reply {
+            session: ctx.address().recipient(),
+            session_id: self.id,
+            reference,
+        }
+    }
+
+    fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        let settings = &self.state.settings.ws;
+        let timeout = Duration::from_secs(settings.client_timeout_secs);
+        ctx.run_interval(
+            Duration::from_secs(settings.heartbeat_secs),
+            move |act, ctx| {
+                if act.last_heard.elapsed() > timeout {
+                    tracing::info!(session = act.id, "closing a silent connection");
+                    ctx.close(Some(ws::CloseReason {
+                        code: ws::CloseCode::Away,
+                        description: Some("heartbeat timeout".into()),
+                    }));
+                    ctx.stop();
+                } else {
+                    ctx.ping(b"");
+                }
+            },
+        );
+    }
+
+    /// The first frame: who the client is, their open chats, and for analysts their queues, then
+    /// one `chat_queued` per chat waiting in those queues.
+    async fn hello(
+        state: web::Data<AppState>,
+        principal: Principal,
+        hello: Hello,
+    ) -> Result<Vec<bytestring::ByteString>, AppError> {
+        let person = json!({"id": principal.id, "name": principal.name});
+        if principal.role == Role::User {
+            let frame = protocol::event(
+                "hello",
+                json!({"role": "user", "user": person, "chats": hello.chats}),
+            );
+            return Ok(vec![frame]);
+        }
+        let (status, capacity) = hello
+            .status
+            .unwrap_or((crate::domain::AnalystStatus::Offline, 0));
+        let queues = store::queues::list_for_analyst(&state.db, &principal.id).await?;
+        let queues = queue_views(&state, queues).await?;
+        let mut frames = vec![protocol::event(
+            "hello",
+            json!({
+                "role": principal.role,
+                "analyst": {"id": principal.id, "name": principal.name, "status": status, "capacity": capacity},
+                "queues": queues,
+                "chats": hello.chats,
+            }),
+        )];
+        frames.extend(
+            hello
+                .waiting
+                .into_iter()
+                .map(|chat| protocol::event("chat_queued", json!({ "chat": chat }))),
+        );
+        Ok(frames)
+    }
+
+    fn refuse(ctx: &mut ws::WebsocketContext<Self>, code: ws::CloseCode, why: &str) {
+        ctx.close(Some(ws::CloseReason {
+            code,
+            description: Some(why.into()),
+        }));
+        ctx.stop();
+    }
+}
+
+impl Actor for Session {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.state
+            .hub
+            .register(self.who.clone(), self.id, ctx.address().recipient());
+        self.heartbeat(ctx);
+        let state = self.state.clone();
+        let principal = self.principal.clone();
+        let connect = self.state.router.send(Connect {
+            who: self.who.clone(),
+        });
+        // Nothing else is handled until hello is out: events wait in the mailbox behind it.
+        ctx.wait(
+            async move {
+                let hello = connect
+                    .await
+                    .map_err(|_| AppError::new(ErrorCode::Unavailable, "router unavailable"))??;
+                Self::hello(state, principal, hello).await
+            }
+            .into_actor(self)
+            .map(|frames, _, ctx| match frames {
+                Ok(frames) => frames.into_iter().for_each(|f| ctx.text(f)),
+                Err(err) => {
+                    ctx.text(protocol::error_frame(None, &err));
+                    Self::refuse(ctx, ws::CloseCode::Policy, &err.message);
+                }
+            }),
+        );
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.state.hub.unregister(&self.who, self.id);
+        self.state.router.do_send(Disconnect {
+            who: self.who.clone(),
+        });
+    }
+}
+
+impl Handler<Deliver> for Session {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        ctx.text(msg.0);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        let msg = match msg {
+            Ok(msg) => msg,
+            Err(ws::ProtocolError::Overflow) => {
+                return Self::refuse(
+                    ctx,
+                    ws::CloseCode::Size,
+                    "frame larger than limits.max_frame_bytes",
+                );
+            }
+            Err(err) => {
+                tracing::debug!(session = self.id, error = %err, "websocket protocol error");
+                return Self::refuse(ctx, ws::CloseCode::Protocol, "protocol error");
+            }
+        };
+        match msg {
+            ws::Message::Text(text) => {
+                if !self.limit.allow() {
+                    if self.limit.abused() {
+                        return Self::refuse(ctx, ws::CloseCode::Policy, "rate limit exceeded");
+                    }
+                    let err = AppError::new(ErrorCode::RateLimited, "too many commands: slow down");
+                    let (reference, _) = protocol::decode(&text);
+                    return ctx.text(protocol::error_frame(reference.as_deref(), &err));
+                }
+                let (reference, frame) = protocol::decode(&text);
+                match frame {
+                    Ok(frame) => {
+                        let reply = self.reply(ctx, reference);
+                        self.dispatch(frame, reply, ctx);
+                    }
+                    Err(err) => ctx.text(protocol::error_frame(reference.as_deref(), &err)),
+                }
+            }
+            ws::Message::Binary(_) => {
+                let err = AppError::bad_request("binary frames are not supported: send JSON text");
+                ctx.text(protocol::error_frame(None, &err));
+            }
+            ws::Message::Ping(bytes) => ctx.pong(&bytes),
+            ws::Message::Pong(_) | ws::Message::Nop => {}
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            ws::Message::Continuation(_) => {
+                Self::refuse(
+                    ctx,
+                    ws::CloseCode::Unsupported,
+                    "fragmented frames are not supported",
+                );
+            }
+        }
+    }
+}

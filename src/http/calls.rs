@@ -1,0 +1,104 @@
+//! Calls: `GET /calls/{id}`, the call (ticket) with its history, where each chat on it left its
+//! transcript and the link that reopens it.
+
+use actix_web::{HttpResponse, get, web};
+use entities::chats;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+
+use crate::auth::Caller;
+use crate::domain::Role;
+use crate::error::{AppError, AppResult};
+use crate::http::access;
+use crate::protocol::Person;
+use crate::state::AppState;
+use crate::store;
+use crate::timefmt::{rfc3339, rfc3339_opt};
+
+#[derive(Debug, Serialize)]
+pub struct CallView {
+    pub id: String,
+    pub user: Person,
+    pub summary: String,
+    pub source: String,
+    pub status: String,
+    pub created_at: String,
+    pub first_contact_at: Option<String>,
+    pub history: Vec<HistoryView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryView {
+    pub kind: String,
+    pub chat_id: String,
+    pub started_at: String,
+    pub ended_at: String,
+    pub contents: String,
+    pub link: String,
+}
+
+/// The call with its history.
+pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {
+    let call = store::calls::find(&state.db, call_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("call {call_id}")))?;
+    let names = store::users::names(&state.db, std::slice::from_ref(&call.user_id)).await?;
+    let history = store::calls::history(&state.db, call_id)
+        .await?
+        .into_iter()
+        .map(|h| HistoryView {
+            kind: h.kind,
+            chat_id: h.chat_id,
+            started_at: rfc3339(h.started_at),
+            ended_at: rfc3339(h.ended_at),
+            contents: h.contents,
+            link: h.link,
+        })
+        .collect();
+    Ok(CallView {
+        user: Person {
+            name: names.get(&call.user_id).cloned().unwrap_or_default(),
+            id: call.user_id,
+        },
+        id: call.id,
+        summary: call.summary,
+        source: call.source,
+        status: call.status,
+        created_at: rfc3339(call.created_at),
+        first_contact_at: rfc3339_opt(call.first_contact_at),
+        history,
+    })
+}
+
+/// The call's user, admins, and staff who may see one of the call's chats.
+async fn may_see_call(state: &AppState, caller: &Caller, call: &CallView) -> AppResult<bool> {
+    match caller.role() {
+        Role::Admin => Ok(true),
+        Role::User => Ok(call.user.id == caller.id()),
+        Role::Analyst | Role::Manager => {
+            let on_call = chats::Entity::find()
+                .filter(chats::Column::CallId.eq(&call.id))
+                .all(&state.db)
+                .await?;
+            for chat in &on_call {
+                if access::may_see_chat(state, caller, chat).await? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+    }
+}
+
+#[get("/calls/{id}")]
+pub async fn get_call(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let call = call_view(&state, &id).await?;
+    if !may_see_call(&state, &caller, &call).await? {
+        return Err(AppError::not_found(format!("call {id}")));
+    }
+    Ok(HttpResponse::Ok().json(call))
+}

@@ -1,0 +1,144 @@
+//! Chats: `GET /chats` (the Chat Queue's waiting, unanswered and answered lists, cursor-paged) and
+//! `GET /chats/{id}` (summary, call and transcript). Stored rows, with the router's live state for
+//! chats still open.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, web};
+use entities::chats;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::actors::router::LiveChats;
+use crate::auth::Caller;
+use crate::domain::Role;
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::access;
+use crate::http::calls::call_view;
+use crate::protocol::{ChatSummary, Person};
+use crate::state::AppState;
+use crate::store;
+use crate::store::chats::{ListFilter, ListQuery};
+use crate::views;
+
+/// Most chats in one page.
+const MAX_PAGE: u64 = 200;
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::new(ErrorCode::Internal, e.to_string())
+}
+
+/// Summaries of stored chats, with names and the live state of the open ones.
+pub async fn summaries(state: &AppState, rows: Vec<chats::Model>) -> AppResult<Vec<ChatSummary>> {
+    let user_ids: Vec<String> = rows.iter().map(|c| c.user_id.clone()).collect();
+    let users = store::users::names(&state.db, &user_ids).await?;
+    let analysts: HashMap<String, String> = store::analysts::list(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
+    let last_seqs = store::messages::last_seqs(&state.db, &ids).await?;
+    let uuids: Vec<Uuid> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+    let mut live = state
+        .router
+        .send(LiveChats(uuids))
+        .await
+        .map_err(internal)?;
+    rows.into_iter()
+        .map(|c| {
+            let user = Person {
+                id: c.user_id.clone(),
+                name: users.get(&c.user_id).cloned().unwrap_or_default(),
+            };
+            let analyst = c.analyst_id.as_ref().map(|a| Person {
+                id: a.clone(),
+                name: analysts.get(a).cloned().unwrap_or_default(),
+            });
+            let last_seq = last_seqs.get(&c.id).copied().unwrap_or(0);
+            let open = c.id.parse().ok().and_then(|id: Uuid| live.remove(&id));
+            views::chat_summary(c, user, analyst, last_seq, open).map_err(|e| internal(e.0))
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatsQuery {
+    filter: Option<String>,
+    queue_id: Option<String>,
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+#[get("/chats")]
+pub async fn list_chats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ChatsQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let filter = match q.filter.as_deref().unwrap_or("waiting") {
+        "waiting" => ListFilter::Waiting,
+        "unanswered" => ListFilter::Unanswered,
+        "answered" => ListFilter::Answered,
+        other => {
+            return Err(AppError::bad_request(format!(
+                "filter must be waiting, unanswered or answered, not {other:?}"
+            )));
+        }
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AppError::bad_request(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let (user_id, mut queue_ids) = match caller.role() {
+        Role::User => (Some(caller.id().to_string()), None),
+        _ => (None, access::staff_queues(&state, &caller).await?),
+    };
+    if let Some(queue) = q.queue_id {
+        queue_ids = match queue_ids {
+            Some(mine) => Some(mine.into_iter().filter(|m| *m == queue).collect()),
+            None => Some(vec![queue]),
+        };
+    }
+    let query = ListQuery {
+        filter,
+        queue_ids,
+        user_id,
+        limit,
+        cursor: q.cursor,
+    };
+    let (rows, next_cursor) = store::chats::list(&state.db, &query).await?;
+    let chats = summaries(&state, rows).await?;
+    Ok(HttpResponse::Ok().json(json!({ "chats": chats, "next_cursor": next_cursor })))
+}
+
+#[get("/chats/{id}")]
+pub async fn get_chat(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let not_found = || AppError::not_found(format!("chat {id}"));
+    let chat = store::chats::find(&state.db, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !access::may_see_chat(&state, &caller, &chat).await? {
+        return Err(not_found());
+    }
+    let call = call_view(&state, &chat.call_id).await?;
+    let transcript = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX)
+        .await?
+        .into_iter()
+        .map(|m| views::message(m).map_err(|e| internal(e.0)))
+        .collect::<AppResult<Vec<_>>>()?;
+    let chat = summaries(&state, vec![chat])
+        .await?
+        .pop()
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(json!({ "chat": chat, "call": call, "transcript": transcript })))
+}

@@ -1,0 +1,71 @@
+//! Calls (service-desk tickets) that chats belong to: creation with an opaque readable id, the
+//! first-contact stamp, and the history entries written onto a call.
+
+use chrono::{DateTime, Utc};
+use entities::{call_history, calls};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+
+use crate::error::AppResult;
+
+/// A fresh call id: `CALL-` and the 12 (random) trailing hex digits of a UUID v7, upper case.
+fn new_call_id() -> String {
+    let hex = uuid::Uuid::now_v7().simple().to_string();
+    let tail = hex.get(hex.len().saturating_sub(12)..).unwrap_or(&hex);
+    format!("CALL-{}", tail.to_ascii_uppercase())
+}
+
+/// Opens a new call for a user's chat (source `Chat`, status `open`, no first contact yet).
+pub async fn create(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    summary: &str,
+    at: DateTime<Utc>,
+) -> AppResult<calls::Model> {
+    let model = calls::ActiveModel {
+        id: Set(new_call_id()),
+        user_id: Set(user_id.to_string()),
+        summary: Set(summary.to_string()),
+        source: Set("Chat".to_string()),
+        status: Set("open".to_string()),
+        created_at: Set(at),
+        first_contact_at: Set(None),
+    };
+    Ok(model.insert(db).await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<calls::Model>> {
+    Ok(calls::Entity::find_by_id(id.to_string()).one(db).await?)
+}
+
+/// Stamps the call's first contact at `at`, unless it already has one (one conditional UPDATE).
+pub async fn record_first_contact(
+    db: &impl ConnectionTrait,
+    call_id: &str,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    calls::Entity::update_many()
+        .set(calls::ActiveModel {
+            first_contact_at: Set(Some(at)),
+            ..Default::default()
+        })
+        .filter(calls::Column::Id.eq(call_id))
+        .filter(calls::Column::FirstContactAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The history entries written onto a call, oldest first.
+pub async fn history(
+    db: &impl ConnectionTrait,
+    call_id: &str,
+) -> AppResult<Vec<call_history::Model>> {
+    Ok(call_history::Entity::find()
+        .filter(call_history::Column::CallId.eq(call_id))
+        .order_by_asc(call_history::Column::StartedAt)
+        .order_by_asc(call_history::Column::Id)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,250 @@
+//! Chats: creation, the lifecycle transitions (waiting → active → ended, or back to waiting),
+//! the open chats the engine reloads on start, and the keyset-paged listings.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, SecondsFormat, Utc};
+use entities::chats;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::domain::{ChatState, EndReason};
+use crate::error::{AppError, AppResult};
+
+/// The states of a chat that is not over yet.
+const OPEN_STATES: [ChatState; 3] = [ChatState::Waiting, ChatState::Offered, ChatState::Active];
+
+/// A chat about to be stored; it starts `waiting` with no messages.
+#[derive(Debug, Clone)]
+pub struct NewChat {
+    pub id: String,
+    pub queue_id: String,
+    pub user_id: String,
+    pub call_id: String,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, chat: NewChat) -> AppResult<chats::Model> {
+    let model = chats::ActiveModel {
+        id: Set(chat.id),
+        queue_id: Set(chat.queue_id),
+        user_id: Set(chat.user_id),
+        analyst_id: Set(None),
+        call_id: Set(chat.call_id),
+        subject: Set(chat.subject),
+        state: Set(ChatState::Waiting.as_str().to_string()),
+        created_at: Set(chat.created_at),
+        accepted_at: Set(None),
+        ended_at: Set(None),
+        end_reason: Set(None),
+        last_seq: Set(0),
+    };
+    Ok(model.insert(db).await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<chats::Model>> {
+    Ok(chats::Entity::find_by_id(id.to_string()).one(db).await?)
+}
+
+/// Applies `changes` to one chat; `not_found` when there is no such chat.
+async fn update_one(
+    db: &impl ConnectionTrait,
+    id: &str,
+    changes: chats::ActiveModel,
+) -> AppResult<()> {
+    let result = chats::Entity::update_many()
+        .set(changes)
+        .filter(chats::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::not_found(format!("chat {id}")));
+    }
+    Ok(())
+}
+
+/// An analyst accepted the chat.
+pub async fn mark_active(
+    db: &impl ConnectionTrait,
+    id: &str,
+    analyst_id: &str,
+    accepted_at: DateTime<Utc>,
+) -> AppResult<()> {
+    let changes = chats::ActiveModel {
+        state: Set(ChatState::Active.as_str().to_string()),
+        analyst_id: Set(Some(analyst_id.to_string())),
+        accepted_at: Set(Some(accepted_at)),
+        ..Default::default()
+    };
+    update_one(db, id, changes).await
+}
+
+/// The chat goes back to waiting (in `queue_id`, maybe a transfer) without an analyst;
+/// `accepted_at` keeps the first acceptance.
+pub async fn mark_waiting(db: &impl ConnectionTrait, id: &str, queue_id: &str) -> AppResult<()> {
+    let changes = chats::ActiveModel {
+        state: Set(ChatState::Waiting.as_str().to_string()),
+        queue_id: Set(queue_id.to_string()),
+        analyst_id: Set(None),
+        ..Default::default()
+    };
+    update_one(db, id, changes).await
+}
+
+/// The chat ended (`closed` or `unanswered`) with `last_seq` messages.
+pub async fn mark_ended(
+    db: &impl ConnectionTrait,
+    id: &str,
+    state: ChatState,
+    reason: EndReason,
+    ended_at: DateTime<Utc>,
+    last_seq: i64,
+) -> AppResult<()> {
+    let changes = chats::ActiveModel {
+        state: Set(state.as_str().to_string()),
+        end_reason: Set(Some(reason.as_str().to_string())),
+        ended_at: Set(Some(ended_at)),
+        last_seq: Set(last_seq),
+        ..Default::default()
+    };
+    update_one(db, id, changes).await
+}
+
+/// Every chat that is not over (waiting, offered or active), oldest first.
+pub async fn open(db: &impl ConnectionTrait) -> AppResult<Vec<chats::Model>> {
+    Ok(chats::Entity::find()
+        .filter(chats::Column::State.is_in(OPEN_STATES.map(ChatState::as_str)))
+        .order_by_asc(chats::Column::CreatedAt)
+        .order_by_asc(chats::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A user's chats that are not over, oldest first.
+pub async fn open_for_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> AppResult<Vec<chats::Model>> {
+    Ok(chats::Entity::find()
+        .filter(chats::Column::UserId.eq(user_id))
+        .filter(chats::Column::State.is_in(OPEN_STATES.map(ChatState::as_str)))
+        .order_by_asc(chats::Column::CreatedAt)
+        .order_by_asc(chats::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Which chats a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFilter {
+    /// Waiting or offered, in queue order (oldest first).
+    Waiting,
+    /// Ended without an analyst, newest first.
+    Unanswered,
+    /// Active or closed, newest first.
+    Answered,
+}
+
+impl ListFilter {
+    fn states(self) -> &'static [ChatState] {
+        match self {
+            ListFilter::Waiting => &[ChatState::Waiting, ChatState::Offered],
+            ListFilter::Unanswered => &[ChatState::Unanswered],
+            ListFilter::Answered => &[ChatState::Active, ChatState::Closed],
+        }
+    }
+
+    fn ascending(self) -> bool {
+        self == ListFilter::Waiting
+    }
+}
+
+/// One page of a chat listing.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: ListFilter,
+    /// Only chats in these queues (`None`: any queue).
+    pub queue_ids: Option<Vec<String>>,
+    /// Only this user's chats.
+    pub user_id: Option<String>,
+    /// Page size (at least 1 is used).
+    pub limit: u64,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The opaque cursor pointing just after `chat`.
+fn encode_cursor(chat: &chats::Model) -> String {
+    let at = chat.created_at.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    URL_SAFE_NO_PAD.encode(format!("{at}|{}", chat.id))
+}
+
+fn decode_cursor(cursor: &str) -> AppResult<(DateTime<Utc>, String)> {
+    let invalid = || AppError::bad_request("cursor is not valid");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (at, id) = text.split_once('|').ok_or_else(invalid)?;
+    if id.is_empty() {
+        return Err(invalid());
+    }
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| invalid())?;
+    Ok((at.with_timezone(&Utc), id.to_string()))
+}
+
+/// One page of chats and the cursor of the next page (`None` on the last page).
+///
+/// Keyset paging over `(created_at, id)`: ascending for `Waiting`, descending otherwise. The
+/// cursor is compared as a timestamp value, so SQLite (text) and PostgreSQL agree.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    query: &ListQuery,
+) -> AppResult<(Vec<chats::Model>, Option<String>)> {
+    let limit = query.limit.max(1);
+    let asc = query.filter.ascending();
+    let states: Vec<&str> = query.filter.states().iter().map(|s| s.as_str()).collect();
+    let mut select = chats::Entity::find().filter(chats::Column::State.is_in(states));
+    if let Some(queue_ids) = &query.queue_ids {
+        select = select.filter(chats::Column::QueueId.is_in(queue_ids.iter().cloned()));
+    }
+    if let Some(user_id) = &query.user_id {
+        select = select.filter(chats::Column::UserId.eq(user_id.as_str()));
+    }
+    if let Some(cursor) = &query.cursor {
+        let (at, id) = decode_cursor(cursor)?;
+        let after = if asc {
+            Condition::any().add(chats::Column::CreatedAt.gt(at)).add(
+                Condition::all()
+                    .add(chats::Column::CreatedAt.eq(at))
+                    .add(chats::Column::Id.gt(id)),
+            )
+        } else {
+            Condition::any().add(chats::Column::CreatedAt.lt(at)).add(
+                Condition::all()
+                    .add(chats::Column::CreatedAt.eq(at))
+                    .add(chats::Column::Id.lt(id)),
+            )
+        };
+        select = select.filter(after);
+    }
+    select = if asc {
+        select
+            .order_by_asc(chats::Column::CreatedAt)
+            .order_by_asc(chats::Column::Id)
+    } else {
+        select
+            .order_by_desc(chats::Column::CreatedAt)
+            .order_by_desc(chats::Column::Id)
+    };
+    let mut rows = select.limit(limit.saturating_add(1)).all(db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = if more {
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}

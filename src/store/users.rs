@@ -1,0 +1,44 @@
+//! End users: the directory row a chat's user id points at, created on first sight and kept
+//! up to date with the display name their token carries.
+
+use chrono::Utc;
+use entities::users;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+
+use crate::error::AppResult;
+
+/// Inserts the user, or refreshes their name (and `updated_at`) when they already exist.
+pub async fn upsert(db: &impl ConnectionTrait, id: &str, name: &str) -> AppResult<()> {
+    let now = Utc::now();
+    let model = users::ActiveModel {
+        id: Set(id.to_string()),
+        name: Set(name.to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    users::Entity::insert(model)
+        .on_conflict(
+            OnConflict::column(users::Column::Id)
+                .update_columns([users::Column::Name, users::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Display names of the given users.
+pub async fn names(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let rows: Vec<(String, String)> = users::Entity::find()
+        .select_only()
+        .columns([users::Column::Id, users::Column::Name])
+        .filter(users::Column::Id.is_in(ids.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,69 @@
+//! Stored rows as clients see them: a `chat_messages` row as a `Message`, a `chats` row as a
+//! `ChatSummary` (with the live part from the router when the chat is still open).
+
+use entities::{chat_messages, chats};
+use uuid::Uuid;
+
+use crate::actors::router::LiveChat;
+use crate::domain::{ChatState, EndReason, ParseError, Role};
+use crate::protocol::{Actor, ChatSummary, Message, MessageTag, Person};
+use crate::timefmt::{rfc3339, rfc3339_opt};
+
+/// A stored message as the `message` event carries it.
+pub fn message(m: chat_messages::Model) -> Result<Message, ParseError> {
+    Ok(Message {
+        kind: MessageTag::Message,
+        chat_id: m
+            .chat_id
+            .parse::<Uuid>()
+            .map_err(|e| ParseError(e.to_string()))?,
+        seq: m.seq,
+        from: Actor {
+            role: m.sender_role.parse::<Role>()?,
+            id: m.sender_id,
+            name: m.sender_name,
+        },
+        body: m.body,
+        at: rfc3339(m.created_at),
+        client_msg_id: m.client_msg_id,
+    })
+}
+
+/// A stored chat as a summary; `live` (from the router) overrides state, position, analyst and
+/// last seq while the chat is open.
+pub fn chat_summary(
+    c: chats::Model,
+    user: Person,
+    analyst: Option<Person>,
+    last_seq: i64,
+    live: Option<LiveChat>,
+) -> Result<ChatSummary, ParseError> {
+    let stored_state: ChatState = c.state.parse()?;
+    let end_reason = c
+        .end_reason
+        .as_deref()
+        .map(str::parse::<EndReason>)
+        .transpose()?;
+    let (state, position, analyst, last_seq) = match live {
+        Some(l) => (l.state, l.position, l.analyst, l.last_seq),
+        None => (stored_state, None, analyst, last_seq),
+    };
+    Ok(ChatSummary {
+        chat_id: c
+            .id
+            .parse::<Uuid>()
+            .map_err(|e| ParseError(e.to_string()))?,
+        queue_id: c.queue_id,
+        state,
+        user,
+        analyst,
+        subject: c.subject,
+        call_id: c.call_id,
+        created_at: rfc3339(c.created_at),
+        accepted_at: rfc3339_opt(c.accepted_at),
+        ended_at: rfc3339_opt(c.ended_at),
+        end_reason,
+        position,
+        last_seq,
+    })
+}
