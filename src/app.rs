@@ -4,6 +4,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -16,7 +17,7 @@ use actix::Actor;
 use crate::actors::directory::ChatDirectory;
 use crate::actors::hub::Hub;
 use crate::actors::router::{LoadDirectory, Router, RouterDeps};
-use crate::actors::store_writer::StoreWriter;
+use crate::actors::store_writer::{Drain, StoreWriter};
 use crate::auth::{JwtKeys, Tickets};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -45,11 +46,17 @@ impl Application {
         let settings = Arc::new(settings);
         let hub = Arc::new(Hub::default());
         let directory = Arc::new(ChatDirectory::default());
-        let writer = StoreWriter::new(db.clone(), settings.store.batch_max_rows).start();
+        let store_healthy = Arc::new(AtomicBool::new(true));
+        let writer = StoreWriter::new(
+            db.clone(),
+            settings.store.batch_max_rows,
+            store_healthy.clone(),
+        )
+        .start();
         let router = Router::new(RouterDeps {
             hub: hub.clone(),
             directory: directory.clone(),
-            writer: writer.recipient(),
+            writer: writer.clone().recipient(),
             db: db.clone(),
             settings: settings.clone(),
         })
@@ -66,6 +73,8 @@ impl Application {
             hub,
             directory,
             router,
+            writer,
+            store_healthy,
             db,
             settings: settings.clone(),
         });
@@ -77,7 +86,8 @@ impl Application {
                 .wrap(from_fn(telemetry::request_span))
                 .configure(|cfg| http::configure(cfg, dev_login))
         })
-        .shutdown_timeout(settings.server.shutdown_timeout_secs);
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .disable_signals();
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -99,8 +109,21 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM or a handle).
+    /// Serves until SIGTERM or SIGINT, then stops gracefully: no new connections, every socket
+    /// closed with 1012, every message handed to the store writer committed, then exit.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        actix_web::rt::spawn(async move {
+            if wait_for_stop_signal().await.is_ok() {
+                tracing::info!("stopping: closing connections and flushing messages");
+                handle.pause().await;
+                state.hub.close_all();
+                let _ = state.writer.send(Drain).await;
+                handle.stop(true).await;
+                tracing::info!("stopped cleanly");
+            }
+        });
         self.server.await
     }
 }
@@ -118,4 +141,16 @@ fn allowed_origins(settings: &Settings, addr: SocketAddr) -> Vec<String> {
     }
     own.dedup();
     own
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
 }

@@ -334,6 +334,49 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The decoder never panics, whatever arrives: arbitrary text, or arbitrary JSON objects
+        /// carrying a real command type.
+        #[test]
+        fn decoding_never_panics(text in ".{0,200}") {
+            let _ = decode(&text);
+        }
+
+        #[test]
+        fn decoding_arbitrary_commands_never_panics(
+            kind in proptest::sample::select(COMMANDS.to_vec()),
+            fields in proptest::collection::btree_map("[a-z_]{1,12}", json_value(), 0..6),
+        ) {
+            let mut object: Map<String, Value> = fields.into_iter().collect();
+            object.insert("type".into(), Value::from(kind));
+            let (_, frame) = decode(&Value::Object(object).to_string());
+            if let Err(err) = frame {
+                proptest::prop_assert_eq!(err.code, ErrorCode::BadRequest);
+            }
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            ".{0,40}".prop_map(Value::from),
+            Just(Value::from("0190b5c8-7b1e-7000-8000-000000000000")),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
     #[test]
     fn ok_and_error_frames_echo_the_ref() {
         let ok = ok_frame(Some("r9"), serde_json::json!({"seq": 3}));

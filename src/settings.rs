@@ -22,6 +22,7 @@ url = "sqlite://switchboard.db?mode=rwc"
 max_connections = 8
 sqlite_cache_mb = 64
 sqlite_synchronous = "normal"
+sqlite_busy_timeout_ms = 5000
 
 [auth]
 jwt_secret = ""
@@ -121,6 +122,8 @@ pub struct DatabaseSettings {
     pub sqlite_cache_mb: u32,
     /// `normal`: commits survive a process crash; `full`: they survive power loss too.
     pub sqlite_synchronous: SqliteSync,
+    /// How long an SQLite write waits for a lock held elsewhere before it fails.
+    pub sqlite_busy_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -3,6 +3,7 @@
 //! started before the HTTP workers, never per worker) and shared as `web::Data<AppState>`.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use actix::Addr;
 use sea_orm::DatabaseConnection;
@@ -10,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use crate::actors::directory::ChatDirectory;
 use crate::actors::hub::Hub;
 use crate::actors::router::Router;
+use crate::actors::store_writer::StoreWriter;
 use crate::auth::{JwtKeys, Tickets};
 use crate::settings::Settings;
 
@@ -23,4 +25,7 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub directory: Arc<ChatDirectory>,
     pub router: Addr<Router>,
+    pub writer: Addr<StoreWriter>,
+    /// Whether the store writer's last commit succeeded.
+    pub store_healthy: Arc<AtomicBool>,
 }

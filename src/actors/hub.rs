@@ -18,6 +18,11 @@ use crate::protocol;
 #[rtype(result = "()")]
 pub struct Deliver(pub ByteString);
 
+/// The engine is stopping: the session closes with 1012 (service restart).
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
 /// A WebSocket session's id, unique for the process.
 pub type SessionId = u64;
 
@@ -28,8 +33,8 @@ pub enum Who {
     Staff(String),
 }
 
-/// One open session: its id and where its frames go.
-type SessionEntry = (SessionId, Recipient<Deliver>);
+/// One open session: its id, where its frames go, and how to close it.
+type SessionEntry = (SessionId, Recipient<Deliver>, Recipient<Shutdown>);
 
 /// Open sessions by principal.
 #[derive(Debug, Default)]
@@ -39,11 +44,31 @@ pub struct Hub {
 
 impl Hub {
     /// Adds a session; returns how many the principal now has.
-    pub fn register(&self, who: Who, id: SessionId, to: Recipient<Deliver>) -> usize {
+    pub fn register(
+        &self,
+        who: Who,
+        id: SessionId,
+        to: Recipient<Deliver>,
+        close: Recipient<Shutdown>,
+    ) -> usize {
         let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
         let list = map.entry(who).or_default();
-        list.push((id, to));
+        list.push((id, to, close));
         list.len()
+    }
+
+    /// Tells every session to close (graceful stop).
+    pub fn close_all(&self) {
+        let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        for (_, _, close) in map.values().flatten() {
+            close.do_send(Shutdown);
+        }
+    }
+
+    /// Open sessions, all principals together.
+    pub fn total(&self) -> usize {
+        let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        map.values().map(Vec::len).sum()
     }
 
     /// Removes a session; returns how many the principal still has.
@@ -52,7 +77,7 @@ impl Hub {
         let Some(list) = map.get_mut(who) else {
             return 0;
         };
-        list.retain(|(sid, _)| *sid != id);
+        list.retain(|(sid, ..)| *sid != id);
         let left = list.len();
         if left == 0 {
             map.remove(who);
@@ -75,7 +100,7 @@ impl Hub {
     pub fn send_except(&self, who: &Who, except: Option<SessionId>, frame: &ByteString) {
         let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
         if let Some(list) = map.get(who) {
-            for (id, to) in list {
+            for (id, to, _) in list {
                 if Some(*id) != except {
                     to.do_send(Deliver(frame.clone()));
                 }

@@ -11,7 +11,7 @@ use actix_web::web;
 use actix_web_actors::ws;
 use serde_json::json;
 
-use super::hub::{Deliver, Reply, SessionId, Who};
+use super::hub::{Deliver, Reply, SessionId, Shutdown, Who};
 use super::router::{Connect, Disconnect, Hello};
 use crate::auth::Principal;
 use crate::domain::Role;
@@ -174,9 +174,11 @@ impl Actor for Session {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        let me = ctx.address();
+        let (frames, close) = (me.clone().recipient(), me.recipient());
         self.state
             .hub
-            .register(self.who.clone(), self.id, ctx.address().recipient());
+            .register(self.who.clone(), self.id, frames, close);
         self.heartbeat(ctx);
         let state = self.state.clone();
         let principal = self.principal.clone();
@@ -215,6 +217,14 @@ impl Handler<Deliver> for Session {
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
         ctx.text(msg.0);
+    }
+}
+
+impl Handler<Shutdown> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+        Self::refuse(ctx, ws::CloseCode::Restart, "the server is restarting");
     }
 }
 

@@ -1,7 +1,13 @@
 //! The store writer: group commit for chat messages. Chat actors hand it groups of rows; it writes
 //! whatever has gathered in one transaction, with at most one transaction in flight, so batches
 //! grow with load (one row at a time when idle, hundreds under pressure) and each group learns
-//! whether it is durable. A group's rows are acknowledged only after that commit returns.
+//! whether it is durable. A group's rows are acknowledged only after that commit returns. A failed
+//! commit fails every group in it (their senders get `unavailable` and may send again: repeats are
+//! stored once), marks the store unhealthy for `/readyz`, and the next commit that succeeds marks
+//! it healthy again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix::prelude::*;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -32,21 +38,33 @@ pub struct StoreWriter {
     waiting: Vec<Group>,
     /// Whether a commit is running (there is never more than one).
     in_flight: bool,
+    /// Whether the last commit succeeded (read by `/readyz`).
+    healthy: Arc<AtomicBool>,
+    /// Callers of `Drain` waiting for everything handed in to be committed.
+    drained: Vec<oneshot::Sender<()>>,
 }
 
 impl StoreWriter {
-    pub fn new(db: DatabaseConnection, max_rows: usize) -> Self {
+    pub fn new(db: DatabaseConnection, max_rows: usize, healthy: Arc<AtomicBool>) -> Self {
         StoreWriter {
             db,
             max_rows: max_rows.max(1),
             waiting: Vec::new(),
             in_flight: false,
+            healthy,
+            drained: Vec::new(),
         }
     }
 
     /// Starts a commit of the waiting groups (up to `max_rows`) unless one is in flight.
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.in_flight || self.waiting.is_empty() {
+        if self.in_flight {
+            return;
+        }
+        if self.waiting.is_empty() {
+            self.drained.drain(..).for_each(|done| {
+                let _ = done.send(());
+            });
             return;
         }
         let mut rows = 0;
@@ -68,28 +86,15 @@ impl StoreWriter {
                 (batch, result)
             }
             .into_actor(self)
-            .then(|(batch, result), act, _| {
-                let db = act.db.clone();
-                async move {
-                    match result {
-                        Ok(()) => answer_all(batch, Ok(())),
-                        Err(err) if is_connection_error(&err) => {
-                            tracing::warn!(error = %err, "message batch not stored: database unavailable");
-                            answer_all(batch, Err(StoreError(err.to_string())));
-                        }
-                        // One bad group must not fail its neighbours: retry each alone.
-                        Err(err) => {
-                            tracing::warn!(error = %err, "message batch failed; retrying group by group");
-                            for group in batch {
-                                let result = messages::insert_batch(&db, &group.rows).await;
-                                let _ = group.done.send(result.map_err(|e| StoreError(e.to_string())));
-                            }
-                        }
-                    }
+            .map(|(batch, result), act, ctx| {
+                let result = result.map_err(|err| {
+                    tracing::warn!(error = %err, groups = batch.len(), "message batch not stored");
+                    StoreError(err.to_string())
+                });
+                act.healthy.store(result.is_ok(), Ordering::Release);
+                for group in batch {
+                    let _ = group.done.send(result.clone());
                 }
-                .into_actor(act)
-            })
-            .map(|(), act, ctx| {
                 act.in_flight = false;
                 act.flush(ctx);
             }),
@@ -102,17 +107,8 @@ async fn write(db: &DatabaseConnection, batch: &[Group]) -> Result<(), DbErr> {
     messages::insert_batch(db, &rows).await
 }
 
-fn answer_all(batch: Vec<Group>, result: Result<(), StoreError>) {
-    for group in batch {
-        let _ = group.done.send(result.clone());
-    }
-}
-
-fn is_connection_error(err: &DbErr) -> bool {
-    matches!(err, DbErr::Conn(_) | DbErr::ConnectionAcquire(_))
-}
-
-/// Mailbox size before `send` waits (chat actors wait on `send` here, one group each); `do_send` is never held back.
+/// Mailbox size before `send` waits (chat actors wait on `send` here, one group each); `do_send`
+/// is never held back.
 const MAILBOX: usize = 1 << 16;
 
 impl Actor for StoreWriter {
@@ -134,6 +130,24 @@ impl Handler<StoreRows> for StoreWriter {
             result
                 .await
                 .unwrap_or_else(|_| Err(StoreError("the store writer stopped".into())))
+        })
+    }
+}
+
+/// Resolves once every row handed in so far has been committed or refused (graceful stop).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Drain;
+
+impl Handler<Drain> for StoreWriter {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Drain, ctx: &mut Context<Self>) -> Self::Result {
+        let (done, drained) = oneshot::channel();
+        self.drained.push(done);
+        self.flush(ctx);
+        Box::pin(async move {
+            let _ = drained.await;
         })
     }
 }

@@ -26,6 +26,7 @@ use crate::settings::{DatabaseSettings, SqliteSync};
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(settings.url.clone());
     let cache_kib = i64::from(settings.sqlite_cache_mb) * 1024;
+    let busy_timeout = Duration::from_millis(settings.sqlite_busy_timeout_ms);
     let synchronous = match settings.sqlite_synchronous {
         SqliteSync::Normal => SqliteSynchronous::Normal,
         SqliteSync::Full => SqliteSynchronous::Full,
@@ -39,7 +40,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(synchronous)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(busy_timeout)
                 .foreign_keys(true)
                 .pragma("cache_size", format!("-{cache_kib}"))
         });

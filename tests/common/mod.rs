@@ -3,6 +3,7 @@
 //! and hands back tokens, an HTTP client and the database to assert on.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod process;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -126,6 +127,11 @@ pub fn config_dir() -> PathBuf {
 /// (environment-variable style: `("ROUTING__OFFER_TIMEOUT_SECS", "1")`).
 pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = HashMap::new();
+    // Presence tests need a short grace period; a test can set its own.
+    env.insert(
+        "SWITCHBOARD__ROUTING__RECONNECT_GRACE_SECS".into(),
+        "1".into(),
+    );
     env.insert("SWITCHBOARD__DATABASE__URL".into(), db_url.into());
     env.insert("SWITCHBOARD__SERVER__BIND".into(), "127.0.0.1:0".into());
     env.insert("SWITCHBOARD__SERVER__WORKERS".into(), "1".into());
@@ -151,6 +157,29 @@ pub struct TestApp {
     pub settings: Settings,
     pub kind: Db,
     _db: TestDb,
+}
+
+impl TestApp {
+    /// A handle on a server running elsewhere (a child process) with the test profile on `test_db`.
+    pub async fn attach(test_db: TestDb, kind: Db, base: &str) -> TestApp {
+        let settings = test_settings(&test_db.url, &[]);
+        let db = Database::connect(&test_db.url).await.unwrap();
+        TestApp {
+            base: base.to_string(),
+            ws_base: base.replacen("http://", "ws://", 1),
+            keys: JwtKeys::new(&settings.auth.jwt_secret),
+            db,
+            settings,
+            kind,
+            _db: test_db,
+        }
+    }
+
+    /// Points this handle at another server on the same database (after a restart).
+    pub fn repoint(&mut self, base: &str) {
+        self.base = base.to_string();
+        self.ws_base = base.replacen("http://", "ws://", 1);
+    }
 }
 
 /// Starts the real server on a fresh database; `None` when PostgreSQL tests are switched off.

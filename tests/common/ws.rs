@@ -102,6 +102,21 @@ impl WsClient {
         .await
     }
 
+    /// Like `cmd`, but `None` when the connection is gone or no reply comes.
+    pub async fn try_cmd(&mut self, mut command: Value) -> Option<Value> {
+        self.next_ref += 1;
+        let reference = format!("r{}", self.next_ref);
+        command["ref"] = json!(reference);
+        self.framed
+            .send(Message::Text(command.to_string().into()))
+            .await
+            .ok()?;
+        let pred = move |f: &Value| {
+            f["ref"] == json!(reference) && (f["type"] == "ok" || f["type"] == "error")
+        };
+        self.wait_for(&pred, WAIT).await
+    }
+
     /// A command that must succeed; returns its ok frame.
     pub async fn ok(&mut self, command: Value) -> Value {
         let reply = self.cmd(command.clone()).await;

@@ -1,0 +1,83 @@
+//! The real `switchboard` binary as a child process, for tests that kill or signal it: started on
+//! port 0 against a given database with JSON logs, its address read from its own start-up line.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running server process.
+pub struct ServerProcess {
+    pub child: Child,
+    pub base: String,
+    pub ws_base: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary with the test profile on `db_url`, plus `SWITCHBOARD__` overrides.
+    pub fn start(db_url: &str, overrides: &[(&str, &str)]) -> ServerProcess {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        cmd.arg("serve")
+            .env("SWITCHBOARD_ENV", "test")
+            .env("SWITCHBOARD_CONFIG_DIR", super::config_dir())
+            .env("SWITCHBOARD__DATABASE__URL", db_url)
+            .env("SWITCHBOARD__SERVER__BIND", "127.0.0.1:0")
+            .env("SWITCHBOARD__SERVER__WORKERS", "1")
+            .env("SWITCHBOARD__LOG__FORMAT", "json")
+            .env("SWITCHBOARD__LOG__FILTER", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in overrides {
+            cmd.env(format!("SWITCHBOARD__{k}"), v);
+        }
+        let mut child = cmd.spawn().expect("switchboard starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && let Some(addr) = v["addr"].as_str()
+                {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server printed its address");
+        ServerProcess {
+            child,
+            base: format!("http://{addr}"),
+            ws_base: format!("ws://{addr}"),
+        }
+    }
+
+    /// SIGKILL: the process dies at once, mid-whatever.
+    pub fn kill_9(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reaped");
+    }
+
+    /// SIGTERM, then the exit status once it has stopped.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

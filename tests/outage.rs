@@ -1,0 +1,156 @@
+//! Database faults: while the database refuses writes, a sender gets `unavailable` and nothing is
+//! relayed, `/readyz` reports degraded, and once the database is back the engine recovers by
+//! itself (the same message sent again is stored once). SQLite: another connection holds the
+//! write lock. PostgreSQL: the test's database stops accepting connections and the server's
+//! sessions are terminated.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Db, TestApp, spawn_app_with};
+use entities::chat_messages;
+use sea_orm::sqlx::{Connection, Executor, SqliteConnection};
+use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+use serde_json::json;
+use switchboard::domain::Role;
+
+/// Something that takes the database away and gives it back.
+enum Outage {
+    SqliteLock(SqliteConnection),
+    Postgres {
+        admin: sea_orm::DatabaseConnection,
+        name: String,
+    },
+}
+
+impl Outage {
+    async fn begin(app: &TestApp) -> Outage {
+        let url = app.settings.database.url.clone();
+        match app.kind {
+            Db::Sqlite => {
+                let mut conn = SqliteConnection::connect(&url).await.unwrap();
+                conn.execute("BEGIN EXCLUSIVE").await.unwrap();
+                Outage::SqliteLock(conn)
+            }
+            Db::Postgres => {
+                let (server, name) = url.rsplit_once('/').unwrap();
+                let admin = Database::connect(format!("{server}/postgres"))
+                    .await
+                    .unwrap();
+                admin
+                    .execute_unprepared(&format!(
+                        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+                    ))
+                    .await
+                    .unwrap();
+                admin
+                    .execute_unprepared(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                    ))
+                    .await
+                    .unwrap();
+                Outage::Postgres {
+                    admin,
+                    name: name.to_string(),
+                }
+            }
+        }
+    }
+
+    async fn end(self) {
+        match self {
+            Outage::SqliteLock(mut conn) => {
+                conn.execute("COMMIT").await.unwrap();
+                conn.close().await.unwrap();
+            }
+            Outage::Postgres { admin, name } => {
+                admin
+                    .execute_unprepared(&format!(
+                        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"
+                    ))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn ready(app: &TestApp) -> (u16, serde_json::Value) {
+    let (status, body, _) = app.call("GET", "/readyz", None, None).await;
+    (status, body)
+}
+
+async fn unavailable_while_the_database_is_down_then_recovers(kind: Db) {
+    let overrides = [("DATABASE__SQLITE_BUSY_TIMEOUT_MS", "200")];
+    let Some(app) = spawn_app_with(kind, &overrides).await else {
+        return;
+    };
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
+        .await;
+    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
+    alice
+        .ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let chat_id = emma
+        .ok(json!({"type": "start_chat", "queue_id": "service-desk"}))
+        .await["chat_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    alice.expect("chat_assigned").await;
+    emma.ok(json!({"type": "send", "chat_id": chat_id, "body": "before", "client_msg_id": "m1"}))
+        .await;
+    alice.expect("message").await;
+    assert_eq!(ready(&app).await.0, 200);
+
+    let outage = Outage::begin(&app).await;
+    let send = json!({"type": "send", "chat_id": chat_id, "body": "during", "client_msg_id": "m2"});
+    let refused = emma.fails(send.clone(), "unavailable").await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be stored")
+    );
+    alice
+        .expect_none("message", Duration::from_millis(300))
+        .await;
+    let (status, body) = ready(&app).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (503, Some("degraded")),
+        "{body}"
+    );
+
+    outage.end().await;
+    let mut stored = None;
+    for _ in 0..50 {
+        if let Some(reply) = emma.try_cmd(send.clone()).await
+            && reply["type"] == "ok"
+        {
+            stored = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stored = stored.expect("the engine recovers once the database is back");
+    assert_eq!(stored["seq"], 2, "no gap where the refused message was");
+    assert_eq!(alice.expect("message").await["body"], "during");
+    let (status, body) = ready(&app).await;
+    assert_eq!(status, 200, "{body}");
+    let count = chat_messages::Entity::find().count(&app.db).await.unwrap();
+    assert_eq!(count, 2);
+}
+
+#[actix_web::test]
+async fn unavailable_while_the_database_is_down_then_recovers_sqlite() {
+    unavailable_while_the_database_is_down_then_recovers(Db::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn unavailable_while_the_database_is_down_then_recovers_postgres() {
+    unavailable_while_the_database_is_down_then_recovers(Db::Postgres).await;
+}
