@@ -61,6 +61,7 @@ impl Application {
             settings: settings.clone(),
         })
         .start();
+        hub.on_drop(router.clone().recipient());
         router
             .send(LoadDirectory)
             .await

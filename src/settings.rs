@@ -46,6 +46,7 @@ max_frame_bytes = 65536
 msgs_per_sec = 10
 msgs_burst = 20
 max_connections_per_principal = 5
+max_outbound_frames = 1024
 
 [store]
 batch_max_rows = 500
@@ -187,6 +188,8 @@ pub struct LimitsSettings {
     pub msgs_per_sec: u32,
     pub msgs_burst: u32,
     pub max_connections_per_principal: usize,
+    /// Frames queued for one session before it is dropped as too slow (its client stopped reading).
+    pub max_outbound_frames: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -312,7 +315,11 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let positive: [(&'static str, u64); 9] = [
+        let positive: [(&'static str, u64); 10] = [
+            (
+                "limits.max_outbound_frames",
+                self.limits.max_outbound_frames as u64,
+            ),
             ("store.batch_max_rows", self.store.batch_max_rows as u64),
             ("auth.ticket_ttl_secs", self.auth.ticket_ttl_secs),
             ("ws.heartbeat_secs", self.ws.heartbeat_secs),

@@ -288,7 +288,70 @@ async fn handshake_checks_origin_tickets_and_socket_cap(app: TestApp) {
     assert_eq!(app.ws_with(&token, None).await.err(), Some(429));
 }
 
+async fn random_cuts_with_resume_lose_and_double_nothing(app: TestApp) {
+    use rand::{Rng, SeedableRng};
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
+        .await;
+    let mut alice = available(&app, "alice").await;
+    let (emma, chat_id) = start(&app, "emma", "service-desk").await;
+    alice.expect("chat_assigned").await;
+    const N: i64 = 80;
+    let sender = async {
+        for i in 1..=N {
+            alice
+                .ok(json!({"type": "send", "chat_id": chat_id, "body": format!("line {i}")}))
+                .await;
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    };
+    let receiver = async {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut received: std::collections::BTreeMap<i64, String> = Default::default();
+        let mut ws = emma;
+        let mut last = 0;
+        let mut cuts = 0;
+        while last < N {
+            let frame = ws.expect_where(|f| f["type"] == "message").await;
+            let seq = frame["seq"].as_i64().unwrap();
+            let body = frame["body"].as_str().unwrap().to_string();
+            if let Some(seen) = received.insert(seq, body.clone()) {
+                assert_eq!(seen, body, "a replayed message is the same message");
+            }
+            last = last.max(seq);
+            if rng.random_bool(0.1) && last < N {
+                cuts += 1;
+                ws.close().await;
+                ws = app.ws(&app.token("emma", Role::User)).await;
+                let contiguous = (1..)
+                    .take_while(|s| received.contains_key(s))
+                    .last()
+                    .unwrap_or(0);
+                ws.ok(json!({"type": "resume", "chat_id": chat_id, "after_seq": contiguous}))
+                    .await;
+            }
+        }
+        (received, cuts)
+    };
+    let ((), (received, cuts)) = tokio::join!(sender, receiver);
+    assert!(cuts > 0, "the connection was cut at least once");
+    let stored: Vec<(i64, String)> = chat_messages::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.seq, m.body))
+        .collect();
+    let mut stored = stored;
+    stored.sort();
+    assert_eq!(
+        received.into_iter().collect::<Vec<_>>(),
+        stored,
+        "what Emma saw is the transcript"
+    );
+}
+
 on_both_databases!(
+    random_cuts_with_resume_lose_and_double_nothing,
     analyst_lost_past_grace_requeues_at_head_and_never_gets_offers,
     analyst_back_within_grace_keeps_chats_and_status,
     user_lost_past_grace_ends_the_chat_user_left,
@@ -333,4 +396,38 @@ async fn a_silent_connection_is_closed() {
     let mut ws = app.ws(&app.token("emma", Role::User)).await;
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(ws.closed_with().await, Some(1001));
+}
+
+#[actix_web::test]
+async fn a_client_that_stops_reading_is_dropped() {
+    let overrides = [
+        ("LIMITS__MAX_OUTBOUND_FRAMES", "32"),
+        ("WS__HEARTBEAT_SECS", "1"),
+        ("WS__CLIENT_TIMEOUT_SECS", "30"),
+    ];
+    let app = app_with(Db::Sqlite, &overrides).await.unwrap();
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
+        .await;
+    let mut alice = available(&app, "alice").await;
+    let (mut emma, chat_id) = start(&app, "emma", "service-desk").await;
+    alice.expect("chat_assigned").await;
+    // Emma stops reading; Alice keeps writing until the server gives up on Emma's socket.
+    let body = "x".repeat(8000);
+    let mut dropped = false;
+    for _ in 0..5000 {
+        let send = json!({"type": "send", "chat_id": chat_id, "body": body});
+        let reply = alice.try_cmd(send).await.unwrap();
+        assert_eq!(reply["type"], "ok", "{reply}");
+        if alice
+            .inbox
+            .iter()
+            .any(|f| f["type"] == "peer_status" && f["connected"] == false)
+        {
+            dropped = true;
+            break;
+        }
+    }
+    assert!(dropped, "the non-reading session was never dropped");
+    // Once Emma reads again she finds her connection closed as too slow.
+    assert_eq!(emma.closed_with().await, Some(1008));
 }

@@ -633,18 +633,3 @@ impl Handler<LinkCall> for ChatActor {
         );
     }
 }
-
-/// Who the chat is with now (the router asks when building summaries).
-#[derive(Message)]
-#[rtype(result = "ChatSummary")]
-pub struct Summarize {
-    pub position: Option<usize>,
-}
-
-impl Handler<Summarize> for ChatActor {
-    type Result = MessageResult<Summarize>;
-
-    fn handle(&mut self, msg: Summarize, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.summary(msg.position))
-    }
-}

@@ -4,6 +4,8 @@
 //! `commands`, and writes every frame other actors deliver to it. actix-web-actors stays confined
 //! to this file and the `/ws` route.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -11,7 +13,7 @@ use actix_web::web;
 use actix_web_actors::ws;
 use serde_json::json;
 
-use super::hub::{Deliver, Reply, SessionId, Shutdown, Who};
+use super::hub::{Deliver, Reply, SessionHandle, SessionId, Shutdown, Who};
 use super::router::{Connect, Disconnect, Hello};
 use crate::auth::Principal;
 use crate::domain::Role;
@@ -70,14 +72,13 @@ pub struct Session {
     pub(crate) state: web::Data<AppState>,
     last_heard: Instant,
     limit: RateLimit,
+    /// Set by the hub when this session's mailbox filled up because its client stopped reading.
+    too_slow: Arc<AtomicBool>,
 }
 
 impl Session {
     pub fn new(id: SessionId, principal: Principal, state: web::Data<AppState>) -> Self {
-        let who = match principal.role {
-            Role::User => Who::User(principal.id.clone()),
-            _ => Who::Staff(principal.id.clone()),
-        };
+        let who = Who::of(&principal);
         let limits = &state.settings.limits;
         let limit = RateLimit::new(limits.msgs_per_sec, limits.msgs_burst);
         Session {
@@ -87,6 +88,7 @@ impl Session {
             state,
             last_heard: Instant::now(),
             limit,
+            too_slow: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -109,7 +111,9 @@ impl Session {
         ctx.run_interval(
             Duration::from_secs(settings.heartbeat_secs),
             move |act, ctx| {
-                if act.last_heard.elapsed() > timeout {
+                if act.too_slow.load(Ordering::Acquire) {
+                    Self::refuse(ctx, ws::CloseCode::Policy, "too slow: frames were not read");
+                } else if act.last_heard.elapsed() > timeout {
                     tracing::info!(session = act.id, "closing a silent connection");
                     ctx.close(Some(ws::CloseReason {
                         code: ws::CloseCode::Away,
@@ -174,11 +178,15 @@ impl Actor for Session {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.state.settings.limits.max_outbound_frames);
         let me = ctx.address();
-        let (frames, close) = (me.clone().recipient(), me.recipient());
-        self.state
-            .hub
-            .register(self.who.clone(), self.id, frames, close);
+        let handle = SessionHandle {
+            id: self.id,
+            frames: me.clone().recipient(),
+            close: me.recipient(),
+            too_slow: self.too_slow.clone(),
+        };
+        self.state.hub.register(self.who.clone(), handle);
         self.heartbeat(ctx);
         let state = self.state.clone();
         let principal = self.principal.clone();
@@ -216,6 +224,9 @@ impl Handler<Deliver> for Session {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        if self.too_slow.load(Ordering::Acquire) {
+            return Self::refuse(ctx, ws::CloseCode::Policy, "too slow: frames were not read");
+        }
         ctx.text(msg.0);
     }
 }

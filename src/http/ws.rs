@@ -11,7 +11,6 @@ use serde::Deserialize;
 use crate::actors::hub::Who;
 use crate::actors::session::Session;
 use crate::auth::caller::{authenticate, bearer_token};
-use crate::domain::Role;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
@@ -47,10 +46,7 @@ pub async fn connect(
             ));
         }
     };
-    let who = match principal.role {
-        Role::User => Who::User(principal.id.clone()),
-        _ => Who::Staff(principal.id.clone()),
-    };
+    let who = Who::of(&principal);
     if state.hub.count(&who) >= state.settings.limits.max_connections_per_principal {
         return Err(AppError::new(
             ErrorCode::RateLimited,

@@ -71,6 +71,7 @@ impl Handler<Connect> for Router {
                     .collect(),
                 waiting: Vec::new(),
             },
+            Who::Admin(_) => return Ok(Hello::default()),
         };
         if returning {
             self.peer_status(&msg.who, true);
@@ -110,7 +111,7 @@ impl Handler<Disconnect> for Router {
                 self.core.pass(id, chat);
             }
         }
-        if sessions == 0 {
+        if sessions == 0 && !matches!(msg.who, Who::Admin(_)) {
             let generation = self.next_generation();
             self.away.insert(msg.who.clone(), generation);
             self.peer_status(&msg.who, false);
@@ -132,6 +133,7 @@ impl Router {
             .filter(|c| match who {
                 Who::User(id) => &c.user_id == id,
                 Who::Staff(id) => c.state == ChatState::Active && c.analyst.as_deref() == Some(id),
+                Who::Admin(_) => false,
             })
             .map(|c| (c.created_ms, c.id))
             .collect();
@@ -146,6 +148,7 @@ impl Router {
                 continue;
             };
             let other = match who {
+                Who::Admin(_) => continue,
                 Who::User(_) => match (&route.analyst, route.state) {
                     (Some(a), ChatState::Active) => Who::Staff(a.clone()),
                     _ => continue,
@@ -184,6 +187,7 @@ impl Router {
                     }
                 }
             }
+            Who::Admin(_) => {}
             Who::User(_) => {
                 for chat in chats {
                     self.end_chat(chat, EndReason::UserLeft, None, None);
