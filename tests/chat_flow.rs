@@ -670,7 +670,77 @@ async fn http_lists_queues_chats_and_the_analyst_table(app: TestApp) {
     assert_eq!(chats::Entity::find().count(&app.db).await.unwrap(), 3);
 }
 
+async fn offers_are_revoked_when_taken_or_closed_and_transfers_reach_an_analyst(app: TestApp) {
+    app.provision(
+        "hardware",
+        "offer",
+        &[("alice", "analyst"), ("bob", "analyst")],
+        3,
+    )
+    .await;
+    let mut alice = analyst(&app, "alice", true).await;
+    let mut bob = analyst(&app, "bob", false).await;
+    // Offered to Alice, taken by Bob from the Chat Queue: Alice's offer is revoked as taken.
+    let mut emma = user(&app, "emma").await;
+    let chat_id = start(&mut emma, "hardware").await["chat_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        alice.expect("chat_offered").await["chat"]["chat_id"],
+        chat_id
+    );
+    bob.ok(json!({"type": "accept", "chat_id": chat_id})).await;
+    let revoked = alice.expect("offer_revoked").await;
+    assert_eq!(
+        (revoked["chat_id"].as_str(), revoked["reason"].as_str()),
+        (Some(chat_id.as_str()), Some("taken"))
+    );
+
+    // Offered to Alice, closed by its user while waiting: revoked as closed, dequeued unanswered.
+    let mut fred = user(&app, "fred").await;
+    let waiting = start(&mut fred, "hardware").await["chat_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    alice
+        .expect_where(|f| f["type"] == "chat_offered" && f["chat"]["user"]["id"] == "fred")
+        .await;
+    fred.ok(json!({"type": "close_chat", "chat_id": waiting}))
+        .await;
+    assert_eq!(alice.expect("offer_revoked").await["reason"], "closed");
+    let dequeued = bob
+        .expect_where(|f| f["type"] == "chat_dequeued" && f["chat_id"] == json!(waiting))
+        .await;
+    assert_eq!(dequeued["reason"], "unanswered");
+    assert_eq!(fred.expect("chat_closed").await["reason"], "closed_by_user");
+
+    // Bob hands Emma's chat to Alice: it is offered to her, and Emma waits meanwhile.
+    bob.ok(json!({"type": "transfer", "chat_id": chat_id, "analyst_id": "alice"}))
+        .await;
+    let offered = alice
+        .expect_where(|f| f["type"] == "chat_offered" && f["chat"]["chat_id"] == json!(chat_id))
+        .await;
+    assert_eq!(offered["chat"]["state"], "offered");
+    assert_eq!(emma.expect("chat_requeued").await["chat_id"], chat_id);
+    bob.fails(
+        json!({"type": "transfer", "chat_id": chat_id, "analyst_id": "alice"}),
+        "not_found",
+    )
+    .await;
+    let accepted = alice
+        .ok(json!({"type": "accept", "chat_id": chat_id}))
+        .await;
+    assert_eq!(accepted["chat"]["analyst"]["id"], "alice");
+    assert_eq!(
+        emma.expect_where(|f| f["type"] == "chat_accepted" && f["analyst"]["id"] == "alice")
+            .await["chat_id"],
+        chat_id
+    );
+}
+
 on_both_databases!(
+    offers_are_revoked_when_taken_or_closed_and_transfers_reach_an_analyst,
     auto_routed_conversation_lands_in_call_history,
     manual_queue_accept_race_has_one_winner_and_sees_waiting_messages,
     offer_is_declined_then_times_out_and_the_silent_analyst_goes_away,

@@ -9,11 +9,15 @@ use sea_orm::{
 
 use crate::error::AppResult;
 
-/// A fresh call id: `CALL-` and the 12 (random) trailing hex digits of a UUID v7, upper case.
+/// A fresh call id: `CALL-` and a whole UUID v7 in upper-case hex (time-ordered, never reused).
 fn new_call_id() -> String {
-    let hex = uuid::Uuid::now_v7().simple().to_string();
-    let tail = hex.get(hex.len().saturating_sub(12)..).unwrap_or(&hex);
-    format!("CALL-{}", tail.to_ascii_uppercase())
+    format!(
+        "CALL-{}",
+        uuid::Uuid::now_v7()
+            .simple()
+            .to_string()
+            .to_ascii_uppercase()
+    )
 }
 
 /// Opens a new call for a user's chat (source `Chat`, status `open`, no first contact yet).
