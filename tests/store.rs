@@ -125,12 +125,12 @@ async fn user_upsert_inserts_then_renames(s: Store) {
     assert_eq!(users::Entity::find().count(&s.db).await.unwrap(), 1);
 }
 
-async fn call_gets_a_readable_id_and_one_first_contact(s: Store) {
+async fn call_gets_a_unique_id_and_one_first_contact(s: Store) {
     let call = calls::create(&s.db, "emma", "VPN drops", at(0))
         .await
         .unwrap();
     let hex = call.id.strip_prefix("CALL-").expect("CALL- prefix");
-    assert_eq!(hex.len(), 12, "{}", call.id);
+    assert_eq!(hex.len(), 32, "{}", call.id);
     assert!(
         hex.chars()
             .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c)),
@@ -601,7 +601,7 @@ macro_rules! on_both_databases {
 
 on_both_databases!(
     user_upsert_inserts_then_renames,
-    call_gets_a_readable_id_and_one_first_contact,
+    call_gets_a_unique_id_and_one_first_contact,
     chat_lifecycle_is_stored,
     open_chats_come_oldest_first,
     listings_page_through_every_chat_once_in_order,
