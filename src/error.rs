@@ -97,6 +97,17 @@ impl AppError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Conflict, message)
     }
+
+    /// A body or frame that does not fit its shape: `bad_request` naming the field's path.
+    pub fn from_shape<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> Self {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path == "." {
+            AppError::bad_request(inner.to_string())
+        } else {
+            AppError::bad_request(format!("{path}: {inner}"))
+        }
+    }
 }
 
 impl From<DbErr> for AppError {

@@ -114,15 +114,7 @@ impl ClientFrame {
 
 /// Deserializes a command's fields, naming the path of the first field that does not fit.
 fn fields<T: serde::de::DeserializeOwned>(object: Map<String, Value>) -> Result<T, AppError> {
-    serde_path_to_error::deserialize(Value::Object(object)).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if path == "." {
-            AppError::bad_request(inner.to_string())
-        } else {
-            AppError::bad_request(format!("{path}: {inner}"))
-        }
-    })
+    serde_path_to_error::deserialize(Value::Object(object)).map_err(AppError::from_shape)
 }
 
 /// Parses a text frame into its `ref` (echoed on the reply, even to a bad frame when it could be

@@ -181,6 +181,13 @@ impl Core {
             .filter(move |q| q.members.contains(analyst))
     }
 
+    /// The ids of the queues an analyst belongs to.
+    pub fn queue_ids_of(&self, analyst: &str) -> Vec<String> {
+        self.queues_of(analyst)
+            .map(|q| q.config.id.clone())
+            .collect()
+    }
+
     /// A new chat starts waiting in its queue.
     pub fn enqueue(
         &mut self,

@@ -26,15 +26,7 @@ impl<T> Body<T> {
 /// Parses JSON into `T`, naming the path of the first field that does not fit.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if path == "." {
-            AppError::bad_request(inner.to_string())
-        } else {
-            AppError::bad_request(format!("{path}: {inner}"))
-        }
-    })
+    serde_path_to_error::deserialize(&mut de).map_err(AppError::from_shape)
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {

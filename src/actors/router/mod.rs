@@ -274,12 +274,7 @@ impl Router {
             json!({"status": status, "by": by, "at": rfc3339(Utc::now())}),
         );
         self.deps.hub.send(&Who::Staff(analyst.to_string()), &frame);
-        let queues: Vec<String> = self
-            .core
-            .queues_of(analyst)
-            .map(|q| q.config.id.clone())
-            .collect();
-        self.dirty.extend(queues);
+        self.dirty.extend(self.core.queue_ids_of(analyst));
         let db = self.deps.db.clone();
         let analyst = analyst.to_string();
         actix::spawn(async move {

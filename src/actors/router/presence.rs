@@ -50,12 +50,7 @@ impl Handler<Connect> for Router {
                 let mine: Vec<ChatId> = self.chats_of(&msg.who);
                 let waiting: Vec<ChatId> =
                     self.core.queues_of(id).flat_map(|q| q.waiting()).collect();
-                let queues: Vec<String> = self
-                    .core
-                    .queues_of(id)
-                    .map(|q| q.config.id.clone())
-                    .collect();
-                self.dirty.extend(queues);
+                self.dirty.extend(self.core.queue_ids_of(id));
                 Hello {
                     status: Some(status),
                     chats: mine.iter().filter_map(|c| self.summary(*c)).collect(),
@@ -97,12 +92,7 @@ impl Handler<Disconnect> for Router {
             && let Some(analyst) = self.core.analysts.get_mut(id)
         {
             analyst.sessions = sessions;
-            let queues: Vec<String> = self
-                .core
-                .queues_of(id)
-                .map(|q| q.config.id.clone())
-                .collect();
-            self.dirty.extend(queues);
+            self.dirty.extend(self.core.queue_ids_of(id));
             // An offer never waits on an analyst who is gone.
             if sessions == 0
                 && let Some(chat) = self.core.analysts.get(id).and_then(|a| a.offer)
