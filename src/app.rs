@@ -14,6 +14,7 @@ use anyhow::Context;
 use actix::Actor;
 
 use crate::actors::directory::ChatDirectory;
+use crate::actors::feed::Feed;
 use crate::actors::hub::Hub;
 use crate::actors::router::{LoadDirectory, Router, RouterDeps};
 use crate::actors::store_writer::StoreWriter;
@@ -45,11 +46,13 @@ impl Application {
         let settings = Arc::new(settings);
         let hub = Arc::new(Hub::default());
         let directory = Arc::new(ChatDirectory::default());
+        let feed = Arc::new(Feed::default());
         let writer = StoreWriter::new(db.clone(), settings.store.batch_max_rows).start();
         let router = Router::new(RouterDeps {
             hub: hub.clone(),
             directory: directory.clone(),
             writer: writer.recipient(),
+            feed: feed.clone(),
             db: db.clone(),
             settings: settings.clone(),
         })
@@ -65,6 +68,7 @@ impl Application {
             allowed_origins: allowed_origins(&settings, addr),
             hub,
             directory,
+            feed,
             router,
             db,
             settings: settings.clone(),

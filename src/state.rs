@@ -8,6 +8,7 @@ use actix::Addr;
 use sea_orm::DatabaseConnection;
 
 use crate::actors::directory::ChatDirectory;
+use crate::actors::feed::Feed;
 use crate::actors::hub::Hub;
 use crate::actors::router::Router;
 use crate::auth::{JwtKeys, Tickets};
@@ -22,5 +23,7 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     pub hub: Arc<Hub>,
     pub directory: Arc<ChatDirectory>,
+    /// The ops event feed (`GET /api/v1/events`).
+    pub feed: Arc<Feed>,
     pub router: Addr<Router>,
 }

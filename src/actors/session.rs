@@ -174,6 +174,7 @@ impl Actor for Session {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        crate::metrics::connection(self.principal.role.as_str(), 1);
         self.state
             .hub
             .register(self.who.clone(), self.id, ctx.address().recipient());
@@ -203,6 +204,7 @@ impl Actor for Session {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        crate::metrics::connection(self.principal.role.as_str(), -1);
         self.state.hub.unregister(&self.who, self.id);
         self.state.router.do_send(Disconnect {
             who: self.who.clone(),

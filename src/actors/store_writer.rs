@@ -81,7 +81,11 @@ impl StoreWriter {
                         Err(err) => {
                             tracing::warn!(error = %err, "message batch failed; retrying group by group");
                             for group in batch {
+                                let started = std::time::Instant::now();
                                 let result = messages::insert_batch(&db, &group.rows).await;
+                                if result.is_ok() {
+                                    crate::metrics::batch_committed(group.rows.len(), started);
+                                }
                                 let _ = group.done.send(result.map_err(|e| StoreError(e.to_string())));
                             }
                         }
@@ -99,7 +103,10 @@ impl StoreWriter {
 
 async fn write(db: &DatabaseConnection, batch: &[Group]) -> Result<(), DbErr> {
     let rows: Vec<NewMessage> = batch.iter().flat_map(|g| g.rows.iter().cloned()).collect();
-    messages::insert_batch(db, &rows).await
+    let started = std::time::Instant::now();
+    messages::insert_batch(db, &rows).await?;
+    crate::metrics::batch_committed(rows.len(), started);
+    Ok(())
 }
 
 fn answer_all(batch: Vec<Group>, result: Result<(), StoreError>) {
