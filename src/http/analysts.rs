@@ -116,8 +116,14 @@ pub async fn get_analyst(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutAnalyst {
+    /// 1 to 100 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
-    #[serde(default = "default_capacity")]
+    #[serde(
+        default = "default_capacity",
+        deserialize_with = "crate::http::body::whole_i32"
+    )]
+    #[schema(minimum = 1, maximum = 100, default = 3)]
     capacity: i32,
     #[serde(default = "default_role")]
     role: AnalystRole,
@@ -133,6 +139,7 @@ fn default_role() -> AnalystRole {
 
 #[utoipa::path(
     tag = "analysts",
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")),
     request_body = PutAnalyst,
     responses(
         (status = 200, description = "Replaced", body = AnalystView),

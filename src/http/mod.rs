@@ -38,7 +38,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool) {
         .service(ws::connect)
         .service(metrics::metrics)
         .service(openapi::openapi_json)
-        .service(utoipa_actix_web::scope(web::scope("/api/v1")).configure(openapi::api_v1));
+        .service(
+            utoipa_actix_web::scope(web::scope("/api/v1"))
+                .configure(openapi::api_v1)
+                .default_service(web::to(openapi::fallback)),
+        );
     if dev_login {
         cfg.service(dev::dev_token);
     }

@@ -5,7 +5,9 @@
 
 use std::sync::LazyLock;
 
-use actix_web::{App, HttpResponse, get};
+use actix_web::dev::ResourceDef;
+use actix_web::http::header;
+use actix_web::{App, HttpRequest, HttpResponse, get};
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -17,6 +19,8 @@ use crate::http::analysts::AnalystView;
 use crate::http::calls::CallView;
 use crate::protocol::{ChatSummary, Message};
 use crate::routing::ChatId;
+
+use crate::error::AppError;
 
 /// RFC 9457 problem details with the contract's error `code` (`application/problem+json`).
 #[derive(Debug, Serialize, ToSchema)]
@@ -146,4 +150,45 @@ pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(DOCUMENT.as_str())
+}
+
+/// Each documented path with its methods (upper case), for the fallback below.
+static ROUTES: LazyLock<Vec<(ResourceDef, Vec<String>)>> = LazyLock::new(|| {
+    let doc = serde_json::to_value(document()).unwrap_or_default();
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    paths
+        .into_iter()
+        .map(|(path, item)| {
+            let methods = item
+                .as_object()
+                .map(|m| m.keys().map(|k| k.to_uppercase()).collect())
+                .unwrap_or_default();
+            (ResourceDef::new(path), methods)
+        })
+        .collect()
+});
+
+/// What `/api/v1` answers when no route matched: 405 (with `Allow`) for a known path with another
+/// method, else 404; both problem+json.
+pub async fn fallback(req: HttpRequest) -> HttpResponse {
+    let known = ROUTES
+        .iter()
+        .find(|(def, _)| def.is_match(req.path()))
+        .map(|(_, methods)| methods.join(", "));
+    match known {
+        Some(allow) => HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, allow.clone()))
+            .content_type("application/problem+json")
+            .json(Problem {
+                kind: "/problems/bad_request".into(),
+                title: "Method Not Allowed".into(),
+                status: 405,
+                detail: format!("{} is not allowed here; allowed: {allow}", req.method()),
+                code: "bad_request".into(),
+            }),
+        None => actix_web::ResponseError::error_response(&AppError::not_found(format!(
+            "route {}",
+            req.path()
+        ))),
+    }
 }

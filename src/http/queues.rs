@@ -142,18 +142,29 @@ pub async fn get_queue(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutQueue {
+    /// 1 to 100 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
     routing: RoutingMode,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     description: String,
     #[serde(default = "yes")]
     enabled: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::body::whole_i32")]
     priority: i32,
-    #[serde(default = "default_sla")]
+    #[serde(
+        default = "default_sla",
+        deserialize_with = "crate::http::body::whole_i32"
+    )]
+    #[schema(minimum = 1, default = 60)]
     sla_answer_secs: i32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::body::whole_i32")]
+    #[schema(minimum = 0)]
     max_wait_secs: i32,
+    /// Defaults to `routing.offer_timeout_secs`.
+    #[serde(default, deserialize_with = "crate::http::body::opt_whole_i32")]
+    #[schema(minimum = 1)]
     offer_timeout_secs: Option<i32>,
 }
 
@@ -167,6 +178,7 @@ fn default_sla() -> i32 {
 
 #[utoipa::path(
     tag = "queues",
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")),
     request_body = PutQueue,
     responses(
         (status = 200, description = "Replaced", body = QueueView),
