@@ -70,6 +70,8 @@ pub struct Session {
     pub(crate) state: web::Data<AppState>,
     last_heard: Instant,
     limit: RateLimit,
+    /// `ws{request_id, session, role, principal}`: entered while this session's code runs.
+    span: tracing::Span,
 }
 
 impl Session {
@@ -80,7 +82,15 @@ impl Session {
         };
         let limits = &state.settings.limits;
         let limit = RateLimit::new(limits.msgs_per_sec, limits.msgs_burst);
+        let span = tracing::info_span!(
+            "ws",
+            request_id = %crate::telemetry::new_request_id(),
+            session = id,
+            role = %principal.role,
+            principal = %principal.id,
+        );
         Session {
+            span,
             id,
             principal,
             who,
@@ -174,6 +184,8 @@ impl Actor for Session {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        let _span = self.span.clone().entered();
+        tracing::info!("websocket session started");
         crate::metrics::connection(self.principal.role.as_str(), 1);
         self.state
             .hub
@@ -204,6 +216,8 @@ impl Actor for Session {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        let _span = self.span.clone().entered();
+        tracing::info!("websocket session ended");
         crate::metrics::connection(self.principal.role.as_str(), -1);
         self.state.hub.unregister(&self.who, self.id);
         self.state.router.do_send(Disconnect {
@@ -222,6 +236,7 @@ impl Handler<Deliver> for Session {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let _span = self.span.clone().entered();
         self.last_heard = Instant::now();
         let msg = match msg {
             Ok(msg) => msg,
