@@ -3,6 +3,8 @@
 //! and hands back tokens, an HTTP client and the database to assert on.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod prom;
+pub mod sse;
 pub mod ws;
 
 use std::collections::HashMap;
