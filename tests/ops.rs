@@ -165,6 +165,10 @@ async fn manager_stream_gets_queue_stats_analyst_status_and_chat_state(app: Test
         .await;
     let carol = app.token("carol", Role::Manager);
     let mut stream = app.sse(Some(&carol), "", None).await.unwrap();
+    // A fresh stream opens with the current figures of the manager's queues (not resumable: no id).
+    let opening = stream.expect("queue_stats", |d| d["id"] == "desk").await;
+    assert_eq!((opening.id, &opening.data["waiting"]), (None, &json!(0)));
+    assert!(stream.events.iter().all(|e| e.data["id"] != "other"));
 
     let _alice = analyst(&app, "alice").await;
     let status = stream

@@ -66,6 +66,12 @@ impl Feed {
         let _ = self.tx.send(event);
     }
 
+    /// The id of the last event published (0 before the first).
+    pub fn last_id(&self) -> u64 {
+        let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+        ring.next_id - 1
+    }
+
     /// Subscribes; with `after`, first returns the kept events with a greater id. Taken under
     /// the same lock as `publish`, so nothing is missed or repeated between the two.
     pub fn subscribe(

@@ -2,7 +2,9 @@
 //! admins (everything): `queue_stats`, `analyst_status`, `chat_state`, each with an `id`, and a
 //! `: heartbeat` comment every `ws.heartbeat_secs`. A reconnect with `Last-Event-ID` first gets
 //! the kept events after that id (the last `feed::RING`). Browsers' EventSource cannot set
-//! headers, so a single-use `?ticket=` from `POST /api/v1/ws-tickets` is accepted too.
+//! headers, so a single-use `?ticket=` from `POST /api/v1/ws-tickets` is accepted too. A fresh
+//! stream (no `Last-Event-ID`) starts with one `queue_stats` per visible queue, without an id, so
+//! a dashboard has the current figures at once.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -16,10 +18,11 @@ use tokio::time::{Interval, interval_at};
 use utoipa::IntoParams;
 
 use crate::actors::feed::OpsEvent;
+use crate::actors::router::{QueueLive, TakeSnapshot};
 use crate::auth::Principal;
 use crate::auth::caller::{authenticate, bearer_token};
 use crate::domain::{MemberRole, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 use crate::store;
 
@@ -60,13 +63,24 @@ pub async fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let (backlog, rx) = state.feed.subscribe(after);
+    let (mut backlog, rx) = state.feed.subscribe(after);
+    let mut skip_until = 0;
+    if after.is_none() {
+        let snap = state
+            .router
+            .send(TakeSnapshot)
+            .await
+            .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;
+        skip_until = snap.feed_id;
+        backlog = snap.queues.into_iter().map(current_figures).collect();
+    }
     let period = Duration::from_secs(state.settings.ws.heartbeat_secs.max(1));
     let stream = Stream {
         pending: backlog.into(),
         rx,
         tick: interval_at(tokio::time::Instant::now() + period, period),
         queues,
+        skip_until,
         opened: false,
     };
     let body = futures_util::stream::unfold(stream, |mut s| async move {
@@ -116,6 +130,8 @@ struct Stream {
     tick: Interval,
     /// `None`: every queue (admins).
     queues: Option<HashSet<String>>,
+    /// Live events up to this id are older than the opening snapshot: skipped.
+    skip_until: u64,
     opened: bool,
 }
 
@@ -128,7 +144,7 @@ impl Stream {
         }
         loop {
             if let Some(event) = self.pending.pop_front() {
-                if self.visible(&event) {
+                if (event.id == 0 || event.id > self.skip_until) && self.visible(&event) {
                     return Some(encode(&event));
                 }
                 continue;
@@ -153,9 +169,26 @@ impl Stream {
     }
 }
 
+/// A snapshot `queue_stats` (id 0: not resumable, sent without an id).
+fn current_figures(live: QueueLive) -> Arc<OpsEvent> {
+    let mut data = serde_json::json!(live);
+    data["at"] = serde_json::json!(crate::timefmt::rfc3339(chrono::Utc::now()));
+    Arc::new(OpsEvent {
+        id: 0,
+        kind: "queue_stats",
+        queues: vec![live.id],
+        data: data.to_string(),
+    })
+}
+
 fn encode(event: &OpsEvent) -> Bytes {
+    let id = if event.id > 0 {
+        format!("id: {}\n", event.id)
+    } else {
+        String::new()
+    };
     Bytes::from(format!(
-        "id: {}\nevent: {}\ndata: {}\n\n",
-        event.id, event.kind, event.data
+        "{id}event: {}\ndata: {}\n\n",
+        event.kind, event.data
     ))
 }

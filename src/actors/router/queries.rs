@@ -171,6 +171,9 @@ pub struct OpsSnapshot {
     pub chats_by_state: std::collections::BTreeMap<ChatState, u64>,
     pub analysts_by_status: std::collections::BTreeMap<AnalystStatus, u64>,
     pub queues: Vec<QueueLive>,
+    /// The ops feed's last event id when the snapshot was taken (the router is its only
+    /// publisher, so later events describe later states).
+    pub feed_id: u64,
 }
 
 /// Asks the router for an `OpsSnapshot`.
@@ -203,6 +206,7 @@ impl Handler<TakeSnapshot> for Router {
             .into_iter()
             .filter_map(|id| self.queue_live(id))
             .collect();
+        snap.feed_id = self.deps.feed.last_id();
         MessageResult(snap)
     }
 }
