@@ -124,6 +124,47 @@ async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
     assert!(ended(&closed) > ended(&answered));
 }
 
+async fn offer_counters_move_on_decline_and_timeout(app: TestApp) {
+    app.provision(
+        "hw",
+        "offer",
+        &[("alice", "analyst"), ("bob", "analyst")],
+        3,
+    )
+    .await;
+    let (s, body) = app
+        .put(
+            "/api/v1/queues/hw",
+            &app.admin(),
+            json!({"name": "Hardware", "routing": "offer", "offer_timeout_secs": 1}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let offers = |s: &[Sample], outcome: &str| {
+        prom::value(s, "switchboard_offers_total", &[("outcome", outcome)])
+    };
+    let before = scrape(&app).await;
+    let mut alice = analyst(&app, "alice").await;
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let chat_id = emma
+        .ok(json!({"type": "start_chat", "queue_id": "hw"}))
+        .await["chat_id"]
+        .clone();
+    alice.expect("chat_offered").await;
+    // Alice declines; Bob, available by then, is offered it and lets the offer lapse.
+    let mut bob = analyst(&app, "bob").await;
+    alice
+        .ok(json!({"type": "decline", "chat_id": chat_id}))
+        .await;
+    bob.expect("chat_offered").await;
+    let revoked = bob.expect("offer_revoked").await;
+    assert_eq!(revoked["reason"], "timeout");
+    let after = scrape(&app).await;
+    assert!(offers(&after, "made") >= offers(&before, "made") + 2.0);
+    assert!(offers(&after, "declined") > offers(&before, "declined"));
+    assert!(offers(&after, "timed_out") > offers(&before, "timed_out"));
+}
+
 async fn stats_show_live_totals_to_staff_and_refuse_users(app: TestApp) {
     app.provision("desk", "manual", &[("alice", "analyst")], 3)
         .await;
@@ -263,6 +304,7 @@ async fn event_stream_refuses_users_and_analysts_and_takes_tickets(app: TestApp)
 
 on_both_databases!(
     metrics_move_as_chats_start_are_answered_and_close,
+    offer_counters_move_on_decline_and_timeout,
     stats_show_live_totals_to_staff_and_refuse_users,
     manager_stream_gets_queue_stats_analyst_status_and_chat_state,
     event_stream_refuses_users_and_analysts_and_takes_tickets,
