@@ -15,6 +15,7 @@ use anyhow::Context;
 use actix::Actor;
 
 use crate::actors::directory::ChatDirectory;
+use crate::actors::feed::Feed;
 use crate::actors::hub::Hub;
 use crate::actors::router::{LoadDirectory, Router, RouterDeps};
 use crate::actors::store_writer::{Drain, StoreWriter};
@@ -46,6 +47,7 @@ impl Application {
         let settings = Arc::new(settings);
         let hub = Arc::new(Hub::default());
         let directory = Arc::new(ChatDirectory::default());
+        let feed = Arc::new(Feed::default());
         let store_healthy = Arc::new(AtomicBool::new(true));
         let writer = StoreWriter::new(
             db.clone(),
@@ -57,6 +59,7 @@ impl Application {
             hub: hub.clone(),
             directory: directory.clone(),
             writer: writer.clone().recipient(),
+            feed: feed.clone(),
             db: db.clone(),
             settings: settings.clone(),
         })
@@ -73,6 +76,7 @@ impl Application {
             allowed_origins: allowed_origins(&settings, addr),
             hub,
             directory,
+            feed,
             router,
             writer,
             store_healthy,

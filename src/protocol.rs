@@ -180,14 +180,14 @@ pub fn decode(text: &str) -> (Option<String>, Result<ClientFrame, AppError>) {
 }
 
 /// `{"id","name"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Person {
     pub id: String,
     pub name: String,
 }
 
 /// Who did something: `{"role","id","name"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Actor {
     pub role: Role,
     pub id: String,
@@ -195,7 +195,7 @@ pub struct Actor {
 }
 
 /// A chat as clients see it (contract §3.1).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChatSummary {
     pub chat_id: Uuid,
     pub queue_id: String,
@@ -213,7 +213,7 @@ pub struct ChatSummary {
 }
 
 /// A stored chat message (contract §3.1); its `type` is always `message`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Message {
     #[serde(rename = "type")]
     pub kind: MessageTag,
@@ -226,7 +226,7 @@ pub struct Message {
 }
 
 /// The constant `"message"` tag of `Message`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageTag {
     Message,

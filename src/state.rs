@@ -9,6 +9,7 @@ use actix::Addr;
 use sea_orm::DatabaseConnection;
 
 use crate::actors::directory::ChatDirectory;
+use crate::actors::feed::Feed;
 use crate::actors::hub::Hub;
 use crate::actors::router::Router;
 use crate::actors::store_writer::StoreWriter;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     pub hub: Arc<Hub>,
     pub directory: Arc<ChatDirectory>,
+    /// The ops event feed (`GET /api/v1/events`).
+    pub feed: Arc<Feed>,
     pub router: Addr<Router>,
     pub writer: Addr<StoreWriter>,
     /// Whether the store writer's last commit succeeded.

@@ -350,11 +350,22 @@ async fn random_cuts_with_resume_lose_and_double_nothing(app: TestApp) {
     );
 }
 
+/// Presence tests: a one-second grace period.
+const SHORT_GRACE: [(&str, &str); 1] = [("ROUTING__RECONNECT_GRACE_SECS", "1")];
+
+mod short_grace {
+    use super::*;
+
+    on_both_databases!(
+        with crate::SHORT_GRACE;
+        analyst_lost_past_grace_requeues_at_head_and_never_gets_offers,
+        user_lost_past_grace_ends_the_chat_user_left,
+    );
+}
+
 on_both_databases!(
-    random_cuts_with_resume_lose_and_double_nothing,
-    analyst_lost_past_grace_requeues_at_head_and_never_gets_offers,
     analyst_back_within_grace_keeps_chats_and_status,
-    user_lost_past_grace_ends_the_chat_user_left,
+    random_cuts_with_resume_lose_and_double_nothing,
     resume_more_than_a_thousand_behind_is_too_far,
     bad_input_is_refused_and_changes_nothing,
     handshake_checks_origin_tickets_and_socket_cap,

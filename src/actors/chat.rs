@@ -179,10 +179,15 @@ impl ChatActor {
         let rows = group.iter().map(|p| new_row(&p.message)).collect();
         self.in_flight = Some(group);
         let stored = self.deps.writer.send(StoreRows(rows));
-        ctx.spawn(stored.into_actor(self).map(|result, act, ctx| {
+        let handed = std::time::Instant::now();
+        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
             let group = act.in_flight.take().unwrap_or_default();
             match result {
-                Ok(Ok(())) => act.committed_group(group),
+                Ok(Ok(())) => {
+                    let count = group.len();
+                    act.committed_group(group);
+                    crate::metrics::delivered(count, handed);
+                }
                 Ok(Err(err)) => act.failed_group(group, &err.to_string()),
                 Err(err) => act.failed_group(group, &err.to_string()),
             }

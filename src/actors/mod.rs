@@ -7,6 +7,7 @@ pub mod archive;
 pub mod chat;
 pub mod commands;
 pub mod directory;
+pub mod feed;
 pub mod hub;
 pub mod queue;
 pub mod router;

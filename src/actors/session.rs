@@ -74,6 +74,8 @@ pub struct Session {
     limit: RateLimit,
     /// Set by the hub when this session's mailbox filled up because its client stopped reading.
     too_slow: Arc<AtomicBool>,
+    /// `ws{request_id, session, role, principal}`: entered while this session's code runs.
+    span: tracing::Span,
 }
 
 impl Session {
@@ -81,7 +83,15 @@ impl Session {
         let who = Who::of(&principal);
         let limits = &state.settings.limits;
         let limit = RateLimit::new(limits.msgs_per_sec, limits.msgs_burst);
+        let span = tracing::info_span!(
+            "ws",
+            request_id = %crate::telemetry::new_request_id(),
+            session = id,
+            role = %principal.role,
+            principal = %principal.id,
+        );
         Session {
+            span,
             id,
             principal,
             who,
@@ -178,6 +188,9 @@ impl Actor for Session {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        let _span = self.span.clone().entered();
+        tracing::info!("websocket session started");
+        crate::metrics::connection(self.principal.role.as_str(), 1);
         ctx.set_mailbox_capacity(self.state.settings.limits.max_outbound_frames);
         let me = ctx.address();
         let handle = SessionHandle {
@@ -213,6 +226,9 @@ impl Actor for Session {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        let _span = self.span.clone().entered();
+        tracing::info!("websocket session ended");
+        crate::metrics::connection(self.principal.role.as_str(), -1);
         self.state.hub.unregister(&self.who, self.id);
         self.state.router.do_send(Disconnect {
             who: self.who.clone(),
@@ -241,6 +257,7 @@ impl Handler<Shutdown> for Session {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let _span = self.span.clone().entered();
         self.last_heard = Instant::now();
         let msg = match msg {
             Ok(msg) => msg,

@@ -104,7 +104,10 @@ impl StoreWriter {
 
 async fn write(db: &DatabaseConnection, batch: &[Group]) -> Result<(), DbErr> {
     let rows: Vec<NewMessage> = batch.iter().flat_map(|g| g.rows.iter().cloned()).collect();
-    messages::insert_batch(db, &rows).await
+    let started = std::time::Instant::now();
+    messages::insert_batch(db, &rows).await?;
+    crate::metrics::batch_committed(rows.len(), started);
+    Ok(())
 }
 
 /// Mailbox size before `send` waits (chat actors wait on `send` here, one group each); `do_send`

@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::store;
 
 /// An analyst as clients see them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AnalystView {
     pub id: String,
     pub name: String,
@@ -29,7 +29,7 @@ pub struct AnalystView {
 }
 
 /// One queue an analyst belongs to, and in which role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Membership {
     pub queue_id: String,
     pub role: String,
@@ -84,6 +84,17 @@ pub async fn may_see_analyst(
     })
 }
 
+#[utoipa::path(
+    tag = "analysts",
+    responses(
+        (status = 200, description = "The analyst", body = AnalystView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/analysts/{id}")]
 pub async fn get_analyst(
     state: web::Data<AppState>,
@@ -102,11 +113,17 @@ pub async fn get_analyst(
 }
 
 /// Body of `PUT /analysts/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutAnalyst {
+    /// 1 to 100 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
-    #[serde(default = "default_capacity")]
+    #[serde(
+        default = "default_capacity",
+        deserialize_with = "crate::http::body::whole_i32"
+    )]
+    #[schema(minimum = 1, maximum = 100, default = 3)]
     capacity: i32,
     #[serde(default = "default_role")]
     role: AnalystRole,
@@ -120,6 +137,20 @@ fn default_role() -> AnalystRole {
     AnalystRole::Analyst
 }
 
+#[utoipa::path(
+    tag = "analysts",
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")),
+    request_body = PutAnalyst,
+    responses(
+        (status = 200, description = "Replaced", body = AnalystView),
+        (status = 201, description = "Created", body = AnalystView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[put("/analysts/{id}")]
 pub async fn put_analyst(
     state: web::Data<AppState>,
@@ -149,7 +180,7 @@ pub async fn put_analyst(
     Ok(response.json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchAnalyst {
     status: AnalystStatus,
@@ -157,6 +188,19 @@ pub struct PatchAnalyst {
 
 /// A manager of one of the analyst's queues (or an admin) changes their status; the analyst is
 /// told who changed it.
+#[utoipa::path(
+    tag = "analysts",
+    request_body = PatchAnalyst,
+    responses(
+        (status = 200, description = "Status changed", body = AnalystView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts with the current state", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[patch("/analysts/{id}")]
 pub async fn patch_analyst(
     state: web::Data<AppState>,

@@ -53,3 +53,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
         })
     }
 }
+
+/// Deserializes an `i32` that JSON may spell `5` or `5.0` (JSON Schema counts both as integers);
+/// a fraction or a value out of range is refused.
+pub fn whole_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    use serde::Deserialize;
+    let n = serde_json::Number::deserialize(d)?;
+    let whole = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => Some(i),
+        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => Some(f as i64),
+        _ => None,
+    };
+    whole.and_then(|i| i32::try_from(i).ok()).ok_or_else(|| {
+        serde::de::Error::custom(format!("expected a whole number (32-bit), not {n}"))
+    })
+}
+
+/// `whole_i32` for an optional field (use with `#[serde(default)]`).
+pub fn opt_whole_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    use serde::Deserialize;
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => whole_i32(n).map(Some).map_err(serde::de::Error::custom),
+    }
+}

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::timefmt::{rfc3339, rfc3339_opt};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CallView {
     pub id: String,
     pub user: Person,
@@ -27,7 +27,7 @@ pub struct CallView {
     pub history: Vec<HistoryView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     pub kind: String,
     pub chat_id: String,
@@ -90,6 +90,17 @@ async fn may_see_call(state: &AppState, caller: &Caller, call: &CallView) -> App
     }
 }
 
+#[utoipa::path(
+    tag = "calls",
+    responses(
+        (status = 200, description = "The call with its history", body = CallView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/calls/{id}")]
 pub async fn get_call(
     state: web::Data<AppState>,

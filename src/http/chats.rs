@@ -63,15 +63,32 @@ pub async fn summaries(state: &AppState, rows: Vec<chats::Model>) -> AppResult<V
         .collect()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ChatsQuery {
+    /// `waiting` (default), `unanswered` or `answered`.
+    #[param(pattern = "^(waiting|unanswered|answered)$")]
     filter: Option<String>,
     queue_id: Option<String>,
+    /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    tag = "chats",
+    params(ChatsQuery),
+    responses(
+        (status = 200, description = "One page of chats", body = crate::http::openapi::ChatPage),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/chats")]
 pub async fn list_chats(
     state: web::Data<AppState>,
@@ -117,6 +134,17 @@ pub async fn list_chats(
     Ok(HttpResponse::Ok().json(json!({ "chats": chats, "next_cursor": next_cursor })))
 }
 
+#[utoipa::path(
+    tag = "chats",
+    responses(
+        (status = 200, description = "The chat, its call and transcript", body = crate::http::openapi::ChatDetail),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/chats/{id}")]
 pub async fn get_chat(
     state: web::Data<AppState>,

@@ -9,6 +9,17 @@ use crate::http::analysts::analyst_view;
 use crate::state::AppState;
 use crate::store;
 
+#[utoipa::path(
+    tag = "me",
+    responses(
+        (status = 200, description = "The caller", body = crate::http::openapi::MeView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
     let p = &caller.0;

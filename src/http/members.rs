@@ -12,12 +12,25 @@ use crate::http::reload_directory;
 use crate::state::AppState;
 use crate::store;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutMember {
     role: MemberRole,
 }
 
+#[utoipa::path(
+    tag = "queues",
+    request_body = PutMember,
+    responses(
+        (status = 200, description = "Changed", body = crate::http::openapi::MemberView),
+        (status = 201, description = "Added", body = crate::http::openapi::MemberView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[put("/queues/{id}/members/{analyst_id}")]
 pub async fn put_member(
     state: web::Data<AppState>,
@@ -49,6 +62,17 @@ pub async fn put_member(
     })))
 }
 
+#[utoipa::path(
+    tag = "queues",
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[delete("/queues/{id}/members/{analyst_id}")]
 pub async fn delete_member(
     state: web::Data<AppState>,

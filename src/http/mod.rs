@@ -7,10 +7,14 @@ pub mod body;
 pub mod calls;
 pub mod chats;
 pub mod dev;
+pub mod events;
 pub mod health;
 pub mod me;
 pub mod members;
+pub mod metrics;
+pub mod openapi;
 pub mod queues;
+pub mod stats;
 pub mod tickets;
 pub mod ws;
 
@@ -32,23 +36,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool) {
         .service(health::healthz)
         .service(health::readyz)
         .service(ws::connect)
+        .service(metrics::metrics)
+        .service(openapi::openapi_json)
         .service(
-            web::scope("/api/v1")
-                .service(me::get_me)
-                .service(tickets::create_ticket)
-                .service(queues::list_queues)
-                .service(queues::get_queue)
-                .service(queues::put_queue)
-                .service(queues::patch_queue)
-                .service(queues::queue_analysts)
-                .service(chats::list_chats)
-                .service(chats::get_chat)
-                .service(calls::get_call)
-                .service(analysts::patch_analyst)
-                .service(members::put_member)
-                .service(members::delete_member)
-                .service(analysts::get_analyst)
-                .service(analysts::put_analyst),
+            utoipa_actix_web::scope(web::scope("/api/v1"))
+                .configure(openapi::api_v1)
+                .default_service(web::to(openapi::fallback)),
         );
     if dev_login {
         cfg.service(dev::dev_token);

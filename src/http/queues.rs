@@ -20,7 +20,7 @@ use crate::store;
 use crate::store::queues::{QueueSpec, StoredFigures};
 
 /// A queue as clients see it (contract §5).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
     pub id: String,
     pub name: String,
@@ -95,12 +95,34 @@ pub async fn visible_queues(state: &AppState, caller: &Caller) -> AppResult<Vec<
     }
 }
 
+#[utoipa::path(
+    tag = "queues",
+    responses(
+        (status = 200, description = "The queues the caller may see", body = Vec<QueueView>),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/queues")]
 pub async fn list_queues(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
     let queues = visible_queues(&state, &caller).await?;
     Ok(HttpResponse::Ok().json(queue_views(&state, queues).await?))
 }
 
+#[utoipa::path(
+    tag = "queues",
+    responses(
+        (status = 200, description = "The queue", body = QueueView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/queues/{id}")]
 pub async fn get_queue(
     state: web::Data<AppState>,
@@ -117,21 +139,32 @@ pub async fn get_queue(
 }
 
 /// Body of `PUT /queues/{id}`: `name` and `routing` required, the rest defaulted.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutQueue {
+    /// 1 to 100 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
     routing: RoutingMode,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     description: String,
     #[serde(default = "yes")]
     enabled: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::body::whole_i32")]
     priority: i32,
-    #[serde(default = "default_sla")]
+    #[serde(
+        default = "default_sla",
+        deserialize_with = "crate::http::body::whole_i32"
+    )]
+    #[schema(minimum = 1, default = 60)]
     sla_answer_secs: i32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::body::whole_i32")]
+    #[schema(minimum = 0)]
     max_wait_secs: i32,
+    /// Defaults to `routing.offer_timeout_secs`.
+    #[serde(default, deserialize_with = "crate::http::body::opt_whole_i32")]
+    #[schema(minimum = 1)]
     offer_timeout_secs: Option<i32>,
 }
 
@@ -143,6 +176,20 @@ fn default_sla() -> i32 {
     60
 }
 
+#[utoipa::path(
+    tag = "queues",
+    params(("id" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")),
+    request_body = PutQueue,
+    responses(
+        (status = 200, description = "Replaced", body = QueueView),
+        (status = 201, description = "Created", body = QueueView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[put("/queues/{id}")]
 pub async fn put_queue(
     state: web::Data<AppState>,
@@ -197,13 +244,25 @@ pub async fn put_queue(
     Ok(response.json(views.pop()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchQueue {
     enabled: bool,
 }
 
 /// A manager of the queue (or an admin) turns it on or off; its analysts are told who did.
+#[utoipa::path(
+    tag = "queues",
+    request_body = PatchQueue,
+    responses(
+        (status = 200, description = "Changed", body = QueueView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[patch("/queues/{id}")]
 pub async fn patch_queue(
     state: web::Data<AppState>,
@@ -234,6 +293,17 @@ pub async fn patch_queue(
 }
 
 /// The Chat Manager's analyst table: status, open chats and who each analyst is chatting with.
+#[utoipa::path(
+    tag = "queues",
+    responses(
+        (status = 200, description = "The Chat Manager's analyst table", body = Vec<crate::actors::router::AnalystRow>),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/queues/{id}/analysts")]
 pub async fn queue_analysts(
     state: web::Data<AppState>,

@@ -6,6 +6,17 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::state::AppState;
 
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 201, description = "A single-use ticket", body = crate::http::openapi::TicketView),
+        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[post("/ws-tickets")]
 pub async fn create_ticket(state: web::Data<AppState>, caller: Caller) -> HttpResponse {
     let ticket = state.tickets.issue(caller.0);

@@ -4,6 +4,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod process;
+pub mod prom;
+pub mod sse;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -323,12 +325,12 @@ pub fn display_name(id: &str) -> String {
 /// Defines one `#[actix_web::test]` per database for each `async fn name(app: TestApp)` given.
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),+ $(,)?) => {
+    (with $overrides:expr; $($name:ident),+ $(,)?) => {
         mod sqlite {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    if let Some(app) = $crate::common::spawn_app($crate::common::Db::Sqlite).await {
+                    if let Some(app) = $crate::common::spawn_app_with($crate::common::Db::Sqlite, &$overrides).await {
                         super::$name(app).await;
                     }
                 }
@@ -338,11 +340,14 @@ macro_rules! on_both_databases {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    if let Some(app) = $crate::common::spawn_app($crate::common::Db::Postgres).await {
+                    if let Some(app) = $crate::common::spawn_app_with($crate::common::Db::Postgres, &$overrides).await {
                         super::$name(app).await;
                     }
                 }
             )+
         }
+    };
+    ($($name:ident),+ $(,)?) => {
+        $crate::on_both_databases!(with []; $($name),+);
     };
 }

@@ -143,6 +143,7 @@ impl Handler<StartChat> for Router {
                 last_seq,
             };
             act.start_chat_actor(actor, chat_id, parts);
+            crate::metrics::chat_started();
             // Route before answering, so the reply says whether it was answered at once; the
             // chat actor announces the assignment only after this reply is on its way.
             let decisions = act.core.route();
@@ -229,6 +230,7 @@ impl Handler<Decline> for Router {
             )));
         }
         self.offers.remove(&msg.chat_id);
+        crate::metrics::offer("declined");
         msg.reply.ok(json!({"chat_id": msg.chat_id}));
         self.after_change(ctx);
     }

@@ -8,6 +8,7 @@
 
 mod commands;
 mod directory;
+mod ops;
 mod presence;
 mod queries;
 
@@ -28,6 +29,7 @@ pub use queries::*;
 
 use super::chat::{Activate, ChatActor, ChatDeps, End};
 use super::directory::ChatDirectory;
+use super::feed::Feed;
 use super::hub::{Hub, Reply, Who};
 use super::queue::{QueueActor, ToAnalysts, Waiting};
 use super::store_writer::StoreRows;
@@ -44,6 +46,8 @@ pub struct RouterDeps {
     pub hub: Arc<Hub>,
     pub directory: Arc<ChatDirectory>,
     pub writer: Recipient<StoreRows>,
+    /// Where ops events go (`GET /api/v1/events`).
+    pub feed: Arc<Feed>,
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
 }
@@ -152,6 +156,7 @@ impl Router {
         if let Some(summary) = self.summary(chat) {
             let frame = protocol::event("chat_queued", json!({ "chat": summary }));
             self.to_queue(&summary.queue_id, frame);
+            self.ops_chat_state(chat, &summary.queue_id, "waiting", None);
             self.dirty.insert(summary.queue_id);
         }
     }
@@ -200,6 +205,11 @@ impl Router {
         let Some(meta) = self.chats.get_mut(&chat) else {
             return;
         };
+        let first_wait = meta
+            .accepted_at
+            .is_none()
+            .then(|| (now - meta.created_at).as_seconds_f64());
+        crate::metrics::assigned(first_wait);
         meta.accepted_at.get_or_insert(now);
         meta.addr.do_send(Activate {
             analyst: person,
@@ -208,6 +218,7 @@ impl Router {
         });
         if let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone()) {
             self.chat_dequeued(chat, &queue_id, "accepted");
+            self.ops_chat_state(chat, &queue_id, "active", None);
         }
     }
 
@@ -240,6 +251,8 @@ impl Router {
         self.deps.hub.send(&Who::Staff(analyst.to_string()), &frame);
         let generation = self.next_generation();
         self.offers.insert(chat, (analyst.to_string(), generation));
+        crate::metrics::offer("made");
+        self.ops_chat_state(chat, &summary.queue_id, "offered", None);
         let analyst = analyst.to_string();
         ctx.run_later(Duration::from_secs(timeout), move |act, ctx| {
             act.offer_lapsed(chat, &analyst, generation, ctx);
@@ -258,6 +271,7 @@ impl Router {
             return;
         }
         self.revoke_offer(chat, "timeout");
+        crate::metrics::offer("timed_out");
         self.core.pass(analyst, chat);
         self.set_status(analyst, AnalystStatus::Away, system());
         self.after_change(ctx);
@@ -269,6 +283,7 @@ impl Router {
             return;
         };
         a.status = status;
+        self.ops_analyst_status(analyst, status, &by);
         let frame = protocol::event(
             "status_changed",
             json!({"status": status, "by": by, "at": rfc3339(Utc::now())}),
@@ -306,6 +321,13 @@ impl Router {
             self.revoke_offer(chat, "closed");
         }
         self.dirty.insert(route.queue_id.clone());
+        crate::metrics::chat_ended(reason.as_str());
+        let ended = if route.state == ChatState::Active {
+            "closed"
+        } else {
+            "unanswered"
+        };
+        self.ops_chat_state(chat, &route.queue_id, ended, Some(reason.as_str()));
         if let Some(meta) = self.chats.remove(&chat) {
             meta.addr.do_send(End { reason, by, reply });
         }
@@ -315,6 +337,7 @@ impl Router {
     fn after_change(&mut self, ctx: &mut Context<Self>) {
         self.route(ctx);
         for queue_id in std::mem::take(&mut self.dirty) {
+            self.ops_queue_stats(&queue_id);
             let Some(queue) = self.core.queues.get(&queue_id) else {
                 continue;
             };

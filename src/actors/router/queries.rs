@@ -78,7 +78,7 @@ impl Handler<LiveChats> for Router {
 }
 
 /// One row of the Chat Manager's analyst table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AnalystRow {
     pub id: String,
     pub name: String,
@@ -89,8 +89,9 @@ pub struct AnalystRow {
     pub chat_users: Vec<ChatUser>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChatUser {
+    #[schema(value_type = uuid::Uuid)]
     pub chat_id: ChatId,
     pub user: Person,
 }
@@ -150,5 +151,95 @@ impl Handler<AnalystPresence> for Router {
             .analysts
             .get(&msg.0)
             .map(|a| (a.status, a.is_connected()))
+    }
+}
+
+/// One queue's live figures for ops (metrics, stats, events).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QueueLive {
+    pub id: String,
+    pub waiting: u64,
+    pub longest_wait_secs: i64,
+    pub analysts_online: u64,
+    pub analysts_available: u64,
+    pub active_chats: u64,
+}
+
+/// The engine's live state in figures: open chats by state, analysts by status, each queue.
+#[derive(Debug, Clone, Default)]
+pub struct OpsSnapshot {
+    pub chats_by_state: std::collections::BTreeMap<ChatState, u64>,
+    pub analysts_by_status: std::collections::BTreeMap<AnalystStatus, u64>,
+    pub queues: Vec<QueueLive>,
+    /// The ops feed's last event id when the snapshot was taken (the router is its only
+    /// publisher, so later events describe later states).
+    pub feed_id: u64,
+}
+
+/// Asks the router for an `OpsSnapshot`.
+#[derive(Message)]
+#[rtype(result = "OpsSnapshot")]
+pub struct TakeSnapshot;
+
+impl Handler<TakeSnapshot> for Router {
+    type Result = MessageResult<TakeSnapshot>;
+
+    fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) -> Self::Result {
+        let mut snap = OpsSnapshot::default();
+        for s in [ChatState::Waiting, ChatState::Offered, ChatState::Active] {
+            snap.chats_by_state.insert(s, 0);
+        }
+        for route in self.core.chats.values() {
+            *snap.chats_by_state.entry(route.state).or_default() += 1;
+        }
+        for a in self.core.analysts.values() {
+            let status = if a.is_connected() {
+                a.status
+            } else {
+                AnalystStatus::Offline
+            };
+            *snap.analysts_by_status.entry(status).or_default() += 1;
+        }
+        let mut ids: Vec<&String> = self.core.queues.keys().collect();
+        ids.sort();
+        snap.queues = ids
+            .into_iter()
+            .filter_map(|id| self.queue_live(id))
+            .collect();
+        snap.feed_id = self.deps.feed.last_id();
+        MessageResult(snap)
+    }
+}
+
+impl Router {
+    /// A queue's live figures, from the routing core.
+    pub(super) fn queue_live(&self, queue_id: &str) -> Option<QueueLive> {
+        let q = self.core.queues.get(queue_id)?;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let oldest = q
+            .waiting()
+            .filter_map(|c| self.core.chats.get(&c).map(|r| r.created_ms))
+            .min();
+        let (mut online, mut available) = (0, 0);
+        for a in q.members.iter().filter_map(|m| self.core.analysts.get(m)) {
+            if a.is_connected() && a.status != AnalystStatus::Offline {
+                online += 1;
+                available += u64::from(a.status == AnalystStatus::Available);
+            }
+        }
+        let active = self
+            .core
+            .chats
+            .values()
+            .filter(|r| r.queue_id == queue_id && r.state == ChatState::Active)
+            .count();
+        Some(QueueLive {
+            id: q.config.id.clone(),
+            waiting: q.waiting_len() as u64,
+            longest_wait_secs: oldest.map_or(0, |t| (now_ms - t).max(0) / 1000),
+            analysts_online: online,
+            analysts_available: available,
+            active_chats: active as u64,
+        })
     }
 }

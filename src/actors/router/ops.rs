@@ -1,0 +1,59 @@
+//! What the router tells the ops feed (`GET /api/v1/events`): a queue's figures after it changed,
+//! an analyst's status after it changed, a chat's state after it moved. Each is one call from the
+//! place in the router where the change happens.
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::Router;
+use crate::domain::AnalystStatus;
+use crate::protocol::Person;
+use crate::routing::ChatId;
+use crate::timefmt::rfc3339;
+
+impl Router {
+    /// `queue_stats`: the queue's live figures.
+    pub(super) fn ops_queue_stats(&self, queue_id: &str) {
+        if let Some(live) = self.queue_live(queue_id) {
+            let mut data = json!(live);
+            data["at"] = json!(rfc3339(Utc::now()));
+            self.deps
+                .feed
+                .publish("queue_stats", vec![queue_id.to_string()], data);
+        }
+    }
+
+    /// `analyst_status`: who, their new status, whether connected, and who changed it.
+    pub(super) fn ops_analyst_status(&self, analyst: &str, status: AnalystStatus, by: &Person) {
+        let Some(a) = self.core.analysts.get(analyst) else {
+            return;
+        };
+        let queues = self.core.queues_of(analyst).map(|q| q.config.id.clone());
+        let data = json!({
+            "analyst_id": a.id, "name": a.name, "status": status,
+            "connected": a.is_connected(), "by": by, "at": rfc3339(Utc::now()),
+        });
+        self.deps
+            .feed
+            .publish("analyst_status", queues.collect(), data);
+    }
+
+    /// `chat_state`: a chat moved to `state` (`waiting`, `offered`, `active`, `closed`,
+    /// `unanswered`); `reason` when it ended.
+    pub(super) fn ops_chat_state(
+        &self,
+        chat: ChatId,
+        queue_id: &str,
+        state: &str,
+        reason: Option<&str>,
+    ) {
+        let analyst = self.core.chats.get(&chat).and_then(|r| r.analyst.clone());
+        let data = json!({
+            "chat_id": chat, "queue_id": queue_id, "state": state,
+            "analyst_id": analyst, "reason": reason, "at": rfc3339(Utc::now()),
+        });
+        self.deps
+            .feed
+            .publish("chat_state", vec![queue_id.to_string()], data);
+    }
+}

@@ -1,0 +1,194 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
+//! annotations as `api_v1` mounts them, so the document and the mounted routes come from one list.
+//! Also the shapes that handlers build with `json!` (documented here, checked by schemathesis in
+//! CI) and the problem+json error.
+
+use std::sync::LazyLock;
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::header;
+use actix_web::{App, HttpRequest, HttpResponse, get};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::actors::router::AnalystRow;
+use crate::http::analysts::AnalystView;
+use crate::http::calls::CallView;
+use crate::protocol::{ChatSummary, Message};
+use crate::routing::ChatId;
+
+use crate::error::AppError;
+
+/// RFC 9457 problem details with the contract's error `code` (`application/problem+json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// One of the contract's error codes (`bad_request`, `not_found`, ...).
+    pub code: String,
+}
+
+/// `GET /me`: the caller; `status`, `capacity` and `queues` for analysts and managers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub id: String,
+    pub name: String,
+    pub role: crate::domain::Role,
+    pub status: Option<String>,
+    pub capacity: Option<i32>,
+    pub queues: Option<Vec<crate::http::analysts::Membership>>,
+}
+
+/// `POST /ws-tickets`: a single-use ticket for `GET /ws?ticket=` or `GET /api/v1/events?ticket=`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    pub ticket: String,
+    pub expires_in: u64,
+}
+
+/// `GET /chats`: one page of chats.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatPage {
+    pub chats: Vec<ChatSummary>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /chats/{id}`: the chat, its call and its transcript.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatDetail {
+    pub chat: ChatSummary,
+    pub call: CallView,
+    pub transcript: Vec<Message>,
+}
+
+/// `PUT /queues/{id}/members/{analyst_id}`: the membership.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    pub queue_id: String,
+    pub analyst_id: String,
+    pub role: crate::domain::MemberRole,
+}
+
+/// Types named only in annotations, kept referenced so unused-import lints stay quiet.
+#[allow(dead_code)]
+type Named = (AnalystRow, AnalystView, ChatId);
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchboard", description = "Real-time chat routing engine for IT service desks: the HTTP API (contract §5)."),
+    modifiers(&Security),
+    components(schemas(Problem)),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+/// Every `/api/v1` route, in one list: `http::configure` mounts it, `document` documents it.
+pub fn api_v1(cfg: &mut ServiceConfig) {
+    use crate::http::*;
+    cfg.service(me::get_me)
+        .service(tickets::create_ticket)
+        .service(queues::list_queues)
+        .service(queues::get_queue)
+        .service(queues::put_queue)
+        .service(queues::patch_queue)
+        .service(queues::queue_analysts)
+        .service(chats::list_chats)
+        .service(chats::get_chat)
+        .service(calls::get_call)
+        .service(analysts::patch_analyst)
+        .service(members::put_member)
+        .service(members::delete_member)
+        .service(analysts::get_analyst)
+        .service(analysts::put_analyst)
+        .service(stats::get_stats)
+        .service(events::events);
+}
+
+/// The OpenAPI document of `api_v1` under `/api/v1`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(api_v1))
+        .split_for_parts();
+    api
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    document()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+});
+
+#[get("/api/openapi.json")]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOCUMENT.as_str())
+}
+
+/// Each documented path with its methods (upper case), for the fallback below.
+static ROUTES: LazyLock<Vec<(ResourceDef, Vec<String>)>> = LazyLock::new(|| {
+    let doc = serde_json::to_value(document()).unwrap_or_default();
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    paths
+        .into_iter()
+        .map(|(path, item)| {
+            let methods = item
+                .as_object()
+                .map(|m| m.keys().map(|k| k.to_uppercase()).collect())
+                .unwrap_or_default();
+            (ResourceDef::new(path), methods)
+        })
+        .collect()
+});
+
+/// What `/api/v1` answers when no route matched: 405 (with `Allow`) for a known path with another
+/// method, else 404; both problem+json.
+pub async fn fallback(req: HttpRequest) -> HttpResponse {
+    let known = ROUTES
+        .iter()
+        .find(|(def, _)| def.is_match(req.path()))
+        .map(|(_, methods)| methods.join(", "));
+    match known {
+        Some(allow) => HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, allow.clone()))
+            .content_type("application/problem+json")
+            .json(Problem {
+                kind: "/problems/bad_request".into(),
+                title: "Method Not Allowed".into(),
+                status: 405,
+                detail: format!("{} is not allowed here; allowed: {allow}", req.method()),
+                code: "bad_request".into(),
+            }),
+        None => actix_web::ResponseError::error_response(&AppError::not_found(format!(
+            "route {}",
+            req.path()
+        ))),
+    }
+}

@@ -1,0 +1,311 @@
+//! The ops surface end to end: `/metrics` parses as Prometheus text and moves as chats start,
+//! are answered and close; `/api/v1/stats` has live totals; `/api/v1/events` streams
+//! `queue_stats`, `analyst_status` and `chat_state` to managers and admins (resumable with
+//! `Last-Event-ID`, openable with a ticket) and refuses everyone else. Both databases.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestApp;
+use common::prom::{self, Sample};
+use common::ws::WsClient;
+use serde_json::{Value, json};
+use switchboard::domain::Role;
+
+async fn scrape(app: &TestApp) -> Vec<Sample> {
+    let mut res = awc::Client::new()
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let ct = res.headers().get("content-type").unwrap().to_str().unwrap();
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    let body = res.body().await.unwrap();
+    prom::parse(std::str::from_utf8(&body).unwrap()).unwrap()
+}
+
+async fn analyst(app: &TestApp, id: &str) -> WsClient {
+    let mut ws = app.ws(&app.token(id, Role::Analyst)).await;
+    ws.ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    ws.expect("status_changed").await;
+    ws
+}
+
+async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
+    app.provision("desk", "manual", &[("alice", "analyst")], 3)
+        .await;
+    let before = scrape(&app).await;
+    let total = |s: &[Sample], n: &str| prom::value(s, n, &[]);
+    assert_eq!(
+        prom::value(&before, "switchboard_chats", &[("state", "waiting")]),
+        0.0
+    );
+
+    let mut alice = analyst(&app, "alice").await;
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let started = emma
+        .ok(json!({"type": "start_chat", "queue_id": "desk"}))
+        .await;
+    let chat_id = started["chat_id"].as_str().unwrap().to_string();
+    alice.expect("chat_queued").await;
+
+    let queued = scrape(&app).await;
+    assert_eq!(
+        prom::value(&queued, "switchboard_chats", &[("state", "waiting")]),
+        1.0
+    );
+    assert_eq!(
+        prom::value(&queued, "switchboard_queue_waiting", &[("queue", "desk")]),
+        1.0
+    );
+    assert_eq!(
+        prom::value(&queued, "switchboard_analysts", &[("status", "available")]),
+        1.0
+    );
+    assert!(prom::value(&queued, "switchboard_connections", &[("role", "user")]) >= 1.0);
+    // Counters are process-wide (other tests run alongside), so they are compared as "moved on".
+    assert!(
+        total(&queued, "switchboard_chats_started_total")
+            > total(&before, "switchboard_chats_started_total")
+    );
+
+    alice
+        .ok(json!({"type": "accept", "chat_id": chat_id}))
+        .await;
+    emma.expect("chat_accepted").await;
+    emma.ok(json!({"type": "send", "chat_id": chat_id, "body": "hello", "client_msg_id": "m1"}))
+        .await;
+    alice.expect("message").await;
+
+    let answered = scrape(&app).await;
+    assert_eq!(
+        prom::value(&answered, "switchboard_chats", &[("state", "waiting")]),
+        0.0
+    );
+    assert_eq!(
+        prom::value(&answered, "switchboard_chats", &[("state", "active")]),
+        1.0
+    );
+    assert_eq!(
+        prom::value(&answered, "switchboard_queue_waiting", &[("queue", "desk")]),
+        0.0
+    );
+    for name in [
+        "switchboard_assignments_total",
+        "switchboard_wait_to_answer_seconds_count",
+        "switchboard_messages_stored_total",
+        "switchboard_message_delivery_seconds_count",
+        "switchboard_db_batch_commit_seconds_count",
+        "switchboard_store_batch_rows_count",
+    ] {
+        assert!(
+            total(&answered, name) > total(&queued, name),
+            "{name} did not move"
+        );
+    }
+
+    emma.ok(json!({"type": "close_chat", "chat_id": chat_id}))
+        .await;
+    alice.expect("chat_closed").await;
+    let closed = scrape(&app).await;
+    assert_eq!(
+        prom::value(&closed, "switchboard_chats", &[("state", "active")]),
+        0.0
+    );
+    let ended = |s: &[Sample]| {
+        prom::value(
+            s,
+            "switchboard_chats_ended_total",
+            &[("reason", "closed_by_user")],
+        )
+    };
+    assert!(ended(&closed) > ended(&answered));
+}
+
+async fn offer_counters_move_on_decline_and_timeout(app: TestApp) {
+    app.provision(
+        "hw",
+        "offer",
+        &[("alice", "analyst"), ("bob", "analyst")],
+        3,
+    )
+    .await;
+    let (s, body) = app
+        .put(
+            "/api/v1/queues/hw",
+            &app.admin(),
+            json!({"name": "Hardware", "routing": "offer", "offer_timeout_secs": 1}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let offers = |s: &[Sample], outcome: &str| {
+        prom::value(s, "switchboard_offers_total", &[("outcome", outcome)])
+    };
+    let before = scrape(&app).await;
+    let mut alice = analyst(&app, "alice").await;
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let chat_id = emma
+        .ok(json!({"type": "start_chat", "queue_id": "hw"}))
+        .await["chat_id"]
+        .clone();
+    alice.expect("chat_offered").await;
+    // Alice declines; Bob, available by then, is offered it and lets the offer lapse.
+    let mut bob = analyst(&app, "bob").await;
+    alice
+        .ok(json!({"type": "decline", "chat_id": chat_id}))
+        .await;
+    bob.expect("chat_offered").await;
+    let revoked = bob.expect("offer_revoked").await;
+    assert_eq!(revoked["reason"], "timeout");
+    let after = scrape(&app).await;
+    assert!(offers(&after, "made") >= offers(&before, "made") + 2.0);
+    assert!(offers(&after, "declined") > offers(&before, "declined"));
+    assert!(offers(&after, "timed_out") > offers(&before, "timed_out"));
+}
+
+async fn stats_show_live_totals_to_staff_and_refuse_users(app: TestApp) {
+    app.provision("desk", "manual", &[("alice", "analyst")], 3)
+        .await;
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    emma.ok(json!({"type": "start_chat", "queue_id": "desk"}))
+        .await;
+    for token in [app.admin(), app.token("alice", Role::Analyst)] {
+        let (s, stats) = app.get("/api/v1/stats", &token).await;
+        assert_eq!(s, 200, "{stats}");
+        assert_eq!(stats["waiting"], 1);
+        assert_eq!(stats["chats"]["waiting"], 1);
+        assert_eq!(stats["queues"][0]["id"], "desk");
+        assert_eq!(stats["queues"][0]["waiting"], 1);
+        assert!(stats["connections"]["user"].as_i64().unwrap() >= 1);
+        assert!(stats["messages_per_sec"].is_number());
+        assert_eq!(stats["service_level"], Value::Null, "nothing answered yet");
+    }
+    let (s, body, ct) = app
+        .call(
+            "GET",
+            "/api/v1/stats",
+            Some(&app.token("emma", Role::User)),
+            None,
+        )
+        .await;
+    assert_eq!((s, body["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(ct, "application/problem+json");
+}
+
+async fn manager_stream_gets_queue_stats_analyst_status_and_chat_state(app: TestApp) {
+    app.provision(
+        "desk",
+        "manual",
+        &[("alice", "analyst"), ("carol", "manager")],
+        3,
+    )
+    .await;
+    app.provision("other", "manual", &[("bob", "manager")], 3)
+        .await;
+    let carol = app.token("carol", Role::Manager);
+    let mut stream = app.sse(Some(&carol), "", None).await.unwrap();
+    // A fresh stream opens with the current figures of the manager's queues (not resumable: no id).
+    let opening = stream.expect("queue_stats", |d| d["id"] == "desk").await;
+    assert_eq!((opening.id, &opening.data["waiting"]), (None, &json!(0)));
+    assert!(stream.events.iter().all(|e| e.data["id"] != "other"));
+
+    let _alice = analyst(&app, "alice").await;
+    let status = stream
+        .expect("analyst_status", |d| d["analyst_id"] == "alice")
+        .await;
+    assert_eq!(status.data["status"], "available");
+    assert_eq!(status.data["by"]["id"], "alice");
+    let first_id: u64 = status.id.as_deref().unwrap().parse().unwrap();
+
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let started = emma
+        .ok(json!({"type": "start_chat", "queue_id": "desk"}))
+        .await;
+    let stats = stream
+        .expect("queue_stats", |d| d["id"] == "desk" && d["waiting"] == 1)
+        .await;
+    assert_eq!(stats.data["analysts_available"], 1);
+    let state = stream
+        .expect("chat_state", |d| d["state"] == "waiting")
+        .await;
+    assert_eq!(state.data["chat_id"], started["chat_id"]);
+
+    // A manager sees only the queues they manage.
+    let mut olga = app.ws(&app.token("olga", Role::User)).await;
+    olga.ok(json!({"type": "start_chat", "queue_id": "other"}))
+        .await;
+    let mut bobs = app
+        .sse(Some(&app.token("bob", Role::Manager)), "", Some("0"))
+        .await
+        .unwrap();
+    bobs.expect("queue_stats", |d| d["id"] == "other").await;
+    assert!(
+        bobs.events
+            .iter()
+            .all(|e| e.data["id"] != "desk" && e.data["queue_id"] != "desk"),
+        "bob got events of a queue he does not manage: {:?}",
+        bobs.events
+    );
+
+    // Resume: a stream that says where it stopped gets what came after, in order.
+    let mut resumed = app
+        .sse(Some(&carol), "", Some(&first_id.to_string()))
+        .await
+        .unwrap();
+    let again = resumed
+        .expect("queue_stats", |d| d["id"] == "desk" && d["waiting"] == 1)
+        .await;
+    assert!(again.id.unwrap().parse::<u64>().unwrap() > first_id);
+    assert!(
+        resumed
+            .events
+            .iter()
+            .all(|e| e.id.as_deref().unwrap().parse::<u64>().unwrap() > first_id)
+    );
+}
+
+async fn event_stream_refuses_users_and_analysts_and_takes_tickets(app: TestApp) {
+    app.provision("desk", "manual", &[("alice", "analyst")], 3)
+        .await;
+    let (s, body) = app
+        .sse(Some(&app.token("emma", Role::User)), "", None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!((s, body["code"].as_str()), (403, Some("forbidden")));
+    let (s, _) = app
+        .sse(Some(&app.token("alice", Role::Analyst)), "", None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(s, 403);
+    let (s, body) = app.sse(None, "", None).await.err().unwrap();
+    assert_eq!((s, body["code"].as_str()), (401, Some("unauthorized")));
+
+    let (s, ticket, _) = app
+        .call("POST", "/api/v1/ws-tickets", Some(&app.admin()), None)
+        .await;
+    assert_eq!(s, 201);
+    let ticket = ticket["ticket"].as_str().unwrap();
+    let mut stream = app
+        .sse(None, &format!("?ticket={ticket}"), None)
+        .await
+        .unwrap();
+    stream.expect_comment("connected").await;
+    let (s, _) = app
+        .sse(None, &format!("?ticket={ticket}"), None)
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(s, 401, "a ticket is single-use");
+}
+
+on_both_databases!(
+    metrics_move_as_chats_start_are_answered_and_close,
+    offer_counters_move_on_decline_and_timeout,
+    stats_show_live_totals_to_staff_and_refuse_users,
+    manager_stream_gets_queue_stats_analyst_status_and_chat_state,
+    event_stream_refuses_users_and_analysts_and_takes_tickets,
+);
