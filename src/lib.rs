@@ -20,3 +20,4 @@ pub mod store;
 pub mod telemetry;
 pub mod timefmt;
 pub mod views;
+pub mod web;

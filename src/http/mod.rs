@@ -18,7 +18,7 @@ use actix_web::web;
 
 use crate::error::AppError;
 
-/// Mounts every route. `dev_login` adds `POST /dev/token`.
+/// Mounts every route and the web pages. `dev_login` adds `POST /dev/token`.
 pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool) {
     cfg.app_data(web::PayloadConfig::new(body::MAX_JSON_BYTES))
         .app_data(
@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool) {
         .service(health::healthz)
         .service(health::readyz)
         .service(ws::connect)
+        .configure(crate::web::configure)
         .service(
             web::scope("/api/v1")
                 .service(me::get_me)

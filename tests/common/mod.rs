@@ -3,6 +3,7 @@
 //! and hands back tokens, an HTTP client and the database to assert on.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
 pub mod ws;
 
 use std::collections::HashMap;
