@@ -104,6 +104,7 @@ class ChatWindow {
     const body = this.input.value.trim();
     if (!body || this.ended) return;
     this.input.value = '';
+    this.lastTyping = 0; // the next keystroke tells the other side again
     const id = SB.uid();
     const li = this.messageItem(SB.me ? SB.me.name : 'Me', body, null, true);
     li.classList.add('sending');
