@@ -186,6 +186,7 @@
     const entry = f.chat_id ? windows.get(f.chat_id) : null;
     switch (f.type) {
       case 'hello': {
+        if (!f.analyst) { say('This console is for analysts and managers: sign in as one.'); sock.stopped = true; return; }
         setStatus(f.analyst.status);
         availability.disabled = false;
         queues.clear();
