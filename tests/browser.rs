@@ -20,16 +20,17 @@ async fn demo_app() -> TestApp {
     .unwrap()
 }
 
-/// Signs in from the start page as a demo person, landing on their page.
-async fn sign_in(b: &Browser<'_>, app: &TestApp, name: &str) {
+/// Signs in from the start page as a demo person, landing on their page at `path`.
+async fn sign_in(b: &Browser<'_>, app: &TestApp, name: &str, path: &str) {
     b.goto(&format!("{}/", app.base)).await;
     let button = b.find("button", &format!("Sign in as {name}")).await;
     b.click(&button).await;
+    b.wait_path(path).await;
 }
 
 /// Emma starts a chat in the manual queue "Access and Passwords" and sees her place.
 async fn user_starts_chat(user: &Browser<'_>, app: &TestApp) {
-    sign_in(user, app, "Emma Wilson").await;
+    sign_in(user, app, "Emma Wilson", "/chat").await;
     let queue = user.find("combobox", "Queue").await;
     user.choose(&queue, "Access and Passwords").await;
     let start = user.find("button", "Start chat").await;
@@ -39,7 +40,7 @@ async fn user_starts_chat(user: &Browser<'_>, app: &TestApp) {
 
 /// Bob opens his console and goes Online - Available.
 async fn analyst_goes_available(analyst: &Browser<'_>, app: &TestApp) {
-    sign_in(analyst, app, "Bob Tran").await;
+    sign_in(analyst, app, "Bob Tran", "/console").await;
     analyst.wait_page_text("Connected").await;
     let availability = analyst.find("combobox", "Availability").await;
     analyst.choose(&availability, "Online - Available").await;
@@ -142,12 +143,12 @@ async fn a_managers_changes_reach_the_analysts_console() {
     let analyst = driver.browser(1280).await;
     let manager = driver.browser(1280).await;
 
-    sign_in(&analyst, &app, "Bob Tran").await;
+    sign_in(&analyst, &app, "Bob Tran", "/console").await;
     analyst.wait_page_text("Connected").await;
     let availability = analyst.find("combobox", "Availability").await;
     analyst.wait_selected(&availability, "Offline").await;
 
-    sign_in(&manager, &app, "Carol Jones").await;
+    sign_in(&manager, &app, "Carol Jones", "/console/manager").await;
     let screen = manager.find("region", "Chat Manager").await;
     manager
         .find_in(Some(&screen), "columnheader", "Chat User")
@@ -280,7 +281,7 @@ async fn screenshots_for_the_readme() {
     other.wait_page_text("You are number 1 in the queue").await;
     analyst.wait_page_text("Liam Test").await;
 
-    sign_in(&manager, &app, "Carol Jones").await;
+    sign_in(&manager, &app, "Carol Jones", "/console/manager").await;
     let screen = manager.find("region", "Chat Manager").await;
     manager.wait_text(&screen, "Emma Wilson").await;
 

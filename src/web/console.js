@@ -39,23 +39,38 @@
   });
 
   // ---- Chat Queue ----
+  // Rows are kept per chat (and rebuilt only when an offer comes or goes), so focus on an Accept
+  // button survives other chats arriving.
+  const waitingRows = new Map(); // chat_id -> {li, offered}
   function renderWaiting() {
     const list = $('list-waiting');
     const chats = [...waiting.values()].sort((a, b) => a.chat.created_at.localeCompare(b.chat.created_at));
-    list.replaceChildren(...chats.map(({ chat, offered, expires_at }) => {
-      const labelId = 'w-' + chat.chat_id;
-      const accept = el('button', { type: 'button', 'aria-describedby': labelId, onclick: () => accept_(chat.chat_id) }, 'Accept');
-      const buttons = el('div', { class: 'row' }, accept);
-      if (offered) buttons.append(el('button', { type: 'button', class: 'secondary', 'aria-describedby': labelId, onclick: () => decline(chat.chat_id) }, 'Decline'));
-      return el('li', {},
-        el('div', { id: labelId },
-          el('strong', {}, chat.user.name),
-          el('div', { class: 'meta' }, `${queueName(chat.queue_id)} · waiting since ${SB.time(chat.created_at)}`,
-            chat.subject ? ` · ${chat.subject}` : '', offered ? ` · offered to you until ${SB.time(expires_at)}` : '')),
-        buttons);
-    }));
+    for (const [id, row] of waitingRows) if (!waiting.has(id)) { row.li.remove(); waitingRows.delete(id); }
+    for (const w of chats) {
+      let row = waitingRows.get(w.chat.chat_id);
+      if (!row || row.offered !== w.offered) {
+        const li = waitingItem(w);
+        if (row) row.li.replaceWith(li);
+        row = { li, offered: w.offered };
+        waitingRows.set(w.chat.chat_id, row);
+      }
+      list.append(row.li);
+    }
     $('count-waiting').textContent = String(chats.length);
     $('empty-waiting').hidden = chats.length > 0;
+  }
+
+  function waitingItem({ chat, offered, expires_at }) {
+    const labelId = 'w-' + chat.chat_id;
+    const accept = el('button', { type: 'button', 'aria-describedby': labelId, onclick: () => accept_(chat.chat_id) }, 'Accept');
+    const buttons = el('div', { class: 'row' }, accept);
+    if (offered) buttons.append(el('button', { type: 'button', class: 'secondary', 'aria-describedby': labelId, onclick: () => decline(chat.chat_id) }, 'Decline'));
+    return el('li', {},
+      el('div', { id: labelId },
+        el('strong', {}, chat.user.name),
+        el('div', { class: 'meta' }, `${queueName(chat.queue_id)} · waiting since ${SB.time(chat.created_at)}`,
+          chat.subject ? ` · ${chat.subject}` : '', offered ? ` · offered to you until ${SB.time(expires_at)}` : '')),
+      buttons);
   }
 
   async function loadList(filter) {

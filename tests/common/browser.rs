@@ -1,21 +1,22 @@
 //! A small WebDriver client for browser tests: starts Debian's `chromedriver` on a free port,
 //! opens headless Chromium sessions (each with a fresh profile), and finds controls by their
 //! accessible role and name as Chromium computes them (WebDriver's computed role and label).
-//! Without a browser the tests skip with a message locally and fail when `CI` is set.
+//! Without a browser the tests skip with a message locally and fail when `CI` is set. Finding
+//! controls by role and name, and waiting for what a page shows, live in `browser_find`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use awc::Client;
 use serde_json::{Value, json};
 
 /// The key WebDriver uses for element references.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(super) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long a wait for something to appear may take before the test fails.
-const PATIENCE: Duration = Duration::from_secs(30);
+pub(super) const PATIENCE: Duration = Duration::from_secs(30);
 
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
@@ -87,6 +88,16 @@ impl Driver {
         v["value"].clone()
     }
 
+    async fn try_call(&self, method: &str, path: &str) -> Option<Value> {
+        let req = self
+            .client
+            .request(method.parse().ok()?, format!("{}{path}", self.base));
+        let mut res = req.send().await.ok()?;
+        let bytes = res.body().limit(64 << 20).await.ok()?;
+        let v: Value = serde_json::from_slice(&bytes).ok()?;
+        res.status().is_success().then(|| v["value"].clone())
+    }
+
     /// A new headless Chromium with its own fresh profile, at phone-or-desktop `width`.
     pub async fn browser(&self, width: u32) -> Browser<'_> {
         let profile = std::env::temp_dir().join(format!(
@@ -128,7 +139,7 @@ impl Drop for Driver {
 
 /// An element reference.
 #[derive(Debug, Clone)]
-pub struct El(String);
+pub struct El(pub(super) String);
 
 /// One browser session.
 pub struct Browser<'d> {
@@ -137,24 +148,16 @@ pub struct Browser<'d> {
     profile: PathBuf,
 }
 
-/// CSS for the elements that may carry each role (the browser then confirms role and name).
-fn candidates(role: &str) -> &'static str {
-    match role {
-        "button" => "button, [role=button], input[type=submit], input[type=button]",
-        "combobox" => "select, [role=combobox]",
-        "textbox" => "textarea, input[type=text], input:not([type]), [role=textbox]",
-        "checkbox" => "input[type=checkbox], [role=checkbox]",
-        "tab" => "[role=tab]",
-        "region" => "section, [role=region]",
-        "link" => "a[href]",
-        "status" => "[role=status], output",
-        "columnheader" => "th, [role=columnheader]",
-        _ => "*",
-    }
-}
-
 impl Browser<'_> {
-    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    /// A command whose failure (say, an element gone stale while the page re-renders) is
+    /// expected and handled by the caller.
+    pub(super) async fn try_cmd(&self, method: &str, path: &str) -> Option<Value> {
+        self.driver
+            .try_call(method, &format!("/session/{}{path}", self.session))
+            .await
+    }
+
+    pub(super) async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         self.driver
             .call(method, &format!("/session/{}{path}", self.session), body)
             .await
@@ -177,66 +180,11 @@ impl Browser<'_> {
         .await
     }
 
-    fn el_json(el: &El) -> Value {
+    pub(super) fn el_json(el: &El) -> Value {
         json!({ ELEMENT: el.0 })
     }
 
-    /// Elements with `role` and accessible `name` inside `scope` (or the page), visible ones only.
-    async fn by_role(&self, scope: Option<&El>, role: &str, name: &str) -> Vec<El> {
-        let found = self
-            .script(
-                "const root = arguments[0] || document; \
-                 return [...root.querySelectorAll(arguments[1])].filter(e => e.getClientRects().length > 0);",
-                json!([scope.map(Self::el_json), candidates(role)]),
-            )
-            .await;
-        let mut out = Vec::new();
-        for e in found.as_array().cloned().unwrap_or_default() {
-            let id = e[ELEMENT]
-                .as_str()
-                .unwrap_or_else(|| panic!("not an element: {e}"))
-                .to_string();
-            let got_role = self
-                .cmd("GET", &format!("/element/{id}/computedrole"), None)
-                .await;
-            if got_role.as_str() != Some(role) {
-                continue;
-            }
-            let label = self
-                .cmd("GET", &format!("/element/{id}/computedlabel"), None)
-                .await;
-            if label.as_str().map(str::trim) == Some(name) {
-                out.push(El(id));
-            }
-        }
-        out
-    }
-
-    /// Waits for a control with `role` and accessible `name`, inside `scope` when given.
-    pub async fn find_in(&self, scope: Option<&El>, role: &str, name: &str) -> El {
-        let start = Instant::now();
-        loop {
-            if let Some(el) = self.by_role(scope, role, name).await.into_iter().next() {
-                return el;
-            }
-            if start.elapsed() > PATIENCE {
-                let text = self.text(&self.body().await).await;
-                panic!("no {role} named {name:?} appeared; the page says:\n{text}");
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
-
-    pub async fn find(&self, role: &str, name: &str) -> El {
-        self.find_in(None, role, name).await
-    }
-
-    /// How many controls with `role` and `name` are shown right now.
-    pub async fn count(&self, scope: Option<&El>, role: &str, name: &str) -> usize {
-        self.by_role(scope, role, name).await.len()
-    }
-
-    async fn body(&self) -> El {
+    pub(super) async fn body(&self) -> El {
         let v = self
             .cmd(
                 "POST",
@@ -271,20 +219,6 @@ impl Browser<'_> {
             .to_string()
     }
 
-    /// Picks the option with visible text `label` in a select (as a person would, by clicking).
-    pub async fn choose(&self, select: &El, label: &str) {
-        let v = self
-            .script(
-                "return [...arguments[0].options].find(o => o.textContent.trim() === arguments[1]) || null;",
-                json!([Self::el_json(select), label]),
-            )
-            .await;
-        let option = v[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no option {label:?}"));
-        self.click(&El(option.to_string())).await;
-    }
-
     /// The visible text of the selected option of a select.
     pub async fn selected(&self, select: &El) -> String {
         self.script(
@@ -302,62 +236,6 @@ impl Browser<'_> {
             .await
             .as_bool()
             .unwrap_or(false)
-    }
-
-    /// Waits until the element's text contains `needle`; returns the text.
-    pub async fn wait_text(&self, el: &El, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.text(el).await;
-            if text.contains(needle) {
-                return text;
-            }
-            if start.elapsed() > PATIENCE {
-                panic!("{needle:?} never appeared; the element says:\n{text}");
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
-
-    /// Waits until the page's text contains `needle`.
-    pub async fn wait_page_text(&self, needle: &str) -> String {
-        let body = self.body().await;
-        self.wait_text(&body, needle).await
-    }
-
-    /// Waits until the selected option of `select` reads `label`.
-    pub async fn wait_selected(&self, select: &El, label: &str) {
-        let start = Instant::now();
-        loop {
-            let now = self.selected(select).await;
-            if now == label {
-                return;
-            }
-            if start.elapsed() > PATIENCE {
-                panic!("select never showed {label:?}; it shows {now:?}");
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
-
-    /// The table row (inside `scope`) whose text contains `text`.
-    pub async fn row_with(&self, scope: &El, text: &str) -> El {
-        let start = Instant::now();
-        loop {
-            let v = self
-                .script(
-                    "return [...arguments[0].querySelectorAll('tr')].find(r => r.textContent.includes(arguments[1])) || null;",
-                    json!([Self::el_json(scope), text]),
-                )
-                .await;
-            if let Some(id) = v[ELEMENT].as_str() {
-                return El(id.to_string());
-            }
-            if start.elapsed() > PATIENCE {
-                panic!("no row with {text:?} appeared");
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(150)).await;
-        }
     }
 
     /// Saves a PNG screenshot of the page.

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod browser_find;
 pub mod ws;
 
 use std::collections::HashMap;
