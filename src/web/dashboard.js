@@ -11,7 +11,7 @@
     const level = q.service_level === null || q.service_level === undefined ? '—' : `${Math.round(q.service_level * 100)}%`;
     const figures = [
       ['Waiting', q.waiting], ['Longest wait', q.waiting ? `${q.longest_wait_secs} s` : '—'],
-      ['Analysts available', `${q.analysts_available} of ${q.analysts_online} online`], ['Active chats', q.active_chats],
+      ['Analysts available', q.analysts_available], ['Analysts online', q.analysts_online], ['Active chats', q.active_chats],
       ['Answered today', q.answered_today], ['Unanswered today', q.unanswered_today],
       [`Service level (${q.sla_answer_secs} s)`, level],
     ];
