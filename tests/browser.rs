@@ -226,6 +226,24 @@ async fn a_reloaded_console_gets_the_chat_back_whole() {
         assert_eq!(text.matches(line).count(), 1, "{line} once in:\n{text}");
     }
 
+    // The connection drops without a reload: the console reconnects with a fresh ticket and
+    // resumes, so what the user sent meanwhile arrives once.
+    analyst
+        .script(
+            "window.switchboardSocket.ws.close();",
+            serde_json::json!([]),
+        )
+        .await;
+    send(&user, None, "while you were away").await;
+    analyst.wait_page_text("Connected").await;
+    let text = analyst.wait_text(&window, "while you were away").await;
+    for line in lines
+        .iter()
+        .chain(&["after the reload", "still here", "while you were away"])
+    {
+        assert_eq!(text.matches(line).count(), 1, "{line} once in:\n{text}");
+    }
+
     user.quit().await;
     analyst.quit().await;
 }

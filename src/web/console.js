@@ -20,6 +20,7 @@
   $('manager-link').href = '/console/manager#token=' + encodeURIComponent(SB.token);
 
   const sock = new SB.Socket(onFrame, SB.connState($('conn')));
+  window.switchboardSocket = sock; // for diagnostics (and the tests that drop the connection)
   const queueName = (id) => (queues.get(id) || { name: id }).name;
   const byWords = (by) => (by && SB.me && by.id === SB.me.sub ? 'you' : (by ? by.name : 'the system'));
 

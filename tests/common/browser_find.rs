@@ -119,6 +119,17 @@ impl Browser<'_> {
         }
     }
 
+    /// Waits until `script` returns true.
+    pub async fn wait_true(&self, script: &str) {
+        let start = Instant::now();
+        while self.script(script, json!([])).await != serde_json::Value::Bool(true) {
+            if start.elapsed() > PATIENCE {
+                panic!("never true: {script}");
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the page at `path` has loaded (after a click that navigates).
     pub async fn wait_path(&self, path: &str) {
         let start = Instant::now();
