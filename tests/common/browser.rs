@@ -29,8 +29,11 @@ fn which(name: &str) -> Option<PathBuf> {
 /// A running chromedriver; killed when dropped.
 pub struct Driver {
     child: Child,
+    port: u16,
     base: String,
     client: Client,
+    /// Sessions not yet quit, with their profiles: a failing test's browsers are closed on drop.
+    open: std::sync::Mutex<Vec<(String, PathBuf)>>,
 }
 
 impl Driver {
@@ -53,21 +56,27 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        // chromedriver prints its port on stdout; a thread keeps reading so it never blocks.
         let stdout = child.stdout.take().unwrap();
-        let mut port = None;
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                port = Some(rest.trim_end_matches('.').trim().to_string());
-                break;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                    let _ = tx.send(rest.trim_end_matches('.').trim().to_string());
+                }
             }
-        }
-        let port = port.expect("chromedriver reports its port");
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("chromedriver reports its port");
         let client = Client::builder().timeout(Duration::from_secs(120)).finish();
+        let port: u16 = port.parse().expect("a port number");
         Some(Driver {
             child,
+            port,
             base: format!("http://127.0.0.1:{port}"),
             client,
+            open: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -122,9 +131,14 @@ impl Driver {
             "goog:chromeOptions": {"args": args},
         }}});
         let v = self.call("POST", "/session", Some(caps)).await;
+        let session = v["sessionId"].as_str().unwrap().to_string();
+        self.open
+            .lock()
+            .unwrap()
+            .push((session.clone(), profile.clone()));
         Browser {
             driver: self,
-            session: v["sessionId"].as_str().unwrap().to_string(),
+            session,
             profile,
         }
     }
@@ -132,6 +146,20 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // Drop cannot await: a plain blocking request ends each session left open.
+        let open = std::mem::take(&mut *self.open.lock().unwrap_or_else(|e| e.into_inner()));
+        for (session, profile) in open {
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::{Read, Write};
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+                let _ = write!(
+                    stream,
+                    "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+            let _ = std::fs::remove_dir_all(profile);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -251,6 +279,11 @@ impl Browser<'_> {
     /// Ends the session and removes its profile.
     pub async fn quit(self) {
         self.cmd("DELETE", "", None).await;
+        self.driver
+            .open
+            .lock()
+            .unwrap()
+            .retain(|(s, _)| *s != self.session);
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
