@@ -23,6 +23,8 @@
   function onFrame(f) {
     if (f.type === 'queue_status') {
       say(`Queue ${queueNames.get(f.queue_id) || f.queue_id} is now ${f.enabled ? 'online' : 'offline'} (changed by ${byWords(f.by)})`);
+    } else if (f.type === 'chat_assigned' || f.type === 'chat_offered') {
+      say(`A chat with ${f.chat.user.name} is ${f.type === 'chat_assigned' ? 'assigned' : 'offered'} to you: open My console to answer it.`);
     } else if (f.type === 'status_changed') {
       say(`Your availability is now ${SB.STATUS_LABELS[f.status]} (changed by ${byWords(f.by)})`);
     }
