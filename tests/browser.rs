@@ -107,6 +107,11 @@ async fn a_user_and_an_analyst_chat_from_start_to_transcript() {
     analyst.wait_text(&window, "Chat ended by you").await;
     user.wait_page_text("Chat ended by Bob Tran").await;
 
+    let queue = analyst.find("region", "Chat Queue").await;
+    let answered = analyst.find_in(Some(&queue), "tab", "Answered").await;
+    analyst.click(&answered).await;
+    analyst.wait_text(&queue, "Emma Wilson").await;
+
     let chat_id = answered_chat_id(&app).await;
     let (status, detail) = app
         .get(&format!("/api/v1/chats/{chat_id}"), &app.admin())
@@ -205,7 +210,9 @@ async fn a_reloaded_console_gets_the_chat_back_whole() {
             send(&analyst, Some(&window), line).await;
             user.wait_page_text(line).await;
         } else {
-            send(&user, None, line).await;
+            // The user sends with the Enter key.
+            let message = user.find("textbox", "Message").await;
+            user.type_into(&message, &format!("{line}\u{E007}")).await;
             analyst.wait_text(&window, line).await;
         }
     }
