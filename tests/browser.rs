@@ -6,64 +6,12 @@
 
 mod common;
 
-use common::browser::{Browser, Driver, El};
-use common::{Db, TestApp, spawn_app_with};
+use common::TestApp;
+use common::browser::Driver;
+use common::scenes::{
+    analyst_accepts, analyst_goes_available, demo_app, send, sign_in, user_starts_chat,
+};
 use switchboard::domain::Role;
-
-/// A fresh server with the demo queues and people, and `POST /dev/token` on.
-async fn demo_app() -> TestApp {
-    spawn_app_with(
-        Db::Sqlite,
-        &[("AUTH__DEV_LOGIN", "true"), ("SEED__DEMO", "true")],
-    )
-    .await
-    .unwrap()
-}
-
-/// Signs in from the start page as a demo person, landing on their page at `path`.
-async fn sign_in(b: &Browser<'_>, app: &TestApp, name: &str, path: &str) {
-    b.goto(&format!("{}/", app.base)).await;
-    let button = b.find("button", &format!("Sign in as {name}")).await;
-    b.click(&button).await;
-    b.wait_path(path).await;
-}
-
-/// Emma starts a chat in the manual queue "Access and Passwords" and sees her place.
-async fn user_starts_chat(user: &Browser<'_>, app: &TestApp) {
-    sign_in(user, app, "Emma Wilson", "/chat").await;
-    let queue = user.find("combobox", "Queue").await;
-    user.choose(&queue, "Access and Passwords").await;
-    let start = user.find("button", "Start chat").await;
-    user.click(&start).await;
-    user.wait_page_text("You are number 1 in the queue").await;
-}
-
-/// Bob opens his console and goes Online - Available.
-async fn analyst_goes_available(analyst: &Browser<'_>, app: &TestApp) {
-    sign_in(analyst, app, "Bob Tran", "/console").await;
-    analyst.wait_page_text("Connected").await;
-    let availability = analyst.find("combobox", "Availability").await;
-    analyst.choose(&availability, "Online - Available").await;
-    analyst
-        .wait_page_text("Your availability is now Online - Available (changed by you)")
-        .await;
-}
-
-/// Bob accepts Emma's waiting chat from the Chat Queue; returns the Chat window.
-async fn analyst_accepts(analyst: &Browser<'_>) -> El {
-    let queue = analyst.find("region", "Chat Queue").await;
-    analyst.find_in(Some(&queue), "tab", "Waiting").await;
-    let accept = analyst.find_in(Some(&queue), "button", "Accept").await;
-    analyst.click(&accept).await;
-    analyst.find("region", "Chat with Emma Wilson").await
-}
-
-async fn send(b: &Browser<'_>, window: Option<&El>, text: &str) {
-    let message = b.find_in(window, "textbox", "Message").await;
-    b.type_into(&message, text).await;
-    let send = b.find_in(window, "button", "Send").await;
-    b.click(&send).await;
-}
 
 async fn answered_chat_id(app: &TestApp) -> String {
     let (status, body) = app.get("/api/v1/chats?filter=answered", &app.admin()).await;
@@ -253,70 +201,4 @@ async fn a_reloaded_console_gets_the_chat_back_whole() {
 
     user.quit().await;
     analyst.quit().await;
-}
-
-/// Not a check: renders the README's screenshots (`cargo test --test browser -- --ignored`),
-/// writing docs/screenshots/console.png, manager.png and chat-phone.png from a demo scene.
-#[actix_web::test]
-#[ignore = "writes the README screenshots"]
-async fn screenshots_for_the_readme() {
-    let Some(driver) = Driver::start() else {
-        return;
-    };
-    let app = demo_app().await;
-    let user = driver.browser(400).await;
-    let other = driver.browser(400).await;
-    let analyst = driver.browser(1280).await;
-    let manager = driver.browser(1280).await;
-
-    user_starts_chat(&user, &app).await;
-    analyst_goes_available(&analyst, &app).await;
-    let window = analyst_accepts(&analyst).await;
-    send(
-        &analyst,
-        Some(&window),
-        "Hello Emma, this is Bob. How can I help?",
-    )
-    .await;
-    user.wait_page_text("How can I help?").await;
-    send(
-        &user,
-        None,
-        "I am locked out of my laptop after the password change.",
-    )
-    .await;
-    analyst.wait_text(&window, "locked out").await;
-    send(
-        &analyst,
-        Some(&window),
-        "I have reset it: try the temporary password I just emailed you.",
-    )
-    .await;
-    user.wait_page_text("temporary password").await;
-    let message = user.find("textbox", "Message").await;
-    user.type_into(&message, "Trying it").await;
-    analyst.wait_text(&window, "is typing").await;
-
-    let token = app.token("liam", Role::User);
-    other
-        .goto(&format!("{}/chat?queue=access#token={token}", app.base))
-        .await;
-    let start = other.find("button", "Start chat").await;
-    other.click(&start).await;
-    other.wait_page_text("You are number 1 in the queue").await;
-    analyst.wait_page_text("Liam Test").await;
-
-    sign_in(&manager, &app, "Carol Jones", "/console/manager").await;
-    let screen = manager.find("region", "Chat Manager").await;
-    manager.wait_text(&screen, "Emma Wilson").await;
-
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    analyst.screenshot(&dir.join("console.png")).await;
-    manager.screenshot(&dir.join("manager.png")).await;
-    user.screenshot(&dir.join("chat-phone.png")).await;
-
-    for b in [user, other, analyst, manager] {
-        b.quit().await;
-    }
 }

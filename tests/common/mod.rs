@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod browser_find;
+pub mod scenes;
 pub mod ws;
 
 use std::collections::HashMap;
