@@ -36,7 +36,8 @@ const SB = (() => {
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
-    const data = text ? JSON.parse(text) : null;
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
     if (!res.ok) {
       const err = new Error((data && (data.detail || data.title)) || res.statusText);
       err.status = res.status;
