@@ -202,3 +202,54 @@ async fn a_reloaded_console_gets_the_chat_back_whole() {
     user.quit().await;
     analyst.quit().await;
 }
+
+#[actix_web::test]
+async fn offered_and_auto_routed_chats_reach_the_console() {
+    let Some(driver) = Driver::start() else {
+        return;
+    };
+    let app = demo_app().await;
+    let user = driver.browser(400).await;
+    let alice = driver.browser(1280).await;
+    sign_in(&alice, &app, "Alice Smith", "/console").await;
+    alice.wait_page_text("Connected").await;
+    let availability = alice.find("combobox", "Availability").await;
+    alice.choose(&availability, "Online - Available").await;
+    alice.wait_page_text("changed by you").await;
+
+    // "Hardware Requests" offers its chats: Alice sees the offer with Accept and Decline.
+    sign_in(&user, &app, "Emma Wilson", "/chat").await;
+    let queue = user.find("combobox", "Queue").await;
+    user.choose(&queue, "Hardware Requests").await;
+    let start = user.find("button", "Start chat").await;
+    user.click(&start).await;
+    alice.wait_page_text("offered to you").await;
+    let chat_queue = alice.find("region", "Chat Queue").await;
+    alice.find_in(Some(&chat_queue), "button", "Decline").await;
+    let accept = alice.find_in(Some(&chat_queue), "button", "Accept").await;
+    alice.click(&accept).await;
+    let window = alice.find("region", "Chat with Emma Wilson").await;
+    send(&alice, Some(&window), "hi from Alice").await;
+    user.wait_page_text("hi from Alice").await;
+    let end = user.find("button", "End chat").await;
+    user.click(&end).await;
+    alice.wait_text(&window, "Chat ended by Emma Wilson").await;
+    let dismiss = alice.find_in(Some(&window), "button", "Dismiss").await;
+    alice.click(&dismiss).await;
+
+    // "Service Desk" routes at once: the Chat window opens by itself.
+    user.goto(&format!("{}/chat?queue=service-desk", app.base))
+        .await;
+    let start = user.find("button", "Start chat").await;
+    user.click(&start).await;
+    alice
+        .wait_page_text("New chat with Emma Wilson in Service Desk")
+        .await;
+    let window = alice.find("region", "Chat with Emma Wilson").await;
+    user.wait_page_text("Alice Smith accepted your chat").await;
+    send(&user, None, "routed at once").await;
+    alice.wait_text(&window, "routed at once").await;
+
+    user.quit().await;
+    alice.quit().await;
+}

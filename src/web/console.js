@@ -219,7 +219,13 @@
         refreshLists();
         break;
       }
-      case 'chat_queued': waiting.set(f.chat.chat_id, { chat: f.chat, offered: false }); renderWaiting(); break;
+      case 'chat_queued': {
+        // An offer may arrive before the queue's announcement of the same chat: keep it.
+        const known = waiting.get(f.chat.chat_id);
+        waiting.set(f.chat.chat_id, known && known.offered ? { ...known, chat: f.chat } : { chat: f.chat, offered: false });
+        renderWaiting();
+        break;
+      }
       case 'chat_dequeued': waiting.delete(f.chat_id); renderWaiting(); refreshLists(); break;
       case 'chat_offered':
         waiting.set(f.chat.chat_id, { chat: f.chat, offered: true, expires_at: f.expires_at });

@@ -50,27 +50,12 @@ impl Driver {
             eprintln!("skipping browser test: chromium or chromedriver is not installed");
             return None;
         };
-        let mut child = Command::new(driver)
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        // chromedriver prints its port on stdout; a thread keeps reading so it never blocks.
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                    let _ = tx.send(rest.trim_end_matches('.').trim().to_string());
-                }
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("chromedriver reports its port");
+        // With --port=0 chromedriver picks a port for IPv6 and then tries the same one on IPv4,
+        // which may be taken: it then exits, and a new attempt picks another port.
+        let (child, port) = (0..20)
+            .find_map(|_| spawn_driver(&driver))
+            .expect("chromedriver starts and reports its port");
         let client = Client::builder().timeout(Duration::from_secs(120)).finish();
-        let port: u16 = port.parse().expect("a port number");
         Some(Driver {
             child,
             port,
@@ -144,24 +129,89 @@ impl Driver {
     }
 }
 
+/// One attempt at starting chromedriver on a port of its choosing: the child and its port.
+fn spawn_driver(driver: &std::path::Path) -> Option<(Child, u16)> {
+    let mut child = Command::new(driver)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver runs");
+    // chromedriver prints its port on stdout; a thread keeps reading so it never blocks.
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                let _ = tx.send(rest.trim_end_matches('.').trim().to_string());
+            }
+        }
+    });
+    match rx
+        .recv_timeout(Duration::from_secs(30))
+        .ok()
+        .and_then(|p| p.parse().ok())
+    {
+        Some(port) => Some((child, port)),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         // Drop cannot await: a plain blocking request ends each session left open.
         let open = std::mem::take(&mut *self.open.lock().unwrap_or_else(|e| e.into_inner()));
         for (session, profile) in open {
             if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                use std::io::{Read, Write};
+                use std::io::Write;
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
                 let _ = write!(
                     stream,
                     "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 );
-                let _ = stream.read_to_end(&mut Vec::new());
+                let _ = read_response(&mut stream);
             }
             let _ = std::fs::remove_dir_all(profile);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Reads one HTTP response (headers and a `Content-Length` body); chromedriver keeps the
+/// connection open, so reading to the end would wait for its timeout.
+fn read_response(stream: &mut std::net::TcpStream) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return Ok(());
+            }
+        }
     }
 }
 
