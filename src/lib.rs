@@ -21,3 +21,4 @@ pub mod store;
 pub mod telemetry;
 pub mod timefmt;
 pub mod views;
+pub mod web;

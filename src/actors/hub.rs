@@ -174,6 +174,7 @@ impl Reply {
     }
 
     pub fn err(&self, err: &AppError) {
+        tracing::debug!(session = self.session_id, code = err.code.as_str(), message = %err.message, "command refused");
         self.session.do_send(Deliver(protocol::error_frame(
             self.reference.as_deref(),
             err,

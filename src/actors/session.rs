@@ -286,10 +286,14 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
                 let (reference, frame) = protocol::decode(&text);
                 match frame {
                     Ok(frame) => {
+                        tracing::debug!(command = frame.kind(), "command");
                         let reply = self.reply(ctx, reference);
                         self.dispatch(frame, reply, ctx);
                     }
-                    Err(err) => ctx.text(protocol::error_frame(reference.as_deref(), &err)),
+                    Err(err) => {
+                        tracing::debug!(error = %err.message, "refused a frame");
+                        ctx.text(protocol::error_frame(reference.as_deref(), &err));
+                    }
                 }
             }
             ws::Message::Binary(_) => {

@@ -22,7 +22,7 @@ use actix_web::web;
 
 use crate::error::AppError;
 
-/// Mounts every route. `dev_login` adds `POST /dev/token`.
+/// Mounts every route and the web pages. `dev_login` adds `POST /dev/token`.
 pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool) {
     cfg.app_data(web::PayloadConfig::new(body::MAX_JSON_BYTES))
         .app_data(
@@ -38,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool) {
         .service(ws::connect)
         .service(metrics::metrics)
         .service(openapi::openapi_json)
+        .configure(crate::web::configure)
         .service(
             utoipa_actix_web::scope(web::scope("/api/v1"))
                 .configure(openapi::api_v1)

@@ -3,8 +3,11 @@
 //! and hands back tokens, an HTTP client and the database to assert on.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod browser;
+pub mod browser_find;
 pub mod process;
 pub mod prom;
+pub mod scenes;
 pub mod sse;
 pub mod ws;
 
@@ -129,10 +132,10 @@ pub fn config_dir() -> PathBuf {
 /// (environment-variable style: `("ROUTING__OFFER_TIMEOUT_SECS", "1")`).
 pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
     let mut env: HashMap<String, String> = HashMap::new();
-    // Presence tests need a short grace period; a test can set its own.
+    // Long enough that a busy machine never ends a chat by accident; presence tests shorten it.
     env.insert(
         "SWITCHBOARD__ROUTING__RECONNECT_GRACE_SECS".into(),
-        "1".into(),
+        "30".into(),
     );
     env.insert("SWITCHBOARD__DATABASE__URL".into(), db_url.into());
     env.insert("SWITCHBOARD__SERVER__BIND".into(), "127.0.0.1:0".into());
@@ -192,6 +195,12 @@ pub async fn spawn_app(kind: Db) -> Option<TestApp> {
 pub async fn spawn_app_with(kind: Db, overrides: &[(&str, &str)]) -> Option<TestApp> {
     let test_db = TestDb::create(kind).await?;
     let settings = test_settings(&test_db.url, overrides);
+    // `SWITCHBOARD_TEST_LOG=debug cargo test ...` shows the server's own logs.
+    if let Ok(filter) = std::env::var("SWITCHBOARD_TEST_LOG") {
+        let mut log = settings.log.clone();
+        log.filter = filter;
+        switchboard::telemetry::init(&log);
+    }
     let app = Application::build(settings.clone())
         .await
         .expect("server builds");

@@ -1,0 +1,137 @@
+// The end user's page: pick a queue (or take ?queue=), Start chat, see "You are number N in the
+// queue" while waiting, then talk with the analyst in a Chat window and end the chat. Reconnects
+// and resumes the open chat by itself.
+'use strict';
+
+(() => {
+  const { el, api } = SB;
+  const $ = (id) => document.getElementById(id);
+  const queueSelect = $('queue');
+  let queues = [];
+  let chat = null; // {chat_id, queue_id, win}
+
+  if (!SB.header($('who'))) { $('conn').textContent = 'Not signed in'; return; }
+  const sock = new SB.Socket(onFrame, SB.connState($('conn')));
+  const tell = (text) => { $('notices-text').textContent = text; };
+
+  async function loadQueues() {
+    try {
+      queues = await api('GET', '/api/v1/queues');
+    } catch (err) {
+      $('start-error').textContent = `Could not load the queues: ${err.message}`;
+      return;
+    }
+    const wanted = new URLSearchParams(location.search).get('queue');
+    queueSelect.replaceChildren(...queues.map((q) => el('option', { value: q.id }, q.name + (q.enabled ? '' : ' (offline)'))));
+    if (wanted && queues.some((q) => q.id === wanted)) queueSelect.value = wanted;
+    describe();
+    $('start-button').disabled = false;
+  }
+
+  function describe() {
+    const q = queues.find((x) => x.id === queueSelect.value);
+    $('queue-description').textContent = q ? q.description : '';
+  }
+  queueSelect.addEventListener('change', describe);
+
+  $('start-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('start-error').textContent = '';
+    const subject = $('subject').value.trim();
+    try {
+      const ok = await sock.request({ type: 'start_chat', queue_id: queueSelect.value, ...(subject ? { subject } : {}) });
+      open({ chat_id: ok.chat_id, queue_id: queueSelect.value, position: ok.position, analyst: null });
+      showPosition(ok.position);
+    } catch (err) {
+      const words = {
+        queue_offline: 'This queue is offline right now. Please try another queue or later.',
+        conflict: 'You already have an open chat in this queue.',
+        not_found: 'There is no such queue.',
+      }[err.code];
+      $('start-error').textContent = words || `Could not start the chat: ${err.message || err.code}`;
+    }
+  });
+
+  function showPosition(position) {
+    $('position').textContent = position ? `You are number ${position} in the queue` : '';
+  }
+
+  function open(summary) {
+    if (chat && chat.chat_id === summary.chat_id) return chat;
+    if (chat) chat.win.root.remove();
+    const chatId = summary.chat_id;
+    const win = new ChatWindow({
+      title: summary.analyst ? `Chat with ${summary.analyst.name}` : 'Chat with the service desk',
+      selfId: SB.me.sub,
+      callDetails: false,
+      closeLabel: 'End chat',
+      onSend: (body, id) => sock.request({ type: 'send', chat_id: chatId, body, client_msg_id: id }),
+      onTyping: () => sock.tell({ type: 'typing', chat_id: chatId }),
+      onClose: () => sock.request({ type: 'close_chat', chat_id: chatId }).catch((err) => tell(`Could not end the chat: ${err.message || err.code}`)),
+      onDismiss: () => { win.root.remove(); chat = null; $('start').hidden = false; $('progress').hidden = true; },
+    });
+    chat = { chat_id: chatId, queue_id: summary.queue_id, win };
+    $('window').replaceChildren(win.root);
+    $('start').hidden = true;
+    $('progress').hidden = false;
+    tell('');
+    return chat;
+  }
+
+  async function resume() {
+    const c = chat;
+    try {
+      const ok = await sock.request({ type: 'resume', chat_id: c.chat_id, after_seq: c.win.lastSeq });
+      if (ok.state === 'closed' || ok.state === 'unanswered') finished(null, null);
+      c.win.retryPending();
+    } catch (err) {
+      if (err.code === 'too_far_behind') {
+        const detail = await api('GET', `/api/v1/chats/${c.chat_id}`);
+        detail.transcript.forEach((m) => c.win.addMessage(m));
+        return resume();
+      }
+      if (err.code === 'not_found' || err.code === 'conflict') finished(null, null);
+    }
+  }
+
+  function finished(by, reason) {
+    showPosition(null);
+    const who = by ? ` by ${by.id === SB.me.sub ? 'you' : by.name}` : '';
+    const why = reason && !by ? ` (${reason.replace(/_/g, ' ')})` : '';
+    chat.win.end(`Chat ended${who}${why}.`);
+    tell('Thank you. You can start another chat when you need to.');
+  }
+
+  function onFrame(f) {
+    const mine = chat && f.chat_id === chat.chat_id;
+    switch (f.type) {
+      case 'hello': {
+        const open_ = f.chats.find((c) => c.state !== 'closed' && c.state !== 'unanswered');
+        if (open_) {
+          open(open_);
+          showPosition(open_.position);
+          if (open_.analyst) tell(`You are chatting with ${open_.analyst.name}.`);
+          resume();
+        } else if (chat && !chat.win.ended) {
+          resume();
+        }
+        break;
+      }
+      case 'queue_position': if (mine) showPosition(f.position); break;
+      case 'chat_requeued':
+        if (mine) { showPosition(f.position); tell('Your analyst is no longer available: you are back in the queue.'); chat.win.setTitle('Chat with the service desk'); }
+        break;
+      case 'chat_accepted':
+        if (mine) { showPosition(null); chat.win.setTitle(`Chat with ${f.analyst.name}`); tell(`${f.analyst.name} accepted your chat.`); }
+        break;
+      case 'message': if (mine) chat.win.addMessage(f); break;
+      case 'typing': if (mine) chat.win.setTyping(f.from.name); break;
+      case 'peer_status': if (mine) tell(f.connected ? 'Your analyst is back.' : 'Your analyst lost their connection; please wait.'); break;
+      case 'chat_closed': if (mine) finished(f.by, f.reason); break;
+      default: break;
+    }
+  }
+
+  loadQueues();
+  sock.connect();
+})();

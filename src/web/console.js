@@ -1,0 +1,276 @@
+// The analyst's console: Availability, the Chat Queue (Waiting live from chat_queued and
+// chat_dequeued; Unanswered and Answered from GET /api/v1/chats), several Chat windows with call
+// details, notices in words, and reconnect-and-resume without losing or doubling messages.
+'use strict';
+
+(() => {
+  const { el, api } = SB;
+  const $ = (id) => document.getElementById(id);
+  const notices = $('notices');
+  const say = (text) => SB.notice(notices, text);
+  const availability = $('availability');
+  const queues = new Map();
+  const waiting = new Map(); // chat_id -> {chat, offered, expires_at}
+  const windows = new Map(); // chat_id -> {win, chat}
+  let current = 'waiting';
+  let status = 'offline';
+
+  if (!SB.header($('who'))) { $('conn').textContent = 'Not signed in'; return; }
+  if (SB.me.role === 'manager') $('manager-link').hidden = false;
+  $('manager-link').href = '/console/manager#token=' + encodeURIComponent(SB.token);
+
+  const sock = new SB.Socket(onFrame, SB.connState($('conn')));
+  window.switchboardSocket = sock; // for diagnostics (and the tests that drop the connection)
+  const queueName = (id) => (queues.get(id) || { name: id }).name;
+  const byWords = (by) => (by && SB.me && by.id === SB.me.sub ? 'you' : (by ? by.name : 'the system'));
+
+  function setStatus(s) {
+    status = s;
+    availability.value = s;
+  }
+
+  availability.addEventListener('change', async () => {
+    const wanted = availability.value;
+    try {
+      await sock.request({ type: 'set_status', status: wanted });
+    } catch (err) {
+      say(`Could not change availability: ${err.message || err.code}`);
+      availability.value = status;
+    }
+  });
+
+  // ---- Chat Queue ----
+  // Rows are kept per chat (and rebuilt only when an offer comes or goes), so focus on an Accept
+  // button survives other chats arriving.
+  const waitingRows = new Map(); // chat_id -> {li, offered}
+  function renderWaiting() {
+    const list = $('list-waiting');
+    const chats = [...waiting.values()].sort((a, b) => a.chat.created_at.localeCompare(b.chat.created_at));
+    for (const [id, row] of waitingRows) if (!waiting.has(id)) { row.li.remove(); waitingRows.delete(id); }
+    for (const w of chats) {
+      let row = waitingRows.get(w.chat.chat_id);
+      if (!row || row.offered !== w.offered) {
+        const li = waitingItem(w);
+        if (row) row.li.replaceWith(li);
+        row = { li, offered: w.offered };
+        waitingRows.set(w.chat.chat_id, row);
+      }
+      list.append(row.li);
+    }
+    $('count-waiting').textContent = String(chats.length);
+    $('empty-waiting').hidden = chats.length > 0;
+  }
+
+  function waitingItem({ chat, offered, expires_at }) {
+    const labelId = 'w-' + chat.chat_id;
+    const accept = el('button', { type: 'button', 'aria-describedby': labelId, onclick: () => accept_(chat.chat_id) }, 'Accept');
+    const buttons = el('div', { class: 'row' }, accept);
+    if (offered) buttons.append(el('button', { type: 'button', class: 'secondary', 'aria-describedby': labelId, onclick: () => decline(chat.chat_id) }, 'Decline'));
+    return el('li', {},
+      el('div', { id: labelId },
+        el('strong', {}, chat.user.name),
+        el('div', { class: 'meta' }, `${queueName(chat.queue_id)} · waiting since ${SB.time(chat.created_at)}`,
+          chat.subject ? ` · ${chat.subject}` : '', offered ? ` · offered to you until ${SB.time(expires_at)}` : '')),
+      buttons);
+  }
+
+  async function loadList(filter) {
+    const list = $('list-' + filter);
+    try {
+      const { chats } = await api('GET', `/api/v1/chats?filter=${filter}&limit=50`);
+      list.replaceChildren(...chats.map((c) => el('li', {},
+        el('div', {}, el('strong', {}, c.user.name),
+          el('div', { class: 'meta' }, `${queueName(c.queue_id)} · ${SB.time(c.created_at)}`,
+            c.analyst ? ` · ${c.analyst.name}` : '', c.end_reason ? ` · ${c.end_reason.replace(/_/g, ' ')}` : '')),
+        el('a', { href: `/chats/${c.chat_id}#token=${encodeURIComponent(SB.token)}`, target: '_blank' }, 'Transcript'))));
+      if (chats.length === 0) list.append(el('li', { class: 'muted' }, 'None yet.'));
+    } catch (err) {
+      list.replaceChildren(el('li', { class: 'error' }, `Could not load: ${err.message}`));
+    }
+  }
+
+  let refreshTimer = null;
+  function refreshLists() {
+    if (current === 'waiting') return;
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => loadList(current), 300);
+  }
+
+  const tabs = [...document.querySelectorAll('[role=tab]')];
+  function selectTab(tab, focus) {
+    for (const t of tabs) {
+      const on = t === tab;
+      t.setAttribute('aria-selected', String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute('aria-controls')).hidden = !on;
+    }
+    current = tab.dataset.filter;
+    if (focus) tab.focus();
+    if (current !== 'waiting') loadList(current);
+  }
+  tabs.forEach((t, i) => {
+    t.addEventListener('click', () => selectTab(t, false));
+    t.addEventListener('keydown', (ev) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[ev.key];
+      if (step) selectTab(tabs[(i + step + tabs.length) % tabs.length], true);
+      if (ev.key === 'Home') selectTab(tabs[0], true);
+      if (ev.key === 'End') selectTab(tabs[tabs.length - 1], true);
+    });
+  });
+
+  async function accept_(chatId) {
+    try {
+      const ok = await sock.request({ type: 'accept', chat_id: chatId });
+      waiting.delete(chatId);
+      renderWaiting();
+      openWindow(ok.chat, ok.transcript);
+    } catch (err) {
+      say(err.code === 'conflict' ? 'That chat was already taken.' : `Could not accept: ${err.message || err.code}`);
+    }
+  }
+
+  async function decline(chatId) {
+    try {
+      await sock.request({ type: 'decline', chat_id: chatId });
+      waiting.delete(chatId);
+      renderWaiting();
+    } catch (err) {
+      say(`Could not decline: ${err.message || err.code}`);
+    }
+  }
+
+  // ---- Chat windows ----
+  function openWindow(chat, transcript) {
+    let entry = windows.get(chat.chat_id);
+    if (!entry) {
+      const chatId = chat.chat_id;
+      const win = new ChatWindow({
+        title: `Chat with ${chat.user.name}`,
+        selfId: SB.me.sub,
+        onSend: (body, id) => sock.request({ type: 'send', chat_id: chatId, body, client_msg_id: id }),
+        onTyping: () => sock.tell({ type: 'typing', chat_id: chatId }),
+        onClose: () => sock.request({ type: 'close_chat', chat_id: chatId }).catch((err) => say(`Could not close the chat: ${err.message || err.code}`)),
+        onDismiss: () => { win.root.remove(); windows.delete(chatId); $('no-windows').hidden = windows.size > 0; },
+      });
+      entry = { win, chat, loaded: false };
+      windows.set(chatId, entry);
+      $('windows').append(win.root);
+      $('no-windows').hidden = true;
+      win.subtitle.textContent = queueName(chat.queue_id);
+      loadDetails(entry);
+    }
+    if (transcript) { transcript.forEach((m) => entry.win.addMessage(m)); entry.loaded = true; }
+    return entry;
+  }
+
+  async function loadDetails(entry) {
+    let call = null;
+    try { call = await api('GET', `/api/v1/calls/${encodeURIComponent(entry.chat.call_id)}`); } catch (_) { /* shown without */ }
+    entry.win.setDetails(callDetailRows(entry.chat, call, queues.get(entry.chat.queue_id)));
+  }
+
+  // Brings a window up to date: the HTTP transcript when it has none yet, then `resume` from the
+  // last seq it holds (messages already shown are skipped by seq), then re-sends what was pending.
+  async function resume(entry) {
+    const chatId = entry.chat.chat_id;
+    try {
+      if (!entry.loaded) {
+        const detail = await api('GET', `/api/v1/chats/${chatId}`);
+        detail.transcript.forEach((m) => entry.win.addMessage(m));
+        entry.loaded = true;
+        entry.chat = detail.chat;
+        if (detail.chat.ended_at) return ended(entry, null, detail.chat.end_reason);
+      }
+      const ok = await sock.request({ type: 'resume', chat_id: chatId, after_seq: entry.win.lastSeq });
+      if (ok.state === 'closed' || ok.state === 'unanswered') return ended(entry, null, null);
+      entry.win.retryPending();
+    } catch (err) {
+      if (err.code === 'too_far_behind') { entry.loaded = false; return resume(entry); }
+      if (err.code === 'not_found' || err.code === 'conflict') return ended(entry, null, null);
+    }
+  }
+
+  function ended(entry, by, reason) {
+    if (entry.win.ended) return;
+    const who = by ? ` by ${byWords(by)}` : '';
+    const why = reason ? ` (${reason.replace(/_/g, ' ')})` : '';
+    entry.win.end(`Chat ended${who}${why}.`);
+  }
+
+  // ---- Frames ----
+  function onFrame(f) {
+    const entry = f.chat_id ? windows.get(f.chat_id) : null;
+    switch (f.type) {
+      case 'hello': {
+        if (!f.analyst) { say('This console is for analysts and managers: sign in as one.'); sock.stopped = true; return; }
+        setStatus(f.analyst.status);
+        availability.disabled = false;
+        queues.clear();
+        f.queues.forEach((q) => queues.set(q.id, q));
+        waiting.clear();
+        const open = new Set();
+        for (const chat of f.chats) {
+          open.add(chat.chat_id);
+          if (chat.state === 'active') resume(openWindow(chat, null));
+          else if (chat.state === 'offered') waiting.set(chat.chat_id, { chat, offered: true });
+        }
+        renderWaiting();
+        for (const [id, e] of windows) if (!open.has(id) && !e.win.ended) resume(e);
+        refreshLists();
+        break;
+      }
+      case 'chat_queued': {
+        // An offer may arrive before the queue's announcement of the same chat: keep it.
+        const known = waiting.get(f.chat.chat_id);
+        waiting.set(f.chat.chat_id, known && known.offered ? { ...known, chat: f.chat } : { chat: f.chat, offered: false });
+        renderWaiting();
+        break;
+      }
+      case 'chat_dequeued': waiting.delete(f.chat_id); renderWaiting(); refreshLists(); break;
+      case 'chat_offered':
+        waiting.set(f.chat.chat_id, { chat: f.chat, offered: true, expires_at: f.expires_at });
+        renderWaiting();
+        say(`Chat from ${f.chat.user.name} in ${queueName(f.chat.queue_id)} offered to you: accept by ${SB.time(f.expires_at)}.`);
+        break;
+      case 'offer_revoked': {
+        const w = waiting.get(f.chat_id);
+        if (w) { w.offered = false; if (f.reason !== 'timeout') waiting.delete(f.chat_id); renderWaiting(); }
+        say(`An offered chat${w ? ' from ' + w.chat.user.name : ''} was withdrawn (${{ timeout: 'not answered in time', taken: 'taken by someone else', closed: 'the chat ended' }[f.reason] || f.reason}).`);
+        break;
+      }
+      case 'chat_assigned': {
+        const e = openWindow(f.chat, f.transcript);
+        waiting.delete(f.chat.chat_id);
+        renderWaiting();
+        say(`New chat with ${f.chat.user.name} in ${queueName(f.chat.queue_id)}.`);
+        e.win.retryPending();
+        break;
+      }
+      case 'message': if (entry) entry.win.addMessage(f); break;
+      case 'typing': if (entry) entry.win.setTyping(f.from.name); break;
+      case 'chat_closed':
+        if (entry) { ended(entry, f.by, f.reason); say(`Chat with ${entry.chat.user.name} ended${f.by ? ' by ' + byWords(f.by) : ''}.`); }
+        waiting.delete(f.chat_id);
+        renderWaiting();
+        refreshLists();
+        break;
+      case 'peer_status':
+        if (entry) say(`${entry.chat.user.name} ${f.connected ? 'is back' : 'lost their connection'}.`);
+        break;
+      case 'status_changed':
+        setStatus(f.status);
+        say(`Your availability is now ${SB.STATUS_LABELS[f.status]} (changed by ${byWords(f.by)})`);
+        break;
+      case 'queue_status': {
+        const q = queues.get(f.queue_id);
+        if (q) q.enabled = f.enabled;
+        say(`Queue ${queueName(f.queue_id)} is now ${f.enabled ? 'online' : 'offline'} (changed by ${byWords(f.by)})`);
+        break;
+      }
+      case 'error': say(`Error: ${f.message}`); break;
+      default: break;
+    }
+  }
+
+  sock.connect();
+})();

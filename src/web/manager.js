@@ -1,0 +1,149 @@
+// The Chat Manager: the manager's queues, each with its Enabled checkbox (PATCH /queues/{id}),
+// and the analyst table with status, open chats and Chat User, a status select per analyst
+// (PATCH /analysts/{id}). Refreshed on the manager's own WebSocket events and by polling, so
+// changes made elsewhere show up without reloading.
+'use strict';
+
+(() => {
+  const { el, api } = SB;
+  const $ = (id) => document.getElementById(id);
+  const say = (text) => SB.notice($('notices'), text);
+  const POLL_MS = 3000;
+  const queueRows = new Map();
+  const analystRows = new Map();
+  const lastStatus = new Map();
+  const busy = new Set(); // controls with a change in flight: refreshes leave them alone
+  let queueNames = new Map();
+
+  if (!SB.header($('who'))) { $('conn').textContent = 'Not signed in'; return; }
+  $('console-link').href = '/console#token=' + encodeURIComponent(SB.token);
+  const sock = new SB.Socket(onFrame, SB.connState($('conn')));
+  const byWords = (by) => (by && by.id === SB.me.sub ? 'you' : (by ? by.name : 'the system'));
+
+  function onFrame(f) {
+    if (f.type === 'queue_status') {
+      say(`Queue ${queueNames.get(f.queue_id) || f.queue_id} is now ${f.enabled ? 'online' : 'offline'} (changed by ${byWords(f.by)})`);
+    } else if (f.type === 'chat_assigned' || f.type === 'chat_offered') {
+      say(`A chat with ${f.chat.user.name} is ${f.type === 'chat_assigned' ? 'assigned' : 'offered'} to you: open My console to answer it.`);
+    } else if (f.type === 'status_changed') {
+      say(`Your availability is now ${SB.STATUS_LABELS[f.status]} (changed by ${byWords(f.by)})`);
+    }
+    if (['hello', 'queue_status', 'status_changed', 'chat_queued', 'chat_dequeued', 'chat_assigned', 'chat_closed'].includes(f.type)) soon();
+  }
+
+  let soonTimer = null;
+  function soon() { clearTimeout(soonTimer); soonTimer = setTimeout(refresh, 150); }
+
+  async function refresh() {
+    try {
+      const queues = await api('GET', '/api/v1/queues');
+      queueNames = new Map(queues.map((q) => [q.id, q.name]));
+      const managed = [];
+      const analysts = new Map();
+      await Promise.all(queues.map(async (q) => {
+        try {
+          const rows = await api('GET', `/api/v1/queues/${encodeURIComponent(q.id)}/analysts`);
+          managed.push(q);
+          for (const a of rows) {
+            const seen = analysts.get(a.id) || { ...a, queues: [] };
+            seen.queues.push(q.name);
+            analysts.set(a.id, seen);
+          }
+        } catch (err) {
+          if (err.status !== 404 && err.status !== 403) throw err;
+        }
+      }));
+      managed.sort((a, b) => a.name.localeCompare(b.name));
+      renderQueues(managed);
+      renderAnalysts([...analysts.values()].sort((a, b) => a.name.localeCompare(b.name)));
+      $('error').textContent = managed.length ? '' : 'You manage no queues.';
+    } catch (err) {
+      $('error').textContent = `Could not refresh: ${err.message}`;
+    }
+  }
+
+  function renderQueues(queues) {
+    const body = $('queues');
+    const keep = new Set(queues.map((q) => q.id));
+    for (const [id, row] of queueRows) if (!keep.has(id)) { row.tr.remove(); queueRows.delete(id); }
+    for (const q of queues) {
+      let row = queueRows.get(q.id);
+      if (!row) {
+        const box = el('input', { type: 'checkbox', id: 'enabled-' + q.id, 'aria-describedby': 'qname-' + q.id });
+        box.addEventListener('change', () => setEnabled(q.id, box));
+        row = { box, cells: [0, 1, 2, 3, 4].map(() => el('td')), name: el('th', { scope: 'row', id: 'qname-' + q.id }) };
+        row.tr = el('tr', { 'data-queue': q.id }, row.name, ...row.cells,
+          el('td', {}, el('div', { class: 'row' }, row.box, el('label', { for: box.id }, 'Enabled'))));
+        queueRows.set(q.id, row);
+      }
+      row.name.textContent = q.name;
+      const v = [q.routing, q.waiting, q.waiting ? `${q.longest_wait_secs} s` : '—', `${q.analysts_available} / ${q.analysts_online}`, q.active_chats];
+      row.cells.forEach((c, i) => { c.textContent = String(v[i]); });
+      if (!busy.has(row.box)) row.box.checked = q.enabled;
+      body.append(row.tr);
+    }
+  }
+
+  async function setEnabled(queueId, box) {
+    busy.add(box);
+    try {
+      await api('PATCH', `/api/v1/queues/${encodeURIComponent(queueId)}`, { enabled: box.checked });
+    } catch (err) {
+      box.checked = !box.checked;
+      say(`Could not change queue ${queueNames.get(queueId) || queueId}: ${err.message}`);
+    } finally {
+      busy.delete(box);
+      soon();
+    }
+  }
+
+  function renderAnalysts(analysts) {
+    const body = $('analysts');
+    const keep = new Set(analysts.map((a) => a.id));
+    for (const [id, row] of analystRows) if (!keep.has(id)) { row.tr.remove(); analystRows.delete(id); }
+    for (const a of analysts) {
+      let row = analystRows.get(a.id);
+      if (!row) {
+        const id = 'status-' + a.id;
+        const select = el('select', { id }, Object.entries(SB.STATUS_LABELS).map(([v, label]) => el('option', { value: v }, label)));
+        select.addEventListener('change', () => setStatus(a, select));
+        row = { select, label: el('label', { for: id, class: 'visually-hidden' }), cells: [0, 1, 2, 3].map(() => el('td')), name: el('th', { scope: 'row' }) };
+        row.tr = el('tr', { 'data-analyst': a.id }, row.name, el('td', {}, row.label, select), ...row.cells);
+        analystRows.set(a.id, row);
+      }
+      row.name.textContent = a.name;
+      row.label.textContent = `Status for ${a.name}`;
+      if (!busy.has(row.select)) row.select.value = a.status;
+      row.cells[0].textContent = a.connected ? 'yes' : 'no';
+      row.cells[1].textContent = `${a.open_chats} of ${a.capacity}`;
+      row.cells[2].replaceChildren(...(a.chat_users.length ? a.chat_users.map((c, i) => [i ? ', ' : '',
+        el('a', { href: `/chats/${c.chat_id}#token=${encodeURIComponent(SB.token)}`, target: '_blank' }, c.user.name)]).flat() : ['—']));
+      row.cells[3].textContent = a.queues.join(', ');
+      const before = lastStatus.get(a.id);
+      if (before && before !== a.status && !busy.has(row.select)) say(`${a.name} is now ${SB.STATUS_LABELS[a.status]}`);
+      lastStatus.set(a.id, a.status);
+      body.append(row.tr);
+    }
+  }
+
+  async function setStatus(analyst, select) {
+    busy.add(select);
+    const status = select.value;
+    try {
+      if (analyst.id === SB.me.sub) await sock.request({ type: 'set_status', status });
+      else await api('PATCH', `/api/v1/analysts/${encodeURIComponent(analyst.id)}`, { status });
+      lastStatus.set(analyst.id, status);
+      say(`${analyst.name} is now ${SB.STATUS_LABELS[status]} (changed by you)`);
+    } catch (err) {
+      select.value = lastStatus.get(analyst.id) || 'offline';
+      say(`Could not change ${analyst.name}'s status: ${err.message || err.code}`);
+    } finally {
+      busy.delete(select);
+      soon();
+    }
+  }
+
+  sock.connect();
+  refresh();
+  setInterval(refresh, POLL_MS);
+})();

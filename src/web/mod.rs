@@ -1,0 +1,123 @@
+//! The web pages served by the engine (contract §6): plain HTML, CSS and JavaScript compiled into
+//! the binary with `include_str!`, no build step, nothing loaded from elsewhere. Pages take their
+//! token from the URL fragment and speak the HTTP API and the WebSocket protocol like any client.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::seed;
+
+/// Every page allows scripts, styles and connections from this server only.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+const INDEX: &str = include_str!("index.html");
+const CHAT: &str = include_str!("chat.html");
+const CONSOLE: &str = include_str!("console.html");
+const MANAGER: &str = include_str!("manager.html");
+const DASHBOARD: &str = include_str!("dashboard.html");
+const TRANSCRIPT: &str = include_str!("transcript.html");
+
+/// Static assets by file name: (name, content type, body).
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("app.css"),
+    ),
+    ("common.js", JS, include_str!("common.js")),
+    ("chatwindow.js", JS, include_str!("chatwindow.js")),
+    ("index.js", JS, include_str!("index.js")),
+    ("chat.js", JS, include_str!("chat.js")),
+    ("console.js", JS, include_str!("console.js")),
+    ("manager.js", JS, include_str!("manager.js")),
+    ("dashboard.js", JS, include_str!("dashboard.js")),
+    ("transcript.js", JS, include_str!("transcript.js")),
+];
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// Mounts the pages and their assets.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index))
+        .route("/chat", web::get().to(|| page(CHAT)))
+        .route("/console", web::get().to(|| page(CONSOLE)))
+        .route("/console/manager", web::get().to(|| page(MANAGER)))
+        .route("/dashboard", web::get().to(|| page(DASHBOARD)))
+        .route("/chats/{id}", web::get().to(|| page(TRANSCRIPT)))
+        .route("/assets/{file}", web::get().to(asset));
+}
+
+fn secured(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    builder
+}
+
+async fn page(html: &'static str) -> HttpResponse {
+    secured(HttpResponse::Ok())
+        .content_type(ContentType::html())
+        .body(html)
+}
+
+/// The start page, with the demo principals embedded as JSON data (shown only when
+/// `POST /dev/token` answers).
+async fn index() -> HttpResponse {
+    let html = INDEX.replace("\"__DEMO__\"", &demo_principals().to_string());
+    secured(HttpResponse::Ok())
+        .content_type(ContentType::html())
+        .body(html)
+}
+
+/// The seeded principals the start page offers: users, analysts, managers and the admin.
+fn demo_principals() -> serde_json::Value {
+    let mut people = vec![json!({
+        "sub": seed::DEMO_USER.0, "name": seed::DEMO_USER.1, "role": "user", "page": "/chat",
+    })];
+    for a in seed::ANALYSTS {
+        let role = a.role.as_str();
+        let page = if role == "manager" {
+            "/console/manager"
+        } else {
+            "/console"
+        };
+        people.push(json!({"sub": a.id, "name": a.name, "role": role, "page": page}));
+    }
+    people.push(json!({
+        "sub": seed::DEMO_ADMIN.0, "name": seed::DEMO_ADMIN.1, "role": "admin", "page": "/dashboard",
+    }));
+    serde_json::Value::Array(people)
+}
+
+async fn asset(file: web::Path<String>) -> HttpResponse {
+    match ASSETS.iter().find(|(name, _, _)| *name == file.as_str()) {
+        Some((_, content_type, body)) => secured(HttpResponse::Ok())
+            .insert_header((header::CONTENT_TYPE, *content_type))
+            .body(*body),
+        None => HttpResponse::NotFound()
+            .content_type(ContentType::plaintext())
+            .body("no such asset"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_names_only_assets_that_exist() {
+        for html in [INDEX, CHAT, CONSOLE, MANAGER, DASHBOARD, TRANSCRIPT] {
+            for part in html.split("/assets/").skip(1) {
+                let name = part.split('"').next().unwrap_or_default();
+                assert!(
+                    ASSETS.iter().any(|(n, _, _)| *n == name),
+                    "missing asset {name}"
+                );
+            }
+        }
+    }
+}
