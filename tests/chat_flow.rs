@@ -245,6 +245,11 @@ async fn offer_is_declined_then_times_out_and_the_silent_analyst_goes_away(app: 
         .as_str()
         .unwrap()
         .to_string();
+    // The queue's announcement comes before the offer of the same chat.
+    let first = alice
+        .expect_where(|f| f["type"] == "chat_queued" || f["type"] == "chat_offered")
+        .await;
+    assert_eq!(first["type"], "chat_queued", "{first}");
     let offer = alice.expect("chat_offered").await;
     assert_eq!(offer["chat"]["chat_id"], chat_id);
     assert!(offer["expires_at"].is_string());

@@ -1,5 +1,5 @@
 //! The actors (architecture.md): the router decides who gets which chat; one queue actor per queue
-//! publishes to that queue's analysts and waiting users; one chat actor per open chat orders,
+//! keeps that queue's waiting users told of their place; one chat actor per open chat orders,
 //! stores and relays its messages; one session actor per WebSocket; the store writer group-commits
 //! messages. `hub` and `directory` are the shared lookups that let them reach each other.
 

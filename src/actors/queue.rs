@@ -1,13 +1,13 @@
-//! One actor per queue: it publishes what happens in the queue. It tells the queue's analysts
-//! about chats queued and dequeued and about the queue going on or offline, and tells each waiting
-//! user their place (`queue_position`) whenever it or the number of available analysts changes.
-//! The router decides; the queue actor only speaks, so the router never waits on a session.
+//! One actor per queue: it keeps each waiting user told of their place. Given the queue's order
+//! after every change, it works out whose place (or the number of available analysts) changed and
+//! sends those users `queue_position`, so the router never spends its time on a long queue's
+//! fan-out. (Events for the queue's analysts go straight from the router through the hub, so they
+//! stay in order with the offers and assignments it sends the same analysts.)
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use bytestring::ByteString;
 use serde_json::json;
 
 use super::hub::{Hub, Who};
@@ -16,8 +16,6 @@ use crate::routing::ChatId;
 
 pub struct QueueActor {
     hub: Arc<Hub>,
-    /// The analysts who hear this queue's events.
-    members: BTreeSet<String>,
     /// What each waiting user was last told: (position, analysts available).
     told: HashMap<ChatId, (usize, usize)>,
 }
@@ -26,7 +24,6 @@ impl QueueActor {
     pub fn new(hub: Arc<Hub>) -> Self {
         QueueActor {
             hub,
-            members: BTreeSet::new(),
             told: HashMap::new(),
         }
     }
@@ -34,34 +31,6 @@ impl QueueActor {
 
 impl Actor for QueueActor {
     type Context = Context<Self>;
-}
-
-/// The queue's analysts changed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct SetMembers(pub BTreeSet<String>);
-
-impl Handler<SetMembers> for QueueActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: SetMembers, _: &mut Context<Self>) {
-        self.members = msg.0;
-    }
-}
-
-/// An event for every analyst of the queue.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct ToAnalysts(pub ByteString);
-
-impl Handler<ToAnalysts> for QueueActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: ToAnalysts, _: &mut Context<Self>) {
-        for member in &self.members {
-            self.hub.send(&Who::Staff(member.clone()), &msg.0);
-        }
-    }
 }
 
 /// The queue's waiting chats in order (with their users), and how many analysts are available.

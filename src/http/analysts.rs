@@ -68,13 +68,21 @@ pub async fn may_see_analyst(
     caller: &Caller,
     view: &AnalystView,
 ) -> AppResult<bool> {
+    Ok(caller.id() == view.id && caller.role().is_staff()
+        || manages_analyst(state, caller, view).await?)
+}
+
+/// Whether `caller` may change the analyst's status: admins, and managers of one of the analyst's
+/// queues (a manager who is a member of their own queue manages themself too).
+pub async fn manages_analyst(
+    state: &AppState,
+    caller: &Caller,
+    view: &AnalystView,
+) -> AppResult<bool> {
     Ok(match caller.role() {
         Role::Admin => true,
         Role::User => false,
         Role::Analyst | Role::Manager => {
-            if caller.id() == view.id {
-                return Ok(true);
-            }
             let managed = store::analysts::memberships(&state.db, caller.id()).await?;
             managed.iter().any(|m| {
                 m.role == MemberRole::Manager.as_str()
@@ -213,9 +221,7 @@ pub async fn patch_analyst(
         .await?
         .ok_or_else(not_found)?;
     let view = analyst_view(&state, analyst).await?;
-    let manages = caller.is_admin()
-        || (caller.id() != view.id && may_see_analyst(&state, &caller, &view).await?);
-    if !manages {
+    if !manages_analyst(&state, &caller, &view).await? {
         return Err(not_found());
     }
     let by = Person {

@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 use super::{ChatMetaParts, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, RESUME_WINDOW};
 use crate::actors::hub::Who;
-use crate::actors::queue::{QueueActor, SetMembers};
+use crate::actors::queue::QueueActor;
 use crate::domain::{AnalystStatus, ChatState, RoutingMode};
 use crate::error::AppError;
 use crate::protocol::{Message, Person};
@@ -159,10 +159,7 @@ impl Router {
             }
         }
         for (queue_id, set) in members {
-            self.core.set_members(queue_id, set.clone());
-            if let Some(q) = self.queue_actors.get(queue_id) {
-                q.do_send(SetMembers(set));
-            }
+            self.core.set_members(queue_id, set);
         }
     }
 

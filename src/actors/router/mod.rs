@@ -31,7 +31,7 @@ use super::chat::{Activate, ChatActor, ChatDeps, End};
 use super::directory::ChatDirectory;
 use super::feed::Feed;
 use super::hub::{Hub, Reply, Who};
-use super::queue::{QueueActor, ToAnalysts, Waiting};
+use super::queue::{QueueActor, Waiting};
 use super::store_writer::StoreRows;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::protocol::{self, Actor as ActorRef, ChatSummary, Person};
@@ -146,9 +146,13 @@ impl Router {
         })
     }
 
+    /// Sends an event to every analyst of a queue, straight through the hub so it stays in order
+    /// with the offers and assignments the router sends them.
     fn to_queue(&self, queue_id: &str, frame: bytestring::ByteString) {
-        if let Some(q) = self.queue_actors.get(queue_id) {
-            q.do_send(ToAnalysts(frame));
+        if let Some(queue) = self.core.queues.get(queue_id) {
+            for member in &queue.members {
+                self.deps.hub.send(&Who::Staff(member.clone()), &frame);
+            }
         }
     }
 
