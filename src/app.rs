@@ -77,7 +77,10 @@ impl Application {
                 .wrap(from_fn(telemetry::request_span))
                 .configure(|cfg| http::configure(cfg, dev_login))
         })
-        .shutdown_timeout(settings.server.shutdown_timeout_secs);
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        // Small frames (acks, relayed messages) must leave at once, not wait out Nagle's
+        // algorithm against the peer's delayed ACK (a 40 ms stall per burst on Linux).
+        .tcp_nodelay(true);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
