@@ -68,8 +68,9 @@ pub struct LoadArgs {
     /// The queue the harness provisions and uses.
     #[arg(long, default_value = "load")]
     pub queue: String,
-    /// WebSocket handshakes in flight at once while connecting.
-    #[arg(long, default_value_t = 200)]
+    /// WebSocket handshakes in flight at once while connecting (keep it under the server's listen
+    /// backlog, often 128, or dropped SYNs add 1 s to some connects).
+    #[arg(long, default_value_t = 100)]
     pub connect_concurrency: usize,
     /// Longest wait for every chat to be answered before conversing anyway.
     #[arg(long, default_value = "60s", value_parser = parse_ttl)]

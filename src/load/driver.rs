@@ -10,7 +10,8 @@ use anyhow::anyhow;
 use tokio::sync::watch;
 
 use super::args::LoadArgs;
-use super::client::{self, Client, Kind, Phase, Shared};
+use super::client::{Client, Kind, Phase, Shared};
+use super::connect;
 use super::provision::{self, Minter};
 use super::report::{Progress, Report, error_share};
 use super::stats::Stats;
@@ -24,7 +25,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn run(args: LoadArgs, configured_secret: String) -> anyhow::Result<bool> {
     args.check().map_err(|e| anyhow!(e))?;
     let url = args.url.trim_end_matches('/').to_string();
-    let http = client::http_client();
+    let http = connect::http_client();
     let minter = Rc::new(Minter::new(&args, &configured_secret));
     let admin = match &args.token {
         Some(token) => token.clone(),
@@ -125,7 +126,7 @@ pub async fn run(args: LoadArgs, configured_secret: String) -> anyhow::Result<bo
     .await;
     {
         let mut s = stats.borrow_mut();
-        s.converse_until = Some(Instant::now());
+        s.converse_until = s.last_acked;
         let unanswered =
             s.messages_sent - (s.messages_acked + s.messages_failed).min(s.messages_sent);
         if unanswered > 0 {
@@ -181,7 +182,7 @@ fn spawn_client(
             Role::Analyst
         };
         let socket = match minter.token(&shared.http, &url, &id, role, &name).await {
-            Ok(token) => client::connect(&shared, &token).await,
+            Ok(token) => connect::connect(&shared, &token).await,
             Err(_) => Err("token_failed".to_string()),
         };
         settled.set(settled.get() + 1);
@@ -206,7 +207,7 @@ async fn churn(shared: Rc<Shared>, minter: Rc<Minter>, url: String, rate: u32, r
                 .token(&shared.http, &url, &id, Role::User, "Churn User")
                 .await
             {
-                Ok(token) => client::churn_once(shared, token).await,
+                Ok(token) => connect::churn_once(shared, token).await,
                 Err(_) => shared.stats.borrow_mut().error("token_failed"),
             }
         });

@@ -75,6 +75,8 @@ pub struct Stats {
     /// When routing started and the last chat was routed.
     pub routing_from: Option<Instant>,
     pub last_routed: Option<Instant>,
+    /// When the last message was acknowledged: the conversation's throughput ends there.
+    pub last_acked: Option<Instant>,
 }
 
 pub type SharedStats = std::rc::Rc<RefCell<Stats>>;
@@ -103,6 +105,7 @@ impl Stats {
             converse_until: None,
             routing_from: None,
             last_routed: None,
+            last_acked: None,
         })
     }
 
@@ -142,6 +145,7 @@ impl Stats {
 
     pub fn acked(&mut self, took_us: u64) {
         self.messages_acked += 1;
+        self.last_acked = Some(Instant::now());
         record(&mut self.totals.ack, &mut self.window.ack, took_us);
     }
 
