@@ -25,6 +25,8 @@ pub enum Phase {
     Connect,
     Start,
     Converse,
+    /// Sending stops; replies still come in.
+    Drain,
     Close,
     Done,
 }
@@ -160,6 +162,7 @@ impl Client {
                 self.command(frame).await;
             }
             Phase::Converse => self.reschedule(),
+            Phase::Drain => self.ticker = None,
             Phase::Close => {
                 self.ticker = None;
                 if self.kind == Kind::User {

@@ -118,7 +118,7 @@ pub async fn run(args: LoadArgs, configured_secret: String) -> anyhow::Result<bo
     }
 
     phase_name.set("drain");
-    phase_tx.send_replace(Phase::Close);
+    phase_tx.send_replace(Phase::Drain);
     wait_until(DRAIN_TIMEOUT, || {
         let s = stats.borrow();
         s.messages_acked + s.messages_failed >= s.messages_sent
@@ -134,6 +134,7 @@ pub async fn run(args: LoadArgs, configured_secret: String) -> anyhow::Result<bo
         }
     }
     phase_name.set("close");
+    phase_tx.send_replace(Phase::Close);
     let open_chats = stats.borrow().chats_started;
     wait_until(DRAIN_TIMEOUT, || stats.borrow().chats_closed >= open_chats).await;
     phase_tx.send_replace(Phase::Done);
