@@ -1,4 +1,5 @@
-//! The command line: `switchboard [serve]`, `switchboard migrate`, `switchboard token`.
+//! The command line: `switchboard [serve]`, `switchboard migrate`, `switchboard token`,
+//! `switchboard load`.
 
 use std::time::Duration;
 
@@ -38,6 +39,8 @@ pub enum Command {
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: Duration,
     },
+    /// Load-test a running engine over real WebSocket connections (see README, "Load testing").
+    Load(Box<crate::load::LoadArgs>),
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {

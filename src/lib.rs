@@ -11,6 +11,7 @@ pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod load;
 pub mod metrics;
 pub mod protocol;
 pub mod routing;

@@ -43,6 +43,16 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Load(args) => {
+            let secret = settings.auth.jwt_secret.clone();
+            let passed =
+                actix_web::rt::System::new().block_on(switchboard::load::run(*args, secret))?;
+            if !passed {
+                eprintln!("switchboard load: errors exceeded --max-error-rate");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Migrate => {
             telemetry::init(&settings.log);
             actix_web::rt::System::new().block_on(async {

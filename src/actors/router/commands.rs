@@ -4,8 +4,8 @@
 //! about what it created.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
 use chrono::Utc;
@@ -20,6 +20,21 @@ use crate::protocol::{self, Actor as ActorRef, Person};
 use crate::routing::{ChatId, Place};
 use crate::store;
 use crate::timefmt::rfc3339;
+
+/// Chat creations writing at once. A burst of `start_chat` waits its turn here, in order, rather
+/// than thousands of tasks polling the connection pool until its acquire timeout fails them
+/// (`unavailable`); SQLite has one writer, so one at a time there.
+static CREATING: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+
+fn creation_slots(db: &sea_orm::DatabaseConnection) -> &'static tokio::sync::Semaphore {
+    CREATING.get_or_init(|| {
+        let slots = match sea_orm::ConnectionTrait::get_database_backend(db) {
+            sea_orm::DbBackend::Sqlite => 1,
+            _ => 4,
+        };
+        tokio::sync::Semaphore::new(slots)
+    })
+}
 
 /// `start_chat` from a user.
 #[derive(Message)]
@@ -70,9 +85,17 @@ impl Handler<StartChat> for Router {
         let stored = {
             let (user, queue_id, subject) = (user.clone(), queue_id.clone(), subject.clone());
             async move {
-                store::users::upsert(&db, &user.id, &user.name).await?;
+                let _slot = creation_slots(&db)
+                    .acquire()
+                    .await
+                    .map_err(|_| AppError::new(ErrorCode::Unavailable, "shutting down"))?;
+                // One transaction: one commit per chat instead of three, and no call without
+                // its chat when the chat cannot be stored.
+                let txn = sea_orm::TransactionTrait::begin(&db).await?;
+                let db = &txn;
+                store::users::upsert(db, &user.id, &user.name).await?;
                 let existing = match call_id {
-                    Some(id) => store::calls::find(&db, &id)
+                    Some(id) => store::calls::find(db, &id)
                         .await?
                         .filter(|c| c.user_id == user.id),
                     None => None,
@@ -85,11 +108,11 @@ impl Handler<StartChat> for Router {
                         } else {
                             subject.clone()
                         };
-                        store::calls::create(&db, &user.id, &summary, created_at).await?
+                        store::calls::create(db, &user.id, &summary, created_at).await?
                     }
                 };
                 store::chats::insert(
-                    &db,
+                    db,
                     store::chats::NewChat {
                         id: chat_id.to_string(),
                         queue_id,
@@ -100,6 +123,7 @@ impl Handler<StartChat> for Router {
                     },
                 )
                 .await?;
+                txn.commit().await?;
                 Ok::<_, AppError>(call.id)
             }
         };

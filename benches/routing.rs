@@ -1,0 +1,111 @@
+//! The routing decision core (`routing::Core`) at the scale: 1,000 analysts and 10,000
+//! waiting chats in one queue. `drain_backlog` hands all 10,000 waiting chats to 1,000 free
+//! analysts (capacity 10) in one `route()` call: its time per element is the cost of one
+//! assignment. `one_freed` is the steady state: every analyst is full, 10,000 chats wait, one
+//! chat ends and `route()` hands the head of the queue to the analyst who was freed (the work the
+//! router does between "capacity freed" and "analyst told").
+
+// A benchmark, like a test, stops at the first thing that goes wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, VecDeque};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use switchboard::domain::{AnalystStatus, RoutingMode};
+use switchboard::routing::{Core, Decision, QueueConfig};
+use uuid::Uuid;
+
+const ANALYSTS: usize = 1_000;
+const WAITING: usize = 10_000;
+const CAPACITY: usize = 10;
+
+fn core_with_free_analysts() -> Core {
+    let mut core = Core::default();
+    core.upsert_queue(QueueConfig {
+        id: "desk".into(),
+        name: "Desk".into(),
+        enabled: true,
+        routing: RoutingMode::Auto,
+        priority: 0,
+        max_wait_secs: 0,
+        offer_timeout_secs: 20,
+    });
+    let mut members = BTreeSet::new();
+    for i in 0..ANALYSTS {
+        let id = format!("analyst-{i:04}");
+        core.upsert_analyst(&id, &id, CAPACITY);
+        if let Some(a) = core.analysts.get_mut(&id) {
+            a.status = AnalystStatus::Available;
+            a.sessions = 1;
+        }
+        members.insert(id);
+    }
+    core.set_members("desk", members);
+    core
+}
+
+fn enqueue(core: &mut Core, n: usize, from_ms: i64) {
+    for i in 0..n {
+        let ms = from_ms + i64::try_from(i).unwrap();
+        core.enqueue(Uuid::now_v7(), "desk", &format!("user-{ms}"), ms)
+            .unwrap();
+    }
+}
+
+fn drain_backlog(c: &mut Criterion) {
+    let mut core = core_with_free_analysts();
+    enqueue(&mut core, WAITING, 0);
+    let mut group = c.benchmark_group("routing");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(WAITING as u64));
+    group.bench_function("drain_backlog_1000_analysts_10000_waiting", |b| {
+        b.iter_batched(
+            || core.clone(),
+            |mut core| {
+                let decisions = core.route();
+                assert_eq!(decisions.len(), WAITING);
+                decisions
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+}
+
+fn one_freed(c: &mut Criterion) {
+    // Fill every analyst, then leave 10,000 more chats waiting.
+    let mut core = core_with_free_analysts();
+    enqueue(&mut core, ANALYSTS * CAPACITY, 0);
+    let mut active: VecDeque<Uuid> = core
+        .route()
+        .into_iter()
+        .map(|d| match d {
+            Decision::Assign { chat, .. } | Decision::Offer { chat, .. } => chat,
+        })
+        .collect();
+    let mut next_ms = i64::try_from(ANALYSTS * CAPACITY).unwrap();
+    enqueue(&mut core, WAITING, next_ms);
+    next_ms += i64::try_from(WAITING).unwrap();
+    let mut group = c.benchmark_group("routing");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("one_freed_1000_analysts_10000_waiting", |b| {
+        b.iter(|| {
+            // The oldest active chat ends; the freed analyst gets the head of the queue; a new
+            // chat joins the tail so 10,000 keep waiting.
+            let ended = active.pop_front().unwrap();
+            core.end(ended);
+            let decisions = core.route();
+            assert_eq!(decisions.len(), 1);
+            if let Some(Decision::Assign { chat, .. }) = decisions.first() {
+                active.push_back(*chat);
+            }
+            core.enqueue(Uuid::now_v7(), "desk", "user", next_ms)
+                .unwrap();
+            next_ms += 1;
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, drain_backlog, one_freed);
+criterion_main!(benches);

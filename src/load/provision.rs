@@ -1,0 +1,135 @@
+//! Getting ready to load a server: tokens for every simulated principal (minted with the secret,
+//! or fetched from the server's dev sign-in), and the harness's own queue and analysts, provisioned
+//! over the admin HTTP API.
+
+use anyhow::{Context, anyhow};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use super::args::LoadArgs;
+use crate::auth::{Claims, JwtKeys};
+use crate::domain::Role;
+
+/// Tokens last long enough for any run.
+const TOKEN_TTL_SECS: i64 = 24 * 3600;
+
+/// HTTP requests in flight at once while provisioning. One: concurrent admin writes on a SQLite
+/// server can fail with "database is locked" (reported upstream of the harness).
+const HTTP_CONCURRENCY: usize = 1;
+
+/// Where tokens come from.
+pub enum Minter {
+    Secret(JwtKeys),
+    /// `POST /dev/token` on the server under load.
+    DevLogin,
+}
+
+impl Minter {
+    pub fn new(args: &LoadArgs, configured_secret: &str) -> Self {
+        match (&args.secret, &args.token) {
+            (Some(secret), _) => Minter::Secret(JwtKeys::new(secret)),
+            (None, Some(_)) => Minter::DevLogin,
+            (None, None) => Minter::Secret(JwtKeys::new(configured_secret)),
+        }
+    }
+
+    pub async fn token(
+        &self,
+        http: &awc::Client,
+        url: &str,
+        sub: &str,
+        role: Role,
+        name: &str,
+    ) -> anyhow::Result<String> {
+        match self {
+            Minter::Secret(keys) => Ok(keys.sign(&Claims {
+                sub: sub.into(),
+                role,
+                name: name.into(),
+                exp: chrono::Utc::now().timestamp() + TOKEN_TTL_SECS,
+            })),
+            Minter::DevLogin => {
+                let reply = request(
+                    http.post(format!("{url}/dev/token")),
+                    json!({"sub": sub, "role": role, "name": name}),
+                )
+                .await
+                .context(
+                    "POST /dev/token (without --secret, the server must have auth.dev_login on)",
+                )?;
+                reply["token"]
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| anyhow!("POST /dev/token answered without a token"))
+            }
+        }
+    }
+}
+
+/// Sends a JSON body and returns the JSON answer; any status but 2xx is an error naming it.
+async fn request(req: awc::ClientRequest, body: Value) -> anyhow::Result<Value> {
+    let mut res = req
+        .send_json(&body)
+        .await
+        .map_err(|e| anyhow!("request failed: {e}"))?;
+    let bytes = res
+        .body()
+        .limit(1 << 20)
+        .await
+        .map_err(|e| anyhow!("reading the answer failed: {e}"))?;
+    if !res.status().is_success() {
+        return Err(anyhow!(
+            "{} {}",
+            res.status(),
+            String::from_utf8_lossy(&bytes)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        ));
+    }
+    Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The harness's analyst ids.
+pub fn analyst_id(i: usize) -> String {
+    format!("load-a{i}")
+}
+
+/// Creates (or replaces) the harness's queue, its analysts and their memberships.
+pub async fn provision(
+    http: &awc::Client,
+    args: &LoadArgs,
+    admin_token: &str,
+) -> anyhow::Result<()> {
+    let url = args.url.trim_end_matches('/');
+    let put = |path: String| {
+        http.put(format!("{url}/api/v1{path}"))
+            .bearer_auth(admin_token)
+    };
+    request(
+        put(format!("/queues/{}", args.queue)),
+        json!({"name": "Load test", "routing": args.routing.as_str(), "max_wait_secs": 0}),
+    )
+    .await
+    .with_context(|| format!("PUT /api/v1/queues/{}", args.queue))?;
+    let capacity = i32::try_from(args.capacity).unwrap_or(i32::MAX);
+    let mut results = futures_util::stream::iter(0..args.analysts)
+        .map(|i| {
+            let id = analyst_id(i);
+            let analyst = put(format!("/analysts/{id}"));
+            let member = put(format!("/queues/{}/members/{id}", args.queue));
+            async move {
+                request(analyst, json!({"name": format!("Load Analyst {i}"), "capacity": capacity, "role": "analyst"}))
+                    .await
+                    .with_context(|| format!("PUT /api/v1/analysts/{id}"))?;
+                request(member, json!({"role": "analyst"}))
+                    .await
+                    .with_context(|| format!("PUT /api/v1/queues/.../members/{id}"))
+            }
+        })
+        .buffer_unordered(HTTP_CONCURRENCY);
+    while let Some(result) = results.next().await {
+        result?;
+    }
+    Ok(())
+}
