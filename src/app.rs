@@ -49,12 +49,7 @@ impl Application {
         let directory = Arc::new(ChatDirectory::default());
         let feed = Arc::new(Feed::default());
         let store_healthy = Arc::new(AtomicBool::new(true));
-        let writer = StoreWriter::new(
-            db.clone(),
-            settings.store.batch_max_rows,
-            store_healthy.clone(),
-        )
-        .start();
+        let writer = StoreWriter::new(db.clone(), &settings.store, store_healthy.clone()).start();
         let router = Router::new(RouterDeps {
             hub: hub.clone(),
             directory: directory.clone(),

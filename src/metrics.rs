@@ -52,6 +52,12 @@ static MESSAGES_STORED: LazyLock<IntCounter> = LazyLock::new(|| {
         "Chat messages committed to the database",
     )
 });
+static STORE_OVERLOADED: LazyLock<IntCounter> = LazyLock::new(|| {
+    counter(
+        "switchboard_store_overloaded_total",
+        "Message groups refused because too many rows were already waiting for a commit",
+    )
+});
 static CHATS_STARTED: LazyLock<IntCounter> =
     LazyLock::new(|| counter("switchboard_chats_started_total", "Chats started"));
 static CHATS_ENDED: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -134,6 +140,11 @@ pub fn delivered(count: usize, handed: Instant) {
     }
 }
 
+/// The store writer refused a group: too many rows already waiting.
+pub fn store_overloaded() {
+    STORE_OVERLOADED.inc();
+}
+
 pub fn chat_started() {
     CHATS_STARTED.inc();
 }
@@ -200,7 +211,12 @@ impl Rate {
 
 /// The Prometheus text exposition: the process-wide metrics plus the router's live figures.
 pub fn render(snapshot: &OpsSnapshot) -> Result<String, prometheus::Error> {
-    for lazy in [&MESSAGES_STORED, &CHATS_STARTED, &ASSIGNMENTS] {
+    for lazy in [
+        &MESSAGES_STORED,
+        &CHATS_STARTED,
+        &ASSIGNMENTS,
+        &STORE_OVERLOADED,
+    ] {
         LazyLock::force(lazy);
     }
     for lazy in [&WAIT_TO_ANSWER, &DELIVERY, &COMMIT, &BATCH_ROWS] {

@@ -131,6 +131,8 @@ pub struct Core {
     pub queues: HashMap<String, QueueState>,
     pub analysts: HashMap<String, AnalystState>,
     pub chats: HashMap<ChatId, ChatRoute>,
+    /// Each user's open chats (kept with `chats`, so finding them never scans every chat).
+    by_user: HashMap<String, BTreeSet<ChatId>>,
     /// Monotonic counter for `last_assigned`.
     tick: u64,
 }
@@ -201,6 +203,10 @@ impl Core {
             .get_mut(queue_id)
             .ok_or_else(|| AppError::not_found(format!("queue {queue_id}")))?;
         queue.waiting.insert((created_ms, id));
+        self.by_user
+            .entry(user_id.to_string())
+            .or_default()
+            .insert(id);
         self.chats.insert(
             id,
             ChatRoute {
@@ -226,6 +232,10 @@ impl Core {
         created_ms: i64,
         analyst: &str,
     ) {
+        self.by_user
+            .entry(user_id.to_string())
+            .or_default()
+            .insert(id);
         self.chats.insert(
             id,
             ChatRoute {
@@ -242,6 +252,15 @@ impl Core {
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.open.insert(id);
         }
+    }
+
+    /// A user's open chats.
+    pub fn chats_of_user<'a>(&'a self, user_id: &str) -> impl Iterator<Item = &'a ChatRoute> + 'a {
+        self.by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.chats.get(id))
     }
 
     /// The 1-based place of a waiting chat in its queue.
@@ -429,6 +448,12 @@ impl Core {
     /// Forgets an ended chat, freeing its analyst's capacity or offer.
     pub fn end(&mut self, chat: ChatId) -> Option<ChatRoute> {
         let route = self.chats.remove(&chat)?;
+        if let Some(mine) = self.by_user.get_mut(&route.user_id) {
+            mine.remove(&chat);
+            if mine.is_empty() {
+                self.by_user.remove(&route.user_id);
+            }
+        }
         if let Some(q) = self.queues.get_mut(&route.queue_id) {
             q.waiting.remove(&(route.order_key, chat));
         }

@@ -50,6 +50,7 @@ max_outbound_frames = 1024
 
 [store]
 batch_max_rows = 500
+max_waiting_rows = 50000
 
 [log]
 format = "pretty"
@@ -93,6 +94,8 @@ pub struct Settings {
 pub struct StoreSettings {
     /// Most message rows the store writer commits in one transaction.
     pub batch_max_rows: usize,
+    /// Most rows waiting for a commit before new messages are refused (`unavailable`).
+    pub max_waiting_rows: usize,
 }
 
 fn default_profile() -> String {
@@ -315,12 +318,13 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let positive: [(&'static str, u64); 10] = [
+        let positive: [(&'static str, u64); 11] = [
             (
                 "limits.max_outbound_frames",
                 self.limits.max_outbound_frames as u64,
             ),
             ("store.batch_max_rows", self.store.batch_max_rows as u64),
+            ("store.max_waiting_rows", self.store.max_waiting_rows as u64),
             ("auth.ticket_ttl_secs", self.auth.ticket_ttl_secs),
             ("ws.heartbeat_secs", self.ws.heartbeat_secs),
             ("ws.client_timeout_secs", self.ws.client_timeout_secs),

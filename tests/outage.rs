@@ -154,3 +154,56 @@ async fn unavailable_while_the_database_is_down_then_recovers_sqlite() {
 async fn unavailable_while_the_database_is_down_then_recovers_postgres() {
     unavailable_while_the_database_is_down_then_recovers(Db::Postgres).await;
 }
+
+/// When more rows wait for a commit than `store.max_waiting_rows`, new messages are refused at
+/// once (`unavailable`) instead of piling up in memory; the waiting ones are stored when the
+/// database catches up.
+#[actix_web::test]
+async fn a_store_that_cannot_keep_up_sheds_load() {
+    let overrides = [
+        ("DATABASE__SQLITE_BUSY_TIMEOUT_MS", "5000"),
+        ("STORE__MAX_WAITING_ROWS", "2"),
+    ];
+    let app = spawn_app_with(Db::Sqlite, &overrides).await.unwrap();
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 4)
+        .await;
+    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
+    alice
+        .ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    let mut users = Vec::new();
+    for u in 0..4 {
+        let mut ws = app.ws(&app.token(&format!("u{u}"), Role::User)).await;
+        let chat = ws
+            .ok(json!({"type": "start_chat", "queue_id": "service-desk"}))
+            .await["chat_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        users.push((ws, chat));
+    }
+    let outage = Outage::begin(&app).await;
+    for (ws, chat) in &mut users {
+        ws.send_text(
+            &json!({"type": "send", "ref": "s", "chat_id": chat, "body": "hello"}).to_string(),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    outage.end().await;
+    let mut codes = Vec::new();
+    for (ws, _) in &mut users {
+        let reply = ws.expect_where(|f| f["ref"] == "s").await;
+        codes.push(reply["code"].as_str().unwrap_or("ok").to_string());
+    }
+    assert_eq!(
+        codes,
+        ["ok", "ok", "ok", "unavailable"],
+        "one in flight, two waiting, the fourth refused"
+    );
+    assert_eq!(
+        chat_messages::Entity::find().count(&app.db).await.unwrap(),
+        3
+    );
+}

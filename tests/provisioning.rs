@@ -233,7 +233,50 @@ async fn health_and_readiness_answer(app: TestApp) {
     assert_eq!(body["checks"]["database"], "ok");
 }
 
+async fn concurrent_provisioning_all_succeeds(app: TestApp) {
+    let admin = app.admin();
+    let puts = (0..12).map(|i| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let queue = app
+                .put(
+                    &format!("/api/v1/queues/q{}", i % 3),
+                    &admin,
+                    json!({"name": format!("Queue {i}"), "routing": "auto"}),
+                )
+                .await;
+            let analyst = app
+                .put(
+                    &format!("/api/v1/analysts/a{i}"),
+                    &admin,
+                    json!({"name": format!("Analyst {i}")}),
+                )
+                .await;
+            let member = app
+                .put(
+                    &format!("/api/v1/queues/q{}/members/a{i}", i % 3),
+                    &admin,
+                    json!({"role": "analyst"}),
+                )
+                .await;
+            [queue.0, analyst.0, member.0]
+        }
+    });
+    for statuses in futures_util::future::join_all(puts).await {
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 201),
+            "{statuses:?}"
+        );
+    }
+    assert_eq!(queues::Entity::find().count(&app.db).await.unwrap(), 3);
+    assert_eq!(
+        queue_members::Entity::find().count(&app.db).await.unwrap(),
+        12
+    );
+}
+
 on_both_databases!(
+    concurrent_provisioning_all_succeeds,
     admin_creates_queue_analyst_and_membership_and_reads_them_back,
     non_admins_are_refused_and_nothing_changes,
     bad_provisioning_input_is_refused_with_the_reason,

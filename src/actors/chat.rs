@@ -24,6 +24,10 @@ use crate::routing::ChatId;
 use crate::store::{self, messages::NewMessage};
 use crate::timefmt::rfc3339;
 
+/// Most messages a chat holds waiting behind its commit in flight; past it a send is refused
+/// (`rate_limited`) rather than queued without bound.
+const MAX_QUEUED: usize = 512;
+
 /// How many of the latest messages a chat keeps for `resume` and for the transcript on accept.
 pub const RESUME_WINDOW: usize = 1000;
 
@@ -378,6 +382,13 @@ impl Handler<PostMessage> for ChatActor {
             }
             self.repeats.push((seq, msg.reply));
             return;
+        }
+        if self.queued.len() >= MAX_QUEUED {
+            let err = AppError::new(
+                ErrorCode::RateLimited,
+                "this chat is busy: send again shortly",
+            );
+            return msg.reply.err(&err);
         }
         let seq = self.next_seq;
         self.next_seq += 1;

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::oneshot;
 
+use crate::settings::StoreSettings;
 use crate::store::messages::{self, NewMessage};
 
 /// Rows to store together; answered once they are committed (or could not be).
@@ -34,6 +35,11 @@ pub struct StoreWriter {
     db: DatabaseConnection,
     /// Largest number of rows in one transaction.
     max_rows: usize,
+    /// Most rows that may wait for a commit; past it new groups are refused at once, so a database
+    /// that cannot keep up sheds load (`unavailable`) instead of growing memory.
+    max_waiting_rows: usize,
+    /// Rows in `waiting`.
+    waiting_rows: usize,
     /// Groups handed in since the last commit started, oldest first.
     waiting: Vec<Group>,
     /// Whether a commit is running (there is never more than one).
@@ -45,10 +51,12 @@ pub struct StoreWriter {
 }
 
 impl StoreWriter {
-    pub fn new(db: DatabaseConnection, max_rows: usize, healthy: Arc<AtomicBool>) -> Self {
+    pub fn new(db: DatabaseConnection, settings: &StoreSettings, healthy: Arc<AtomicBool>) -> Self {
         StoreWriter {
             db,
-            max_rows: max_rows.max(1),
+            max_rows: settings.batch_max_rows.max(1),
+            max_waiting_rows: settings.max_waiting_rows,
+            waiting_rows: 0,
             waiting: Vec::new(),
             in_flight: false,
             healthy,
@@ -78,6 +86,7 @@ impl StoreWriter {
             .count()
             .max(1);
         let batch: Vec<Group> = self.waiting.drain(..take).collect();
+        self.waiting_rows -= batch.iter().map(|g| g.rows.len()).sum::<usize>();
         self.in_flight = true;
         let db = self.db.clone();
         ctx.spawn(
@@ -126,7 +135,12 @@ impl Handler<StoreRows> for StoreWriter {
     type Result = ResponseFuture<Result<(), StoreError>>;
 
     fn handle(&mut self, msg: StoreRows, ctx: &mut Context<Self>) -> Self::Result {
+        if self.waiting_rows + msg.0.len() > self.max_waiting_rows {
+            crate::metrics::store_overloaded();
+            return Box::pin(async { Err(StoreError("the store is overloaded".into())) });
+        }
         let (done, result) = oneshot::channel();
+        self.waiting_rows += msg.0.len();
         self.waiting.push(Group { rows: msg.0, done });
         self.flush(ctx);
         Box::pin(async move {

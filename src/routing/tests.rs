@@ -181,6 +181,15 @@ fn check_state(core: &Core) {
             other => panic!("an open chat cannot be {other:?}"),
         }
     }
+    let indexed: usize = core.by_user.values().map(BTreeSet::len).sum();
+    assert_eq!(
+        indexed,
+        core.chats.len(),
+        "every open chat is indexed by its user once"
+    );
+    for route in core.chats.values() {
+        assert!(core.chats_of_user(&route.user_id).any(|c| c.id == route.id));
+    }
     let waiting: usize = core.queues.values().map(|q| q.waiting.len()).sum();
     assert_eq!(
         waiting,

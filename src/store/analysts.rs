@@ -2,55 +2,49 @@
 
 use chrono::Utc;
 use entities::{analysts, queue_members};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::domain::{AnalystRole, AnalystStatus, MemberRole};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<analysts::Model>> {
     Ok(analysts::Entity::find_by_id(id.to_string()).one(db).await?)
 }
 
-/// Creates or replaces an analyst's name, capacity and role (status is kept); `true` when created.
+/// Creates or replaces an analyst's name, capacity and role (their status is kept); `true` when
+/// created. One atomic statement, so concurrent provisioning never deadlocks on SQLite's lock.
 pub async fn upsert(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: &str,
     name: String,
     capacity: i32,
     role: AnalystRole,
 ) -> AppResult<(analysts::Model, bool)> {
-    let txn = db.begin().await?;
-    let existing = analysts::Entity::find_by_id(id.to_string())
-        .one(&txn)
-        .await?;
+    let created = find(db, id).await?.is_none();
     let now = Utc::now();
-    let saved = match existing {
-        Some(old) => {
-            let mut model: analysts::ActiveModel = old.into();
-            model.name = Set(name);
-            model.capacity = Set(capacity);
-            model.role = Set(role.as_str().to_string());
-            model.updated_at = Set(now);
-            (model.update(&txn).await?, false)
-        }
-        None => {
-            let model = analysts::ActiveModel {
-                id: Set(id.to_string()),
-                name: Set(name),
-                capacity: Set(capacity),
-                role: Set(role.as_str().to_string()),
-                status: Set(AnalystStatus::Offline.as_str().to_string()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            };
-            (model.insert(&txn).await?, true)
-        }
+    let model = analysts::ActiveModel {
+        id: Set(id.to_string()),
+        name: Set(name),
+        capacity: Set(capacity),
+        role: Set(role.as_str().to_string()),
+        status: Set(AnalystStatus::Offline.as_str().to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
     };
-    txn.commit().await?;
-    Ok(saved)
+    use analysts::Column as C;
+    analysts::Entity::insert(model)
+        .on_conflict(
+            OnConflict::column(C::Id)
+                .update_columns([C::Name, C::Capacity, C::Role, C::UpdatedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let saved = find(db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("analyst {id}")))?;
+    Ok((saved, created))
 }
 
 /// An analyst's memberships, by queue id.
@@ -91,31 +85,36 @@ pub async fn membership(
 
 /// Adds an analyst to a queue or changes their role there; `true` when the membership is new.
 pub async fn upsert_member(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     queue_id: &str,
     analyst_id: &str,
     role: MemberRole,
 ) -> AppResult<(queue_members::Model, bool)> {
-    let txn = db.begin().await?;
     let key = (queue_id.to_string(), analyst_id.to_string());
-    let saved = match queue_members::Entity::find_by_id(key).one(&txn).await? {
-        Some(old) => {
-            let mut model: queue_members::ActiveModel = old.into();
-            model.role = Set(role.as_str().to_string());
-            (model.update(&txn).await?, false)
-        }
-        None => {
-            let model = queue_members::ActiveModel {
-                queue_id: Set(queue_id.to_string()),
-                analyst_id: Set(analyst_id.to_string()),
-                role: Set(role.as_str().to_string()),
-                created_at: Set(Utc::now()),
-            };
-            (model.insert(&txn).await?, true)
-        }
+    let created = queue_members::Entity::find_by_id(key.clone())
+        .one(db)
+        .await?
+        .is_none();
+    let model = queue_members::ActiveModel {
+        queue_id: Set(queue_id.to_string()),
+        analyst_id: Set(analyst_id.to_string()),
+        role: Set(role.as_str().to_string()),
+        created_at: Set(Utc::now()),
     };
-    txn.commit().await?;
-    Ok(saved)
+    use queue_members::Column as C;
+    queue_members::Entity::insert(model)
+        .on_conflict(
+            OnConflict::columns([C::QueueId, C::AnalystId])
+                .update_column(C::Role)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let saved = queue_members::Entity::find_by_id(key)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("membership of {analyst_id} in {queue_id}")))?;
+    Ok((saved, created))
 }
 
 /// Removes a membership; `false` when there was none.

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entities::{chats, queue_members, queues};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use crate::domain::{ChatState, RoutingMode};
@@ -26,16 +27,16 @@ pub struct QueueSpec {
     pub offer_timeout_secs: i32,
 }
 
-/// Creates or replaces a queue; `true` when it was created.
+/// Creates or replaces a queue; `true` when it was created. One atomic statement (insert, or
+/// update on conflict), so concurrent provisioning never deadlocks on SQLite's write lock.
 pub async fn upsert(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: &str,
     spec: QueueSpec,
 ) -> AppResult<(queues::Model, bool)> {
-    let txn = db.begin().await?;
-    let existing = queues::Entity::find_by_id(id.to_string()).one(&txn).await?;
+    let created = find(db, id).await?.is_none();
     let now = Utc::now();
-    let mut model = queues::ActiveModel {
+    let model = queues::ActiveModel {
         id: Set(id.to_string()),
         name: Set(spec.name),
         description: Set(spec.description),
@@ -48,14 +49,28 @@ pub async fn upsert(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let created = existing.is_none();
-    let saved = if let Some(old) = existing {
-        model.created_at = Set(old.created_at);
-        model.reset_all().update(&txn).await?
-    } else {
-        model.insert(&txn).await?
-    };
-    txn.commit().await?;
+    use queues::Column as C;
+    queues::Entity::insert(model)
+        .on_conflict(
+            OnConflict::column(C::Id)
+                .update_columns([
+                    C::Name,
+                    C::Description,
+                    C::Enabled,
+                    C::Routing,
+                    C::Priority,
+                    C::SlaAnswerSecs,
+                    C::MaxWaitSecs,
+                    C::OfferTimeoutSecs,
+                    C::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let saved = find(db, id)
+        .await?
+        .ok_or_else(|| crate::error::AppError::not_found(format!("queue {id}")))?;
     Ok((saved, created))
 }
 

@@ -63,9 +63,8 @@ impl Handler<StartChat> for Router {
         let key = (msg.user.id.clone(), msg.queue_id.clone());
         let open_here = self
             .core
-            .chats
-            .values()
-            .any(|c| c.user_id == msg.user.id && c.queue_id == msg.queue_id);
+            .chats_of_user(&msg.user.id)
+            .any(|c| c.queue_id == msg.queue_id);
         if open_here || self.starting.contains(&key) {
             return msg.reply.err(&AppError::conflict(
                 "you already have an open chat in this queue",

@@ -101,7 +101,13 @@ impl Handler<Disconnect> for Router {
                 self.core.pass(id, chat);
             }
         }
-        if sessions == 0 && !matches!(msg.who, Who::Admin(_)) {
+        // A user with no open chat has nothing to come back to: no grace timer for them.
+        let has_grace = match &msg.who {
+            Who::Admin(_) => false,
+            Who::User(_) => !self.chats_of(&msg.who).is_empty(),
+            Who::Staff(_) => true,
+        };
+        if sessions == 0 && has_grace {
             let generation = self.next_generation();
             self.away.insert(msg.who.clone(), generation);
             self.peer_status(&msg.who, false);
@@ -116,17 +122,23 @@ impl Handler<Disconnect> for Router {
 impl Router {
     /// The open chats a principal takes part in.
     fn chats_of(&self, who: &Who) -> Vec<ChatId> {
-        let mut chats: Vec<(i64, ChatId)> = self
-            .core
-            .chats
-            .values()
-            .filter(|c| match who {
-                Who::User(id) => &c.user_id == id,
-                Who::Staff(id) => c.state == ChatState::Active && c.analyst.as_deref() == Some(id),
-                Who::Admin(_) => false,
-            })
-            .map(|c| (c.created_ms, c.id))
-            .collect();
+        let mut chats: Vec<(i64, ChatId)> = match who {
+            Who::User(id) => self
+                .core
+                .chats_of_user(id)
+                .map(|c| (c.created_ms, c.id))
+                .collect(),
+            Who::Staff(id) => self
+                .core
+                .analysts
+                .get(id)
+                .into_iter()
+                .flat_map(|a| &a.open)
+                .filter_map(|c| self.core.chats.get(c))
+                .map(|c| (c.created_ms, c.id))
+                .collect(),
+            Who::Admin(_) => Vec::new(),
+        };
         chats.sort();
         chats.into_iter().map(|(_, id)| id).collect()
     }
