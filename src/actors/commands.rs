@@ -3,6 +3,7 @@
 //! typing, resume and links; the router for everything that changes who has which chat). Chats
 //! that have already ended are answered from the database (`archive`).
 
+use actix::dev::SendError;
 use actix::prelude::*;
 use actix_web_actors::ws;
 use serde_json::json;
@@ -87,12 +88,22 @@ impl Session {
                     return reply.err(&err);
                 }
                 match state.directory.get(&cmd.chat_id) {
-                    Some(chat) => chat.do_send(PostMessage {
-                        from: self.me(),
-                        body: cmd.body,
-                        client_msg_id: cmd.client_msg_id,
-                        reply,
-                    }),
+                    Some(chat) => {
+                        let post = PostMessage {
+                            from: self.me(),
+                            body: cmd.body,
+                            client_msg_id: cmd.client_msg_id,
+                            reply,
+                        };
+                        // A chat whose mailbox is full is behind: refuse rather than pile up.
+                        if let Err(SendError::Full(post)) = chat.try_send(post) {
+                            let busy = AppError::new(
+                                ErrorCode::RateLimited,
+                                "this chat is busy: send again shortly",
+                            );
+                            post.reply.err(&busy);
+                        }
+                    }
                     None => self.answer_from_archive(
                         archive::refuse_ended(state.clone(), self.me(), cmd.chat_id),
                         reply,
@@ -101,10 +112,13 @@ impl Session {
                 }
             }
             ClientFrame::Typing(cmd) => match state.directory.get(&cmd.chat_id) {
-                Some(chat) => chat.do_send(Typing {
-                    from: self.me(),
-                    reply,
-                }),
+                // Typing is a hint: when the chat is behind it is dropped.
+                Some(chat) => {
+                    let _ = chat.try_send(Typing {
+                        from: self.me(),
+                        reply,
+                    });
+                }
                 None => self.answer_from_archive(
                     archive::refuse_ended(state.clone(), self.me(), cmd.chat_id),
                     reply,

@@ -163,22 +163,25 @@ pub struct Reply {
     pub session: Recipient<Deliver>,
     pub session_id: SessionId,
     pub reference: Option<String>,
+    /// The session's too-slow flag: set when an answer finds its mailbox full.
+    pub too_slow: Arc<AtomicBool>,
 }
 
 impl Reply {
+    /// Queues an answer; a session whose bounded mailbox is full is too slow and gets dropped.
+    fn push(&self, frame: ByteString) {
+        if let Err(SendError::Full(_)) = self.session.try_send(Deliver(frame)) {
+            self.too_slow.store(true, Ordering::Release);
+        }
+    }
+
     pub fn ok(&self, result: Value) {
-        self.session.do_send(Deliver(protocol::ok_frame(
-            self.reference.as_deref(),
-            result,
-        )));
+        self.push(protocol::ok_frame(self.reference.as_deref(), result));
     }
 
     pub fn err(&self, err: &AppError) {
         tracing::debug!(session = self.session_id, code = err.code.as_str(), message = %err.message, "command refused");
-        self.session.do_send(Deliver(protocol::error_frame(
-            self.reference.as_deref(),
-            err,
-        )));
+        self.push(protocol::error_frame(self.reference.as_deref(), err));
     }
 
     /// Answers with the outcome of a command.
@@ -189,7 +192,8 @@ impl Reply {
         }
     }
 
-    /// Sends a frame to this session only (e.g. the messages replayed by `resume`).
+    /// Sends a frame to this session only: the messages replayed by `resume`, at most the resume
+    /// window per command, so they may exceed the mailbox bound without being a slow reader.
     pub fn frame(&self, frame: ByteString) {
         self.session.do_send(Deliver(frame));
     }

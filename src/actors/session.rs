@@ -112,6 +112,7 @@ impl Session {
             session: ctx.address().recipient(),
             session_id: self.id,
             reference,
+            too_slow: self.too_slow.clone(),
         }
     }
 
