@@ -164,6 +164,31 @@ async fn resume_more_than_a_thousand_behind_is_too_far(app: TestApp) {
         .map(|f| f["seq"].as_i64().unwrap())
         .collect();
     assert_eq!(replayed, [1001, 1002]);
+    // Further back than the chat keeps in memory (but inside the window): read back in order.
+    emma.inbox.clear();
+    let ok = emma
+        .ok(json!({"type": "resume", "chat_id": chat_id, "after_seq": 500}))
+        .await;
+    assert_eq!(ok["last_seq"], 1002);
+    let replayed: Vec<i64> = emma
+        .inbox
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .map(|f| f["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(replayed, (501..=1002).collect::<Vec<_>>());
+    // An analyst who takes the chat over gets the whole transcript, not only what is in memory.
+    let mut bob = {
+        app.provision("service-desk", "auto", &[("bob", "analyst")], 3)
+            .await;
+        app.ws(&app.token("bob", Role::Analyst)).await
+    };
+    alice
+        .ok(json!({"type": "transfer", "chat_id": chat_id, "analyst_id": "bob"}))
+        .await;
+    bob.expect("chat_offered").await;
+    let accepted = bob.ok(json!({"type": "accept", "chat_id": chat_id})).await;
+    assert_eq!(accepted["transcript"].as_array().unwrap().len(), 1002);
 }
 
 async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {

@@ -23,13 +23,18 @@ use crate::protocol::{self, Actor as ActorRef, ChatSummary, Message, MessageTag,
 use crate::routing::ChatId;
 use crate::store::{self, messages::NewMessage};
 use crate::timefmt::rfc3339;
+use crate::views;
 
 /// Most messages a chat holds waiting behind its commit in flight; past it a send is refused
 /// (`rate_limited`) rather than queued without bound.
 const MAX_QUEUED: usize = 512;
 
-/// How many of the latest messages a chat keeps for `resume` and for the transcript on accept.
+/// How far behind `resume` may be; further behind answers `too_far_behind`.
 pub const RESUME_WINDOW: usize = 1000;
+
+/// How many of its latest messages a chat keeps in memory (with their encoded frames) for
+/// `resume` and the transcript on accept; older ones are read from the database.
+pub const KEPT_IN_MEMORY: usize = 100;
 
 /// What a chat actor needs from the rest of the engine.
 #[derive(Clone)]
@@ -213,7 +218,7 @@ impl ChatActor {
             }
             self.last_seq.store(message.seq, Ordering::Release);
             self.recent.push_back((message, frame));
-            if self.recent.len() > RESUME_WINDOW {
+            if self.recent.len() > KEPT_IN_MEMORY {
                 self.recent.pop_front();
             }
         }
@@ -454,25 +459,52 @@ pub struct Resume {
 impl Handler<Resume> for ChatActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Resume, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) {
         if !self.is_participant(&msg.who) {
             return msg.reply.err(&self.not_found());
         }
         let last = self.committed();
-        let oldest_kept = self.recent.front().map_or(last + 1, |(m, _)| m.seq);
-        if last - msg.after_seq > RESUME_WINDOW as i64 || msg.after_seq + 1 < oldest_kept {
+        if last - msg.after_seq > RESUME_WINDOW as i64 {
             return msg.reply.err(&AppError::new(
                 ErrorCode::TooFarBehind,
                 format!("more than {RESUME_WINDOW} messages behind: read the transcript over HTTP"),
             ));
         }
-        for (m, frame) in &self.recent {
-            if m.seq > msg.after_seq {
-                msg.reply.frame(frame.clone());
+        let oldest_kept = self.recent.front().map_or(last + 1, |(m, _)| m.seq);
+        if msg.after_seq + 1 >= oldest_kept || msg.after_seq >= last {
+            for (m, frame) in &self.recent {
+                if m.seq > msg.after_seq {
+                    msg.reply.frame(frame.clone());
+                }
             }
+            let state = self.facts.state;
+            return msg
+                .reply
+                .ok(json!({"chat_id": self.facts.id, "state": state, "last_seq": last}));
         }
-        msg.reply
-            .ok(json!({"chat_id": self.facts.id, "state": self.facts.state, "last_seq": last}));
+        // Older than what is kept in memory: read it back, holding the chat still meanwhile so the
+        // replay and `last_seq` agree.
+        let db = self.deps.db.clone();
+        let chat_id = self.facts.id.to_string();
+        let behind = u64::try_from(last - msg.after_seq).unwrap_or(0);
+        ctx.wait(
+            async move { store::messages::transcript(&db, &chat_id, msg.after_seq, behind).await }
+                .into_actor(self)
+                .map(move |rows, act, _| {
+                    let rows = match rows {
+                        Ok(rows) => rows,
+                        Err(err) => return msg.reply.err(&err),
+                    };
+                    for row in rows {
+                        if let Ok(m) = views::message(row) {
+                            msg.reply.frame(protocol::encode(&m));
+                        }
+                    }
+                    let state = act.facts.state;
+                    msg.reply
+                        .ok(json!({"chat_id": act.facts.id, "state": state, "last_seq": last}));
+                }),
+        );
     }
 }
 
@@ -494,24 +526,35 @@ impl Handler<Activate> for ChatActor {
         let (chat_id, call_id) = (self.facts.id.to_string(), self.facts.call_id.clone());
         let (analyst_id, at) = (msg.analyst.id.clone(), msg.accepted_at);
         let first_acceptance = self.facts.accepted_at.is_none();
+        // Memory holds the latest messages only; a longer transcript is read back.
+        let whole_in_memory = self.recent.front().is_none_or(|(m, _)| m.seq == 1);
         ctx.wait(
             async move {
                 store::chats::mark_active(&db, &chat_id, &analyst_id, at).await?;
                 if first_acceptance {
                     store::calls::record_first_contact(&db, &call_id, at).await?;
                 }
-                Ok::<_, AppError>(())
+                if whole_in_memory {
+                    return Ok::<_, AppError>(None);
+                }
+                let rows = store::messages::transcript(&db, &chat_id, 0, u64::MAX).await?;
+                Ok(Some(rows.into_iter().filter_map(|r| views::message(r).ok()).collect::<Vec<_>>()))
             }
             .into_actor(self)
             .map(move |result, act, _| {
-                if let Err(err) = result {
-                    tracing::error!(chat_id = %act.facts.id, error = %err, "chat activation not stored");
-                }
+                let stored = match result {
+                    Ok(stored) => stored,
+                    Err(err) => {
+                        tracing::error!(chat_id = %act.facts.id, error = %err, "chat activation not stored");
+                        None
+                    }
+                };
                 act.facts.state = ChatState::Active;
                 act.facts.analyst = Some(msg.analyst.clone());
                 act.facts.accepted_at.get_or_insert(msg.accepted_at);
                 let chat = act.summary(None);
-                let transcript = act.transcript();
+                let in_memory: Vec<Message> = act.transcript().into_iter().cloned().collect();
+                let transcript = stored.unwrap_or(in_memory);
                 let analyst = Who::Staff(msg.analyst.id.clone());
                 let assigned = protocol::event("chat_assigned", json!({"chat": chat, "transcript": transcript}));
                 match &msg.reply {

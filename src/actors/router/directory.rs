@@ -13,7 +13,7 @@ use entities::{analysts, chats, queue_members, queues};
 use sea_orm::DatabaseConnection;
 
 use super::{ChatMetaParts, Router};
-use crate::actors::chat::{ChatActor, ChatFacts, RESUME_WINDOW};
+use crate::actors::chat::{ChatActor, ChatFacts, KEPT_IN_MEMORY};
 use crate::actors::hub::Who;
 use crate::actors::queue::QueueActor;
 use crate::domain::{AnalystStatus, ChatState, RoutingMode};
@@ -70,8 +70,8 @@ async fn load_open_chats(db: &DatabaseConnection) -> Result<Vec<OpenChat>, AppEr
     let mut out = Vec::with_capacity(chats.len());
     for chat in chats {
         let last_seq = last_seqs.get(&chat.id).copied().unwrap_or(0);
-        let after = (last_seq - RESUME_WINDOW as i64).max(0);
-        let recent = store::messages::transcript(db, &chat.id, after, RESUME_WINDOW as u64)
+        let after = (last_seq - KEPT_IN_MEMORY as i64).max(0);
+        let recent = store::messages::transcript(db, &chat.id, after, KEPT_IN_MEMORY as u64)
             .await?
             .into_iter()
             .filter_map(|m| views::message(m).ok())
