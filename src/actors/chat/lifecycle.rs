@@ -1,0 +1,216 @@
+//! A chat's life as the router decides it: activated with an analyst, requeued, ended (with its
+//! transcript written to the call's history and to linked calls' histories), linked to a call.
+
+use super::*;
+
+/// Writes the chat's transcript to its call's history and to every linked call's.
+pub async fn write_history(
+    db: &DatabaseConnection,
+    facts: &ChatFacts,
+    ended_at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let chat_id = facts.id.to_string();
+    let messages = store::messages::transcript(db, &chat_id, 0, u64::MAX).await?;
+    let contents = store::history::transcript_text(&messages);
+    let mut calls = vec![facts.call_id.clone()];
+    calls.extend(store::history::linked_calls(db, &chat_id).await?);
+    for call_id in calls {
+        store::history::write(
+            db,
+            store::history::HistoryEntry {
+                call_id,
+                chat_id: chat_id.clone(),
+                started_at: facts.created_at,
+                ended_at,
+                contents: contents.clone(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The router gave the chat to an analyst (accept or auto routing): store it, then tell everyone.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Activate {
+    pub analyst: Person,
+    pub accepted_at: DateTime<Utc>,
+    /// The accepting session, when an analyst accepted; `None` for auto routing.
+    pub reply: Option<Reply>,
+}
+
+impl Handler<Activate> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Activate, ctx: &mut Context<Self>) {
+        let db = self.deps.db.clone();
+        let (chat_id, call_id) = (self.facts.id.to_string(), self.facts.call_id.clone());
+        let (analyst_id, at) = (msg.analyst.id.clone(), msg.accepted_at);
+        let first_acceptance = self.facts.accepted_at.is_none();
+        // Memory holds the latest messages only; a longer transcript is read back.
+        let whole_in_memory = self.recent.front().is_none_or(|(m, _)| m.seq == 1);
+        ctx.wait(
+            async move {
+                store::chats::mark_active(&db, &chat_id, &analyst_id, at).await?;
+                if first_acceptance {
+                    store::calls::record_first_contact(&db, &call_id, at).await?;
+                }
+                if whole_in_memory {
+                    return Ok::<_, AppError>(None);
+                }
+                let rows = store::messages::transcript(&db, &chat_id, 0, u64::MAX).await?;
+                Ok(Some(rows.into_iter().filter_map(|r| views::message(r).ok()).collect::<Vec<_>>()))
+            }
+            .into_actor(self)
+            .map(move |result, act, _| {
+                let stored = match result {
+                    Ok(stored) => stored,
+                    Err(err) => {
+                        tracing::error!(chat_id = %act.facts.id, error = %err, "chat activation not stored");
+                        None
+                    }
+                };
+                act.facts.state = ChatState::Active;
+                act.facts.analyst = Some(msg.analyst.clone());
+                act.facts.accepted_at.get_or_insert(msg.accepted_at);
+                let chat = act.summary(None);
+                let in_memory: Vec<Message> = act.transcript().into_iter().cloned().collect();
+                let transcript = stored.unwrap_or(in_memory);
+                let analyst = Who::Staff(msg.analyst.id.clone());
+                let assigned = protocol::event("chat_assigned", json!({"chat": chat, "transcript": transcript}));
+                match &msg.reply {
+                    Some(reply) => {
+                        reply.ok(json!({"chat": chat, "transcript": transcript}));
+                        act.deps.hub.send_except(&analyst, Some(reply.session_id), &assigned);
+                    }
+                    None => act.deps.hub.send(&analyst, &assigned),
+                }
+                let accepted = protocol::event(
+                    "chat_accepted",
+                    json!({"chat_id": act.facts.id, "analyst": msg.analyst, "accepted_at": rfc3339(msg.accepted_at)}),
+                );
+                act.deps.hub.send(&act.user(), &accepted);
+            }),
+        );
+    }
+}
+
+/// The chat goes back to waiting (transfer, or its analyst was lost).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Requeue {
+    pub queue_id: String,
+    pub position: Option<usize>,
+}
+
+impl Handler<Requeue> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Requeue, ctx: &mut Context<Self>) {
+        let db = self.deps.db.clone();
+        let chat_id = self.facts.id.to_string();
+        let queue_id = msg.queue_id.clone();
+        ctx.wait(
+            async move { store::chats::mark_waiting(&db, &chat_id, &queue_id).await }
+                .into_actor(self)
+                .map(move |result, act, _| {
+                    if let Err(err) = result {
+                        tracing::error!(chat_id = %act.facts.id, error = %err, "requeue not stored");
+                    }
+                    act.facts.state = ChatState::Waiting;
+                    act.facts.analyst = None;
+                    act.facts.queue_id = msg.queue_id;
+                    let frame = protocol::event(
+                        "chat_requeued",
+                        json!({"chat_id": act.facts.id, "position": msg.position}),
+                    );
+                    act.deps.hub.send(&act.user(), &frame);
+                }),
+        );
+    }
+}
+
+/// The chat ends: store the end, answer the closer, tell everyone, then write the history.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct End {
+    pub reason: EndReason,
+    pub by: Option<ActorRef>,
+    pub reply: Option<Reply>,
+}
+
+impl Handler<End> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: End, ctx: &mut Context<Self>) {
+        if self.ended.is_some() {
+            if let Some(reply) = msg.reply {
+                reply.err(&AppError::conflict("the chat has ended"));
+            }
+            return;
+        }
+        let ended_at = Utc::now();
+        self.ended = Some(ended_at);
+        self.deps.directory.remove(&self.facts.id);
+        let state = if self.facts.accepted_at.is_some() {
+            ChatState::Closed
+        } else {
+            ChatState::Unanswered
+        };
+        let db = self.deps.db.clone();
+        let chat_id = self.facts.id.to_string();
+        let last_seq = self.next_seq - 1;
+        ctx.wait(
+            async move { store::chats::mark_ended(&db, &chat_id, state, msg.reason, ended_at, last_seq).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    if let Err(err) = result {
+                        tracing::error!(chat_id = %act.facts.id, error = %err, "chat end not stored");
+                    }
+                    act.facts.state = state;
+                    if let Some(reply) = &msg.reply {
+                        reply.ok(json!({"chat_id": act.facts.id}));
+                    }
+                    let frame = protocol::event(
+                        "chat_closed",
+                        json!({"chat_id": act.facts.id, "by": msg.by, "reason": msg.reason, "ended_at": rfc3339(ended_at)}),
+                    );
+                    act.broadcast(&frame);
+                    act.finish_if_done(ctx);
+                }),
+        );
+    }
+}
+
+/// `link_call`: the chat is also written to another call's history.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LinkCall {
+    pub who: ActorRef,
+    pub call_id: String,
+    pub reply: Reply,
+}
+
+impl Handler<LinkCall> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: LinkCall, ctx: &mut Context<Self>) {
+        if !self.is_participant(&msg.who) || msg.who.role == Role::User {
+            return msg.reply.err(&self.not_found());
+        }
+        let db = self.deps.db.clone();
+        let chat_id = self.facts.id;
+        ctx.spawn(
+            async move {
+                store::calls::find(&db, &msg.call_id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found(format!("call {}", msg.call_id)))?;
+                store::history::link(&db, &chat_id.to_string(), &msg.call_id).await?;
+                Ok(json!({"chat_id": chat_id, "call_id": msg.call_id}))
+            }
+            .into_actor(self)
+            .map(move |result, _, _| msg.reply.answer(result)),
+        );
+    }
+}

@@ -1,0 +1,339 @@
+//! One actor per open chat: its participants, the next seq, storing and relaying messages in order,
+//! typing, resume, and the chat's own row (accepted, requeued, ended). A message gets
+//! its seq here, is committed by the store writer, and only then is acked to its sender and relayed
+//! to everyone else; at most one group per chat is in flight, so a failed commit never leaves a gap.
+//! When the chat ends, its transcript is written to the history of its call and of linked calls.
+//! The handlers live in `messages` (send, typing, resume) and `lifecycle` (activate, requeue, end,
+//! link_call).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+
+use super::directory::ChatDirectory;
+use super::hub::{Hub, Reply, Who};
+use super::store_writer::StoreRows;
+use crate::domain::{ChatState, EndReason, Role};
+use crate::error::{AppError, ErrorCode};
+use crate::protocol::{self, Actor as ActorRef, ChatSummary, Message, MessageTag, Person};
+use crate::routing::ChatId;
+use crate::store::{self, messages::NewMessage};
+use crate::timefmt::rfc3339;
+use crate::views;
+
+mod lifecycle;
+mod messages;
+
+pub use lifecycle::*;
+pub use messages::*;
+
+/// Most messages a chat holds waiting behind its commit in flight; past it a send is refused
+/// (`rate_limited`) rather than queued without bound.
+const MAX_QUEUED: usize = 512;
+
+/// How far behind `resume` may be; further behind answers `too_far_behind`.
+pub const RESUME_WINDOW: usize = 1000;
+
+/// How many of its latest messages a chat keeps in memory (with their encoded frames) for
+/// `resume` and the transcript on accept; older ones are read from the database.
+pub const KEPT_IN_MEMORY: usize = 100;
+
+/// What a chat actor needs from the rest of the engine.
+#[derive(Clone)]
+pub struct ChatDeps {
+    pub hub: Arc<Hub>,
+    pub directory: Arc<ChatDirectory>,
+    pub writer: Recipient<StoreRows>,
+    pub db: DatabaseConnection,
+}
+
+/// The chat's own facts, as the chat actor knows them.
+#[derive(Debug, Clone)]
+pub struct ChatFacts {
+    pub id: ChatId,
+    pub queue_id: String,
+    pub call_id: String,
+    pub subject: String,
+    pub user: Person,
+    pub analyst: Option<Person>,
+    pub state: ChatState,
+    pub created_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+/// A message with its seq, waiting for its commit.
+struct Pending {
+    message: Message,
+    reply: Reply,
+}
+
+pub struct ChatActor {
+    facts: ChatFacts,
+    deps: ChatDeps,
+    /// Seq of the last committed message, shared with the router for summaries.
+    last_seq: Arc<AtomicI64>,
+    /// Seq the next message will get.
+    next_seq: i64,
+    /// The latest committed messages and their encoded frames, oldest first.
+    recent: VecDeque<(Message, ByteString)>,
+    /// (sender id, client_msg_id) → seq, so a repeated send is stored once.
+    sent_ids: HashMap<(String, String), i64>,
+    /// Messages with a seq, not yet handed to the store writer.
+    queued: Vec<Pending>,
+    /// The group being committed, if any.
+    in_flight: Option<Vec<Pending>>,
+    /// Repeats of a message still being committed: answered with its seq once it is.
+    repeats: Vec<(i64, Reply)>,
+    /// Set once the chat has ended: no more messages; the actor stops when the last commit lands.
+    ended: Option<DateTime<Utc>>,
+}
+
+impl ChatActor {
+    /// A chat actor for `facts`, with the messages it already has (restart) and their client ids.
+    pub fn new(
+        facts: ChatFacts,
+        deps: ChatDeps,
+        last_seq: Arc<AtomicI64>,
+        recent: Vec<Message>,
+        sent_ids: HashMap<(String, String), i64>,
+    ) -> Self {
+        let next_seq = last_seq.load(Ordering::Acquire) + 1;
+        let recent = recent
+            .into_iter()
+            .map(|m| {
+                let frame = protocol::encode(&m);
+                (m, frame)
+            })
+            .collect();
+        ChatActor {
+            facts,
+            deps,
+            last_seq,
+            next_seq,
+            recent,
+            sent_ids,
+            queued: Vec::new(),
+            in_flight: None,
+            repeats: Vec::new(),
+            ended: None,
+        }
+    }
+
+    fn committed(&self) -> i64 {
+        self.last_seq.load(Ordering::Acquire)
+    }
+
+    fn user(&self) -> Who {
+        Who::User(self.facts.user.id.clone())
+    }
+
+    fn analyst(&self) -> Option<Who> {
+        self.facts
+            .analyst
+            .as_ref()
+            .map(|a| Who::Staff(a.id.clone()))
+    }
+
+    /// Sends a frame to every session of both participants.
+    fn broadcast(&self, frame: &ByteString) {
+        self.deps.hub.send(&self.user(), frame);
+        if let Some(analyst) = self.analyst() {
+            self.deps.hub.send(&analyst, frame);
+        }
+    }
+
+    /// Whether `who` takes part: the chat's user, or its analyst while it is active.
+    fn is_participant(&self, who: &ActorRef) -> bool {
+        match who.role {
+            Role::User => who.id == self.facts.user.id,
+            Role::Analyst | Role::Manager => {
+                self.facts.state == ChatState::Active
+                    && self.facts.analyst.as_ref().is_some_and(|a| a.id == who.id)
+            }
+            Role::Admin => false,
+        }
+    }
+
+    fn not_found(&self) -> AppError {
+        AppError::not_found(format!("chat {}", self.facts.id))
+    }
+
+    /// The chat as clients see it; `position` comes from the router.
+    pub fn summary(&self, position: Option<usize>) -> ChatSummary {
+        ChatSummary {
+            chat_id: self.facts.id,
+            queue_id: self.facts.queue_id.clone(),
+            state: self.facts.state,
+            user: self.facts.user.clone(),
+            analyst: self.facts.analyst.clone(),
+            subject: self.facts.subject.clone(),
+            call_id: self.facts.call_id.clone(),
+            created_at: rfc3339(self.facts.created_at),
+            accepted_at: self.facts.accepted_at.map(rfc3339),
+            ended_at: None,
+            end_reason: None,
+            position,
+            last_seq: self.committed(),
+        }
+    }
+
+    fn transcript(&self) -> Vec<&Message> {
+        self.recent.iter().map(|(m, _)| m).collect()
+    }
+
+    /// Hands the queued messages to the store writer unless a group is already in flight.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight.is_some() || self.queued.is_empty() {
+            return;
+        }
+        let group = std::mem::take(&mut self.queued);
+        let rows = group.iter().map(|p| new_row(&p.message)).collect();
+        self.in_flight = Some(group);
+        let stored = self.deps.writer.send(StoreRows(rows));
+        let handed = std::time::Instant::now();
+        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
+            let group = act.in_flight.take().unwrap_or_default();
+            match result {
+                Ok(Ok(())) => {
+                    let count = group.len();
+                    act.committed_group(group);
+                    crate::metrics::delivered(count, handed);
+                }
+                Ok(Err(err)) => act.failed_group(group, &err.to_string()),
+                Err(err) => act.failed_group(group, &err.to_string()),
+            }
+            act.flush(ctx);
+            act.finish_if_done(ctx);
+        }));
+    }
+
+    /// Acks each message of a committed group to its sender and relays it to everyone else.
+    fn committed_group(&mut self, group: Vec<Pending>) {
+        for Pending { message, reply } in group {
+            let frame = protocol::encode(&message);
+            let ok = json!({"chat_id": message.chat_id, "seq": message.seq, "at": message.at});
+            reply.ok(ok);
+            let except = Some(reply.session_id);
+            self.deps.hub.send_except(&self.user(), except, &frame);
+            if let Some(analyst) = self.analyst() {
+                self.deps.hub.send_except(&analyst, except, &frame);
+            }
+            self.last_seq.store(message.seq, Ordering::Release);
+            self.recent.push_back((message, frame));
+            if self.recent.len() > KEPT_IN_MEMORY {
+                self.recent.pop_front();
+            }
+        }
+        let committed = self.committed();
+        let (ready, waiting): (Vec<_>, Vec<_>) = self
+            .repeats
+            .drain(..)
+            .partition(|(seq, _)| *seq <= committed);
+        self.repeats = waiting;
+        for (seq, reply) in ready {
+            reply.answer(self.ack_of(seq));
+        }
+    }
+
+    /// A group that could not be stored: every sender gets `unavailable`, nothing is relayed, and
+    /// the seqs are given back so the numbering stays gapless.
+    fn failed_group(&mut self, group: Vec<Pending>, reason: &str) {
+        tracing::warn!(chat_id = %self.facts.id, reason, "messages not stored");
+        let err = AppError::new(
+            ErrorCode::Unavailable,
+            "the message could not be stored; send it again",
+        );
+        let Some(first) = group.first().map(|p| p.message.seq) else {
+            return;
+        };
+        for p in &group {
+            if let Some(id) = &p.message.client_msg_id {
+                self.sent_ids
+                    .remove(&(p.message.from.id.clone(), id.clone()));
+            }
+            p.reply.err(&err);
+        }
+        self.repeats.retain(|(seq, reply)| {
+            let failed = *seq >= first && *seq < first + group.len() as i64;
+            if failed {
+                reply.err(&err);
+            }
+            !failed
+        });
+        // Messages queued behind the failed group move down to fill its seqs.
+        let shift = group.len() as i64;
+        for p in &mut self.queued {
+            p.message.seq -= shift;
+            if let Some(id) = &p.message.client_msg_id {
+                self.sent_ids
+                    .insert((p.message.from.id.clone(), id.clone()), p.message.seq);
+            }
+        }
+        for (seq, _) in &mut self.repeats {
+            *seq -= shift;
+        }
+        self.next_seq -= shift;
+    }
+
+    /// The ok for an already stored message.
+    fn ack_of(&self, seq: i64) -> Result<serde_json::Value, AppError> {
+        let at = self
+            .recent
+            .iter()
+            .find(|(m, _)| m.seq == seq)
+            .map(|(m, _)| m.at.clone());
+        Ok(json!({"chat_id": self.facts.id, "seq": seq, "at": at}))
+    }
+
+    /// After the chat ended and its last messages are stored: write the history and stop.
+    fn finish_if_done(&mut self, ctx: &mut Context<Self>) {
+        let Some(ended_at) = self.ended else { return };
+        if self.in_flight.is_some() || !self.queued.is_empty() {
+            return;
+        }
+        let db = self.deps.db.clone();
+        let facts = self.facts.clone();
+        ctx.wait(
+            async move {
+                if let Err(err) = write_history(&db, &facts, ended_at).await {
+                    tracing::error!(chat_id = %facts.id, error = %err, "call history not written");
+                }
+            }
+            .into_actor(self)
+            .map(|(), _, ctx| ctx.stop()),
+        );
+    }
+}
+
+/// The row to store for a message.
+fn new_row(m: &Message) -> NewMessage {
+    NewMessage {
+        chat_id: m.chat_id.to_string(),
+        seq: m.seq,
+        sender_role: m.from.role.as_str().to_string(),
+        sender_id: m.from.id.clone(),
+        sender_name: m.from.name.clone(),
+        body: m.body.clone(),
+        client_msg_id: m.client_msg_id.clone(),
+        created_at: DateTime::parse_from_rfc3339(&m.at)
+            .map_or_else(|_| Utc::now(), |t| t.with_timezone(&Utc)),
+    }
+}
+
+impl Actor for ChatActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1024);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.deps.directory.remove(&self.facts.id);
+    }
+}
