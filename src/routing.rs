@@ -203,10 +203,28 @@ impl Core {
             .get_mut(queue_id)
             .ok_or_else(|| AppError::not_found(format!("queue {queue_id}")))?;
         queue.waiting.insert((created_ms, id));
+        self.admit(id, queue_id, user_id, created_ms, None);
+        Ok(())
+    }
+
+    /// Files an open chat under its id and its user: waiting, or active with `analyst`.
+    fn admit(
+        &mut self,
+        id: ChatId,
+        queue_id: &str,
+        user_id: &str,
+        created_ms: i64,
+        analyst: Option<&str>,
+    ) {
         self.by_user
             .entry(user_id.to_string())
             .or_default()
             .insert(id);
+        let state = if analyst.is_some() {
+            ChatState::Active
+        } else {
+            ChatState::Waiting
+        };
         self.chats.insert(
             id,
             ChatRoute {
@@ -214,13 +232,12 @@ impl Core {
                 queue_id: queue_id.into(),
                 user_id: user_id.into(),
                 created_ms,
-                state: ChatState::Waiting,
-                analyst: None,
+                state,
+                analyst: analyst.map(str::to_string),
                 passed: BTreeSet::new(),
                 order_key: created_ms,
             },
         );
-        Ok(())
     }
 
     /// Restores an active chat after a restart.
@@ -232,23 +249,7 @@ impl Core {
         created_ms: i64,
         analyst: &str,
     ) {
-        self.by_user
-            .entry(user_id.to_string())
-            .or_default()
-            .insert(id);
-        self.chats.insert(
-            id,
-            ChatRoute {
-                id,
-                queue_id: queue_id.into(),
-                user_id: user_id.into(),
-                created_ms,
-                state: ChatState::Active,
-                analyst: Some(analyst.into()),
-                passed: BTreeSet::new(),
-                order_key: created_ms,
-            },
-        );
+        self.admit(id, queue_id, user_id, created_ms, Some(analyst));
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.open.insert(id);
         }
