@@ -62,6 +62,14 @@ pub async fn analyst_view(state: &AppState, a: analysts::Model) -> AppResult<Ana
     })
 }
 
+/// The analyst's view, or `not_found` (also what a caller who may not see them gets).
+async fn find_view(state: &AppState, id: &str) -> AppResult<AnalystView> {
+    let analyst = store::analysts::find(&state.db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("analyst {id}")))?;
+    analyst_view(state, analyst).await
+}
+
 /// Whether `caller` may see analyst `id`: admins, the analyst, and managers of one of their queues.
 pub async fn may_see_analyst(
     state: &AppState,
@@ -109,13 +117,9 @@ pub async fn get_analyst(
     caller: Caller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let not_found = || AppError::not_found(format!("analyst {id}"));
-    let analyst = store::analysts::find(&state.db, &id)
-        .await?
-        .ok_or_else(not_found)?;
-    let view = analyst_view(&state, analyst).await?;
+    let view = find_view(&state, &id).await?;
     if !may_see_analyst(&state, &caller, &view).await? {
-        return Err(not_found());
+        return Err(AppError::not_found(format!("analyst {id}")));
     }
     Ok(HttpResponse::Ok().json(view))
 }
@@ -216,13 +220,9 @@ pub async fn patch_analyst(
     id: web::Path<String>,
     body: Body<PatchAnalyst>,
 ) -> AppResult<HttpResponse> {
-    let not_found = || AppError::not_found(format!("analyst {id}"));
-    let analyst = store::analysts::find(&state.db, &id)
-        .await?
-        .ok_or_else(not_found)?;
-    let view = analyst_view(&state, analyst).await?;
+    let view = find_view(&state, &id).await?;
     if !manages_analyst(&state, &caller, &view).await? {
-        return Err(not_found());
+        return Err(AppError::not_found(format!("analyst {id}")));
     }
     let by = Person {
         id: caller.0.id.clone(),
@@ -239,8 +239,5 @@ pub async fn patch_analyst(
         })
         .await
         .map_err(|e| AppError::new(crate::error::ErrorCode::Unavailable, e.to_string()))??;
-    let analyst = store::analysts::find(&state.db, &id)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(analyst_view(&state, analyst).await?))
+    Ok(HttpResponse::Ok().json(find_view(&state, &id).await?))
 }
