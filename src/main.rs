@@ -67,13 +67,20 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             actix_web::rt::System::new().block_on(async {
                 let profile = settings.profile.clone();
                 let demo = settings.seed.demo;
+                let dev_login = settings.auth.dev_login;
                 let app = Application::build(settings).await?;
                 tracing::info!(profile = %profile, addr = %app.addr(), "switchboard listening");
                 if demo {
                     tracing::info!(
                         "demo data ready: queues service-desk (auto), hardware (offer), access (manual); \
-                         analysts alice, bob, dave, manager carol; sign in with \
-                         `cargo run --release -- token --sub alice --role analyst --name \"Alice Smith\"`"
+                         analysts alice, bob, dave, manager carol"
+                    );
+                }
+                if dev_login {
+                    tracing::info!("open http://{}/ to sign in as a demo person", app.addr());
+                } else {
+                    tracing::info!(
+                        "tokens: `switchboard token --sub alice --role analyst --name \"Alice Smith\"`"
                     );
                 }
                 app.run_until_stopped().await?;
