@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::TestApp;
 use common::ws::WsClient;
-use entities::{chat_messages, chats};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use entities::chats;
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use switchboard::domain::Role;
 
@@ -32,15 +32,6 @@ async fn user(app: &TestApp, id: &str) -> WsClient {
 async fn start(ws: &mut WsClient, queue: &str) -> Value {
     ws.ok(json!({"type": "start_chat", "queue_id": queue, "subject": "Printer on fire"}))
         .await
-}
-
-async fn stored_messages(app: &TestApp, chat_id: &str) -> Vec<chat_messages::Model> {
-    chat_messages::Entity::find()
-        .filter(chat_messages::Column::ChatId.eq(chat_id))
-        .order_by_asc(chat_messages::Column::Seq)
-        .all(&app.db)
-        .await
-        .unwrap()
 }
 
 async fn auto_routed_conversation_lands_in_call_history(app: TestApp) {
@@ -116,7 +107,7 @@ async fn auto_routed_conversation_lands_in_call_history(app: TestApp) {
         (row.state.as_str(), row.end_reason.as_deref()),
         ("closed", Some("closed_by_analyst"))
     );
-    assert_eq!(stored_messages(&app, &chat_id).await.len(), 2);
+    assert_eq!(app.messages(&chat_id).await.len(), 2);
     let admin = app.admin();
     let call = wait_for_history(&app, &call_id, 1).await;
     assert_eq!(call["source"], "Chat");
@@ -358,7 +349,7 @@ async fn a_repeated_client_msg_id_is_stored_once(app: TestApp) {
         .ok(json!({"type": "send", "chat_id": chat_id, "body": "twice", "client_msg_id": "other"}))
         .await;
     assert_eq!(next["seq"], 2);
-    assert_eq!(stored_messages(&app, &chat_id).await.len(), 2);
+    assert_eq!(app.messages(&chat_id).await.len(), 2);
     alice.expect("message").await;
     alice.expect("message").await;
     alice

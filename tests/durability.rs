@@ -13,22 +13,11 @@ use std::time::Duration;
 use common::process::ServerProcess;
 use common::ws::WsClient;
 use common::{Db, TestApp, TestDb};
-use entities::chat_messages;
 use futures_util::future::join_all;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use switchboard::domain::Role;
 
 const USERS: usize = 8;
-
-async fn stored(app: &TestApp, chat_id: &str) -> Vec<chat_messages::Model> {
-    chat_messages::Entity::find()
-        .filter(chat_messages::Column::ChatId.eq(chat_id))
-        .order_by_asc(chat_messages::Column::Seq)
-        .all(&app.db)
-        .await
-        .unwrap()
-}
 
 /// Sends messages one after another until the connection dies; returns (client_msg_id, seq) acked.
 async fn chatter(
@@ -98,7 +87,7 @@ async fn kill_9_loses_no_acked_message(kind: Db) {
     let restarted = ServerProcess::start(&url, &[]);
     app.repoint(&restarted.base);
     for (u, ((acked, in_flight), (_, chat_id))) in logs.iter().zip(&users).enumerate() {
-        let rows = stored(&app, chat_id).await;
+        let rows = app.messages(chat_id).await;
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         assert_eq!(
             seqs,
@@ -127,7 +116,7 @@ async fn kill_9_loses_no_acked_message(kind: Db) {
         let resend = json!({"type": "send", "chat_id": chat_id, "body": "again", "client_msg_id": in_flight.clone().unwrap()});
         let first = ws.ok(resend.clone()).await;
         assert_eq!(ws.ok(resend).await["seq"], first["seq"]);
-        let rows = stored(&app, chat_id).await;
+        let rows = app.messages(chat_id).await;
         assert_eq!(
             rows.iter()
                 .filter(|r| r.client_msg_id == *in_flight)

@@ -219,6 +219,18 @@ pub async fn spawn_app_with(kind: Db, overrides: &[(&str, &str)]) -> Option<Test
 }
 
 impl TestApp {
+    /// A chat's stored messages, in seq order.
+    pub async fn messages(&self, chat_id: &str) -> Vec<entities::chat_messages::Model> {
+        use entities::chat_messages::{Column, Entity};
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        Entity::find()
+            .filter(Column::ChatId.eq(chat_id))
+            .order_by_asc(Column::Seq)
+            .all(&self.db)
+            .await
+            .unwrap()
+    }
+
     /// A token for `sub` with `role`, valid for an hour.
     pub fn token(&self, sub: &str, role: Role) -> String {
         self.keys.sign(&Claims {

@@ -11,7 +11,7 @@ use actix::prelude::*;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{ChatMetaParts, Router};
+use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, Requeue};
 use crate::actors::hub::Reply;
 use crate::domain::{AnalystStatus, ChatState, EndReason, Role};
@@ -157,15 +157,15 @@ impl Handler<StartChat> for Router {
                 Vec::new(),
                 HashMap::new(),
             );
-            let parts = ChatMetaParts {
+            act.start_chat_actor(actor, chat_id, |addr| ChatMeta {
                 user,
                 subject,
                 call_id: call_id.clone(),
                 created_at,
                 accepted_at: None,
                 last_seq,
-            };
-            act.start_chat_actor(actor, chat_id, parts);
+                addr,
+            });
             crate::metrics::chat_started();
             // Route before answering, so the reply says whether it was answered at once; the
             // chat actor announces the assignment only after this reply is on its way.

@@ -12,7 +12,7 @@ use actix::prelude::*;
 use entities::{analysts, chats, queue_members, queues};
 use sea_orm::DatabaseConnection;
 
-use super::{ChatMetaParts, Router};
+use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, KEPT_IN_MEMORY};
 use crate::actors::hub::Who;
 use crate::actors::queue::QueueActor;
@@ -229,15 +229,15 @@ impl Router {
             };
             let seq = Arc::new(AtomicI64::new(last_seq));
             let actor = ChatActor::new(facts, self.chat_deps(), seq.clone(), recent, sent_ids);
-            let parts = ChatMetaParts {
+            self.start_chat_actor(actor, id, |addr| ChatMeta {
                 user,
                 subject: chat.subject,
                 call_id: chat.call_id,
                 created_at: chat.created_at,
                 accepted_at: chat.accepted_at,
                 last_seq: seq,
-            };
-            self.start_chat_actor(actor, id, parts);
+                addr,
+            });
         }
         let grace = Duration::from_secs(self.deps.settings.routing.reconnect_grace_secs);
         for who in absent {

@@ -360,21 +360,16 @@ impl Router {
     }
 
     /// Starts the chat actor for an open chat and files it in the directory.
-    fn start_chat_actor(&mut self, actor: ChatActor, chat: ChatId, meta: ChatMetaParts) {
+    /// `meta` builds what the router keeps about the chat, given its actor's address.
+    fn start_chat_actor(
+        &mut self,
+        actor: ChatActor,
+        chat: ChatId,
+        meta: impl FnOnce(Addr<ChatActor>) -> ChatMeta,
+    ) {
         let addr = actor.start();
         self.deps.directory.insert(chat, addr.clone());
-        self.chats.insert(
-            chat,
-            ChatMeta {
-                user: meta.user,
-                subject: meta.subject,
-                call_id: meta.call_id,
-                created_at: meta.created_at,
-                accepted_at: meta.accepted_at,
-                last_seq: meta.last_seq,
-                addr,
-            },
-        );
+        self.chats.insert(chat, meta(addr));
     }
 
     fn chat_deps(&self) -> ChatDeps {
@@ -385,16 +380,6 @@ impl Router {
             db: self.deps.db.clone(),
         }
     }
-}
-
-/// The facts of a chat the router keeps, before its actor is started.
-struct ChatMetaParts {
-    user: Person,
-    subject: String,
-    call_id: String,
-    created_at: DateTime<Utc>,
-    accepted_at: Option<DateTime<Utc>>,
-    last_seq: Arc<AtomicI64>,
 }
 
 /// Mailbox size before `send` waits (sessions wait on `send` here only to connect); `do_send` is never held back.
