@@ -36,12 +36,4 @@ impl ChatDirectory {
             .unwrap_or_else(|e| e.into_inner())
             .remove(id);
     }
-
-    pub fn len(&self) -> usize {
-        self.chats.read().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

@@ -90,12 +90,6 @@ impl Hub {
         }
     }
 
-    /// Open sessions, all principals together.
-    pub fn total(&self) -> usize {
-        let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
-        map.values().map(Vec::len).sum()
-    }
-
     /// Removes a session; returns how many the principal still has.
     pub fn unregister(&self, who: &Who, id: SessionId) -> usize {
         let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());

@@ -59,18 +59,6 @@ pub async fn memberships(
         .await?)
 }
 
-/// A queue's members, by analyst id.
-pub async fn members_of(
-    db: &impl ConnectionTrait,
-    queue_id: &str,
-) -> AppResult<Vec<queue_members::Model>> {
-    Ok(queue_members::Entity::find()
-        .filter(queue_members::Column::QueueId.eq(queue_id))
-        .order_by_asc(queue_members::Column::AnalystId)
-        .all(db)
-        .await?)
-}
-
 /// The analyst's role in a queue, if they are a member.
 pub async fn membership(
     db: &impl ConnectionTrait,
