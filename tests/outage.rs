@@ -180,6 +180,8 @@ async fn a_store_that_cannot_keep_up_sheds_load() {
             .as_str()
             .unwrap()
             .to_string();
+        // The chat's own row is stored before it is announced: nothing else waits on the lock.
+        alice.expect("chat_assigned").await;
         users.push((ws, chat));
     }
     let outage = Outage::begin(&app).await;
