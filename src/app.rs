@@ -12,7 +12,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use actix::Actor;
+use actix::{Actor, Arbiter};
 
 use crate::actors::directory::ChatDirectory;
 use crate::actors::feed::Feed;
@@ -49,7 +49,13 @@ impl Application {
         let directory = Arc::new(ChatDirectory::default());
         let feed = Arc::new(Feed::default());
         let store_healthy = Arc::new(AtomicBool::new(true));
-        let writer = StoreWriter::new(db.clone(), &settings.store, store_healthy.clone()).start();
+        let writer_db = store::connect_writer(&settings.database)
+            .await
+            .context("database.url: cannot open the store writer's connection")?;
+        let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone());
+        // Its own thread: commits are not held up behind the actors' work, and the encoding of
+        // each batch does not take the actors' time.
+        let writer = StoreWriter::start_in_arbiter(&Arbiter::new().handle(), move |_| writer);
         let router = Router::new(RouterDeps {
             hub: hub.clone(),
             directory: directory.clone(),

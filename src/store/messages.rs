@@ -54,13 +54,22 @@ pub async fn insert_batch(db: &DatabaseConnection, rows: &[NewMessage]) -> Resul
     if rows.is_empty() {
         return Ok(());
     }
+    if rows.len() <= ROWS_PER_INSERT {
+        // One statement is atomic on its own: no BEGIN and COMMIT round trips.
+        return insert_statement(db, rows).await;
+    }
     let txn = db.begin().await?;
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        chat_messages::Entity::insert_many(chunk.iter().map(NewMessage::active_model))
-            .exec_without_returning(&txn)
-            .await?;
+        insert_statement(&txn, chunk).await?;
     }
     txn.commit().await
+}
+
+async fn insert_statement(db: &impl ConnectionTrait, rows: &[NewMessage]) -> Result<(), DbErr> {
+    chat_messages::Entity::insert_many(rows.iter().map(NewMessage::active_model))
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
 }
 
 /// Up to `limit` messages of a chat after `after_seq`, in order (`u64::MAX`: all of them).

@@ -24,6 +24,18 @@ use crate::settings::{DatabaseSettings, SqliteSync};
 /// OS crash can lose the last commits. `database.sqlite_synchronous = "full"` fsyncs every commit
 /// and survives power loss too, at the price of one fsync per group commit.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    open(settings, settings.max_connections).await
+}
+
+/// Opens one more connection, for the store writer alone. On SQLite a connection's page cache
+/// survives only its own commits: when another connection of the pool has written, the next
+/// transaction starts with an empty cache and reads the message indexes back from the file. One
+/// connection that does every message commit keeps them warm.
+pub async fn connect_writer(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
+    open(settings, 1).await
+}
+
+async fn open(settings: &DatabaseSettings, connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(settings.url.clone());
     let cache_kib = i64::from(settings.sqlite_cache_mb) * 1024;
     let busy_timeout = Duration::from_millis(settings.sqlite_busy_timeout_ms);
@@ -32,7 +44,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
         SqliteSync::Full => SqliteSynchronous::Full,
     };
     options
-        .max_connections(settings.max_connections)
+        .max_connections(connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
