@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_directory;
 mod m20261125_000002_create_calls_and_chats;
 mod m20261125_000003_create_messages_and_history;
+mod m20261125_000004_drop_client_msg_index;
 
 /// Applies (or rolls back) all Switchboard migrations in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_directory::Migration),
             Box::new(m20261125_000002_create_calls_and_chats::Migration),
             Box::new(m20261125_000003_create_messages_and_history::Migration),
+            Box::new(m20261125_000004_drop_client_msg_index::Migration),
         ]
     }
 }

@@ -23,11 +23,11 @@ impl Handler<PostMessage> for ChatActor {
         if self.ended.is_some() {
             return msg.reply.err(&AppError::conflict("the chat has ended"));
         }
-        let key = msg
+        let repeat = msg
             .client_msg_id
-            .clone()
-            .map(|id| (msg.from.id.clone(), id));
-        if let Some(&seq) = key.as_ref().and_then(|k| self.sent_ids.get(k)) {
+            .as_deref()
+            .and_then(|id| self.sent_ids.get(&msg.from.id, id));
+        if let Some(seq) = repeat {
             if seq <= self.committed() {
                 return msg.reply.answer(self.ack_of(seq));
             }
@@ -43,8 +43,8 @@ impl Handler<PostMessage> for ChatActor {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        if let Some(key) = key {
-            self.sent_ids.insert(key, seq);
+        if let Some(id) = &msg.client_msg_id {
+            self.sent_ids.insert(&msg.from.id, id, seq);
         }
         self.queued.push(Pending {
             message: Message {

@@ -6,7 +6,7 @@
 //! The handlers live in `messages` (send, typing, resume) and `lifecycle` (activate, requeue, end,
 //! link_call).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -29,9 +29,11 @@ use crate::views;
 
 mod lifecycle;
 mod messages;
+mod sent;
 
 pub use lifecycle::*;
 pub use messages::*;
+pub use sent::SentIds;
 
 /// Most messages a chat holds waiting behind its commit in flight; past it a send is refused
 /// (`rate_limited`) rather than queued without bound.
@@ -82,8 +84,8 @@ pub struct ChatActor {
     next_seq: i64,
     /// The latest committed messages and their encoded frames, oldest first.
     recent: VecDeque<(Message, ByteString)>,
-    /// (sender id, client_msg_id) → seq, so a repeated send is stored once.
-    sent_ids: HashMap<(String, String), i64>,
+    /// The client ids stored or being stored, so a repeated send is stored once.
+    sent_ids: SentIds,
     /// Messages with a seq, not yet handed to the store writer.
     queued: Vec<Pending>,
     /// The group being committed, if any.
@@ -101,7 +103,7 @@ impl ChatActor {
         deps: ChatDeps,
         last_seq: Arc<AtomicI64>,
         recent: Vec<Message>,
-        sent_ids: HashMap<(String, String), i64>,
+        sent_ids: SentIds,
     ) -> Self {
         let next_seq = last_seq.load(Ordering::Acquire) + 1;
         let recent = recent
@@ -254,8 +256,7 @@ impl ChatActor {
         };
         for p in &group {
             if let Some(id) = &p.message.client_msg_id {
-                self.sent_ids
-                    .remove(&(p.message.from.id.clone(), id.clone()));
+                self.sent_ids.remove(&p.message.from.id, id);
             }
             p.reply.err(&err);
         }
@@ -271,8 +272,7 @@ impl ChatActor {
         for p in &mut self.queued {
             p.message.seq -= shift;
             if let Some(id) = &p.message.client_msg_id {
-                self.sent_ids
-                    .insert((p.message.from.id.clone(), id.clone()), p.message.seq);
+                self.sent_ids.insert(&p.message.from.id, id, p.message.seq);
             }
         }
         for (seq, _) in &mut self.repeats {

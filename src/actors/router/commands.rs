@@ -3,7 +3,6 @@
 //! current state before anything changes; its reply goes to the asking session before any event
 //! about what it created.
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, OnceLock};
 
@@ -12,7 +11,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::{ChatMeta, Router};
-use crate::actors::chat::{ChatActor, ChatFacts, Requeue};
+use crate::actors::chat::{ChatActor, ChatFacts, Requeue, SentIds};
 use crate::actors::hub::Reply;
 use crate::domain::{AnalystStatus, ChatState, EndReason, Role};
 use crate::error::{AppError, ErrorCode};
@@ -155,7 +154,7 @@ impl Handler<StartChat> for Router {
                 act.chat_deps(),
                 last_seq.clone(),
                 Vec::new(),
-                HashMap::new(),
+                SentIds::default(),
             );
             act.start_chat_actor(actor, chat_id, |addr| ChatMeta {
                 user,

@@ -13,7 +13,7 @@ use entities::{analysts, chats, queue_members, queues};
 use sea_orm::DatabaseConnection;
 
 use super::{ChatMeta, Router};
-use crate::actors::chat::{ChatActor, ChatFacts, KEPT_IN_MEMORY};
+use crate::actors::chat::{ChatActor, ChatFacts, KEPT_IN_MEMORY, SentIds};
 use crate::actors::hub::Who;
 use crate::actors::queue::QueueActor;
 use crate::domain::{AnalystStatus, ChatState, RoutingMode};
@@ -33,7 +33,7 @@ struct OpenChat {
     chat: chats::Model,
     user_name: String,
     recent: Vec<Message>,
-    sent_ids: HashMap<(String, String), i64>,
+    sent_ids: SentIds,
     last_seq: i64,
 }
 
@@ -79,7 +79,6 @@ async fn load_open_chats(db: &DatabaseConnection) -> Result<Vec<OpenChat>, AppEr
         let sent_ids = store::messages::client_ids(db, &chat.id)
             .await?
             .into_iter()
-            .map(|(sender, client_id, seq)| ((sender, client_id), seq))
             .collect();
         let user_name = names
             .get(&chat.user_id)
