@@ -3,15 +3,23 @@
 
 use super::*;
 
+/// Transcripts being written at once. Each holds a whole chat's messages in memory: when a
+/// thousand long chats end together, they take their turn here instead of all loading at once
+/// (closing 1,000 chats of 1,500 messages at once raised the peak RSS from ~550 MB to ~1 GB).
+static HISTORY_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Writes the chat's transcript to its call's history and to every linked call's.
 pub async fn write_history(
     db: &DatabaseConnection,
     facts: &ChatFacts,
     ended_at: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let _slot = HISTORY_SLOTS.acquire().await;
     let chat_id = facts.id.to_string();
-    let messages = store::messages::transcript(db, &chat_id, 0, u64::MAX).await?;
-    let contents = store::history::transcript_text(&messages);
+    let contents = {
+        let messages = store::messages::transcript(db, &chat_id, 0, u64::MAX).await?;
+        store::history::transcript_text(&messages)
+    };
     let mut calls = vec![facts.call_id.clone()];
     calls.extend(store::history::linked_calls(db, &chat_id).await?);
     for call_id in calls {
