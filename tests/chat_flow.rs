@@ -5,11 +5,13 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use common::TestApp;
 use common::ws::WsClient;
 use entities::chats;
+use futures_util::future::join_all;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use switchboard::domain::Role;
@@ -735,6 +737,73 @@ async fn offers_are_revoked_when_taken_or_closed_and_transfers_reach_an_analyst(
     );
 }
 
+/// Starts that arrive together are stored together, one transaction per batch: each still gets
+/// its own chat and call. A user may carry on in their own call but not in someone else's. A chat
+/// answered at once is never listed to the queue's other analysts, so they are not told it left.
+async fn starts_in_a_burst_get_their_own_chats_and_calls(app: TestApp) {
+    let members = [("alice", "analyst"), ("bob", "analyst")];
+    app.provision("service-desk", "auto", &members, 3).await;
+    let mut alice = analyst(&app, "alice", true).await;
+    let mut bob = analyst(&app, "bob", false).await;
+    let mut users = Vec::new();
+    for i in 0..25 {
+        users.push(user(&app, &format!("burst{i}")).await);
+    }
+    let started = join_all(users.iter_mut().map(|ws| start(ws, "service-desk"))).await;
+    let chat_ids: HashSet<&str> = started
+        .iter()
+        .map(|s| s["chat_id"].as_str().unwrap())
+        .collect();
+    let call_ids: HashSet<&str> = started
+        .iter()
+        .map(|s| s["call_id"].as_str().unwrap())
+        .collect();
+    assert_eq!((chat_ids.len(), call_ids.len()), (25, 25));
+    assert_eq!(chats::Entity::find().count(&app.db).await.unwrap(), 25);
+    let at_once: Vec<&Value> = started.iter().filter(|s| s["position"].is_null()).collect();
+    assert_eq!(at_once.len(), 3, "alice's capacity is 3");
+    for _ in 0..3 {
+        alice.expect("chat_assigned").await;
+    }
+
+    // Bob's status change comes from the router after everything above: by then he has seen
+    // the 22 waiting chats listed and nothing about the three answered at once.
+    bob.ok(json!({"type": "set_status", "status": "away"}))
+        .await;
+    bob.expect("status_changed").await;
+    for s in &at_once {
+        let id = s["chat_id"].clone();
+        let about = move |f: &Value| f["chat_id"] == id || f["chat"]["chat_id"] == id;
+        assert!(
+            bob.inbox.iter().all(|f| !about(f)),
+            "bob heard of {}",
+            s["chat_id"]
+        );
+    }
+    let listed = bob
+        .inbox
+        .iter()
+        .filter(|f| f["type"] == "chat_queued")
+        .count();
+    assert_eq!(listed, 22);
+
+    // Emma, done with her first chat, opens another in the same call; Fred cannot use hers.
+    let mut emma = user(&app, "emma").await;
+    let first = start(&mut emma, "service-desk").await;
+    let call = first["call_id"].as_str().unwrap();
+    emma.ok(json!({"type": "close_chat", "chat_id": first["chat_id"]}))
+        .await;
+    let again = emma
+        .ok(json!({"type": "start_chat", "queue_id": "service-desk", "call_id": call}))
+        .await;
+    assert_eq!(again["call_id"], call);
+    let mut fred = user(&app, "fred").await;
+    let other = fred
+        .ok(json!({"type": "start_chat", "queue_id": "service-desk", "call_id": call}))
+        .await;
+    assert_ne!(other["call_id"], call);
+}
+
 on_both_databases!(
     offers_are_revoked_when_taken_or_closed_and_transfers_reach_an_analyst,
     auto_routed_conversation_lands_in_call_history,
@@ -748,4 +817,5 @@ on_both_databases!(
     resume_ping_transfer_and_link_call,
     waiting_too_long_ends_unanswered,
     http_lists_queues_chats_and_the_analyst_table,
+    starts_in_a_burst_get_their_own_chats_and_calls,
 );

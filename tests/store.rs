@@ -11,11 +11,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{Db, TestDb};
-use entities::{chat_messages, chats, users};
+use entities::{calls as call_rows, chat_messages, chats, users};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use switchboard::domain::{AnalystRole, ChatState, EndReason, RoutingMode};
 use switchboard::error::ErrorCode;
-use switchboard::store::chats::{ListFilter, ListQuery, NewChat};
+use switchboard::store::chats::{ChatToStart, ListFilter, ListQuery, NewChat};
 use switchboard::store::history::HistoryEntry;
 use switchboard::store::messages::NewMessage;
 use switchboard::store::queues::QueueSpec;
@@ -572,6 +572,66 @@ async fn history_is_written_once_with_the_transcript(s: Store) {
 }
 
 /// One `#[actix_web::test]` per database for each `async fn name(s: Store)` given.
+async fn a_batch_of_starts_is_stored_in_one_go(s: Store) {
+    calls::create(&s.db, "emma", "Earlier", at(0))
+        .await
+        .unwrap();
+    let earlier = call_rows::Entity::find()
+        .one(&s.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let start = |chat: &str, user: &str, queue: &str, call_id: Option<&str>| ChatToStart {
+        chat_id: chat.into(),
+        queue_id: queue.into(),
+        user_id: user.into(),
+        user_name: format!("{user} renamed"),
+        subject: String::new(),
+        call_id: call_id.map(Into::into),
+        created_at: at(1),
+    };
+    // Noah twice (two queues) in one statement; Emma in her own call; Fred naming Emma's call.
+    let batch = [
+        start("c1", "noah", "service-desk", None),
+        start("c2", "noah", "network", None),
+        start("c3", "emma", "service-desk", Some(&earlier)),
+        start("c4", "fred", "service-desk", Some(&earlier)),
+    ];
+    let call_ids = store::chats::start_all(&s.db, &batch).await.unwrap();
+    assert_ne!(call_ids[0], call_ids[1]);
+    assert_eq!(call_ids[2], earlier);
+    assert_ne!(call_ids[3], earlier);
+    let noah = users::Entity::find_by_id("noah")
+        .one(&s.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(noah.name, "noah renamed");
+    for (chat, call) in ["c1", "c2", "c3", "c4"].iter().zip(&call_ids) {
+        let row = chats::Entity::find_by_id(*chat)
+            .one(&s.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((&row.call_id, row.state.as_str()), (call, "waiting"));
+    }
+    // A batch that cannot be stored leaves nothing behind.
+    let again = [
+        start("c5", "zoe", "service-desk", None),
+        start("c1", "zoe", "network", None),
+    ];
+    assert!(store::chats::start_all(&s.db, &again).await.is_err());
+    assert!(
+        users::Entity::find_by_id("zoe")
+            .one(&s.db)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(chats::Entity::find().count(&s.db).await.unwrap(), 4);
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {
@@ -606,4 +666,5 @@ on_both_databases!(
     message_batches_are_stored_and_read_back,
     a_failing_batch_stores_nothing,
     history_is_written_once_with_the_transcript,
+    a_batch_of_starts_is_stored_in_one_go,
 );

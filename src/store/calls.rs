@@ -27,8 +27,14 @@ pub async fn create(
     summary: &str,
     at: DateTime<Utc>,
 ) -> AppResult<calls::Model> {
+    Ok(new_call(user_id, summary, at).1.insert(db).await?)
+}
+
+/// A fresh call id and the row of the new call.
+pub fn new_call(user_id: &str, summary: &str, at: DateTime<Utc>) -> (String, calls::ActiveModel) {
+    let id = new_call_id();
     let model = calls::ActiveModel {
-        id: Set(new_call_id()),
+        id: Set(id.clone()),
         user_id: Set(user_id.to_string()),
         summary: Set(summary.to_string()),
         source: Set("Chat".to_string()),
@@ -36,7 +42,7 @@ pub async fn create(
         created_at: Set(at),
         first_contact_at: Set(None),
     };
-    Ok(model.insert(db).await?)
+    (id, model)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<calls::Model>> {

@@ -1,13 +1,16 @@
 //! Chats: creation, the lifecycle transitions (waiting → active → ended, or back to waiting),
 //! the open chats the engine reloads on start, and the keyset-paged listings.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
-use entities::chats;
+
+use entities::{calls, chats};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::domain::{ChatState, EndReason};
@@ -28,7 +31,12 @@ pub struct NewChat {
 }
 
 pub async fn insert(db: &impl ConnectionTrait, chat: NewChat) -> AppResult<chats::Model> {
-    let model = chats::ActiveModel {
+    Ok(new_chat(chat).insert(db).await?)
+}
+
+/// The row of a new, waiting chat.
+fn new_chat(chat: NewChat) -> chats::ActiveModel {
+    chats::ActiveModel {
         id: Set(chat.id),
         queue_id: Set(chat.queue_id),
         user_id: Set(chat.user_id),
@@ -41,8 +49,7 @@ pub async fn insert(db: &impl ConnectionTrait, chat: NewChat) -> AppResult<chats
         ended_at: Set(None),
         end_reason: Set(None),
         last_seq: Set(0),
-    };
-    Ok(model.insert(db).await?)
+    }
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<chats::Model>> {
@@ -247,4 +254,89 @@ pub async fn list(
         None
     };
     Ok((rows, next))
+}
+
+/// A chat to create for `start_chat`: the user (created, or renamed), the call (the user's own
+/// `call_id` if given and theirs, else a new call), and the waiting chat.
+pub struct ChatToStart {
+    pub chat_id: String,
+    pub queue_id: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub subject: String,
+    pub call_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Stores a batch of `start_chat`s in one transaction (all or, on error, none) with multi-row
+/// statements; returns each chat's call id, in order. One commit for a whole burst of starts.
+/// At most 500 starts (the chat rows' bind parameters stay under SQLite's limit).
+pub async fn start_all(db: &DatabaseConnection, starts: &[ChatToStart]) -> AppResult<Vec<String>> {
+    if starts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let txn = db.begin().await?;
+    // One row per user (PostgreSQL refuses to upsert a row twice in one statement).
+    let users: HashMap<&str, &str> = starts
+        .iter()
+        .map(|s| (s.user_id.as_str(), s.user_name.as_str()))
+        .collect();
+    let users: Vec<(&str, &str)> = users.into_iter().collect();
+    super::users::upsert_all(&txn, &users).await?;
+    let given: Vec<String> = starts.iter().filter_map(|s| s.call_id.clone()).collect();
+    let existing: Vec<(String, String)> = if given.is_empty() {
+        Vec::new()
+    } else {
+        calls::Entity::find()
+            .select_only()
+            .columns([calls::Column::Id, calls::Column::UserId])
+            .filter(calls::Column::Id.is_in(given))
+            .into_tuple()
+            .all(&txn)
+            .await?
+    };
+    let mut new_calls = Vec::new();
+    let mut call_ids = Vec::with_capacity(starts.len());
+    for s in starts {
+        // The user's own call, if they named one; else a new call.
+        let own = s.call_id.as_ref().filter(|id| {
+            existing
+                .iter()
+                .any(|(call, user)| call == *id && *user == s.user_id)
+        });
+        let call_id = match own {
+            Some(id) => id.clone(),
+            None => {
+                let summary = if s.subject.is_empty() {
+                    "Chat"
+                } else {
+                    &s.subject
+                };
+                let (id, call) = super::calls::new_call(&s.user_id, summary, s.created_at);
+                new_calls.push(call);
+                id
+            }
+        };
+        call_ids.push(call_id);
+    }
+    if !new_calls.is_empty() {
+        calls::Entity::insert_many(new_calls)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let chats = starts.iter().zip(&call_ids).map(|(s, call_id)| {
+        new_chat(NewChat {
+            id: s.chat_id.clone(),
+            queue_id: s.queue_id.clone(),
+            user_id: s.user_id.clone(),
+            call_id: call_id.clone(),
+            subject: s.subject.clone(),
+            created_at: s.created_at,
+        })
+    });
+    chats::Entity::insert_many(chats)
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(call_ids)
 }

@@ -10,14 +10,22 @@ use crate::error::AppResult;
 
 /// Inserts the user, or refreshes their name (and `updated_at`) when they already exist.
 pub async fn upsert(db: &impl ConnectionTrait, id: &str, name: &str) -> AppResult<()> {
+    upsert_all(db, &[(id, name)]).await
+}
+
+/// `upsert` for several users in one statement; each id at most once.
+pub async fn upsert_all(db: &impl ConnectionTrait, users: &[(&str, &str)]) -> AppResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
     let now = Utc::now();
-    let model = users::ActiveModel {
+    let models = users.iter().map(|(id, name)| users::ActiveModel {
         id: Set(id.to_string()),
         name: Set(name.to_string()),
         created_at: Set(now),
         updated_at: Set(now),
-    };
-    users::Entity::insert(model)
+    });
+    users::Entity::insert_many(models)
         .on_conflict(
             OnConflict::column(users::Column::Id)
                 .update_columns([users::Column::Name, users::Column::UpdatedAt])

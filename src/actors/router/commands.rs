@@ -3,37 +3,19 @@
 //! current state before anything changes; its reply goes to the asking session before any event
 //! about what it created.
 
-use std::sync::atomic::AtomicI64;
-use std::sync::{Arc, OnceLock};
-
 use actix::prelude::*;
 use chrono::Utc;
 use serde_json::json;
 
-use super::{ChatMeta, Router};
-use crate::actors::chat::{ChatActor, ChatFacts, Requeue, SentIds};
+use super::Router;
+use super::starts::PendingStart;
+use crate::actors::chat::Requeue;
 use crate::actors::hub::Reply;
 use crate::domain::{AnalystStatus, ChatState, EndReason, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef, Person};
 use crate::routing::{ChatId, Place};
-use crate::store;
 use crate::timefmt::rfc3339;
-
-/// Chat creations writing at once. A burst of `start_chat` waits its turn here, in order, rather
-/// than thousands of tasks polling the connection pool until its acquire timeout fails them
-/// (`unavailable`); SQLite has one writer, so one at a time there.
-static CREATING: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-
-fn creation_slots(db: &sea_orm::DatabaseConnection) -> &'static tokio::sync::Semaphore {
-    CREATING.get_or_init(|| {
-        let slots = match sea_orm::ConnectionTrait::get_database_backend(db) {
-            sea_orm::DbBackend::Sqlite => 1,
-            _ => 4,
-        };
-        tokio::sync::Semaphore::new(slots)
-    })
-}
 
 /// `start_chat` from a user.
 #[derive(Message)]
@@ -69,10 +51,7 @@ impl Handler<StartChat> for Router {
                 "you already have an open chat in this queue",
             ));
         }
-        self.starting.insert(key.clone());
-        let db = self.deps.db.clone();
-        let chat_id = uuid::Uuid::now_v7();
-        let created_at = Utc::now();
+        self.starting.insert(key);
         let StartChat {
             user,
             queue_id,
@@ -80,104 +59,16 @@ impl Handler<StartChat> for Router {
             call_id,
             reply,
         } = msg;
-        let stored = {
-            let (user, queue_id, subject) = (user.clone(), queue_id.clone(), subject.clone());
-            async move {
-                let _slot = creation_slots(&db)
-                    .acquire()
-                    .await
-                    .map_err(|_| AppError::new(ErrorCode::Unavailable, "shutting down"))?;
-                // One transaction: one commit per chat instead of three, and no call without
-                // its chat when the chat cannot be stored.
-                let txn = sea_orm::TransactionTrait::begin(&db).await?;
-                let db = &txn;
-                store::users::upsert(db, &user.id, &user.name).await?;
-                let existing = match call_id {
-                    Some(id) => store::calls::find(db, &id)
-                        .await?
-                        .filter(|c| c.user_id == user.id),
-                    None => None,
-                };
-                let call = match existing {
-                    Some(call) => call,
-                    None => {
-                        let summary = if subject.is_empty() {
-                            "Chat".to_string()
-                        } else {
-                            subject.clone()
-                        };
-                        store::calls::create(db, &user.id, &summary, created_at).await?
-                    }
-                };
-                store::chats::insert(
-                    db,
-                    store::chats::NewChat {
-                        id: chat_id.to_string(),
-                        queue_id,
-                        user_id: user.id.clone(),
-                        call_id: call.id.clone(),
-                        subject,
-                        created_at,
-                    },
-                )
-                .await?;
-                txn.commit().await?;
-                Ok::<_, AppError>(call.id)
-            }
+        let start = PendingStart {
+            chat_id: uuid::Uuid::now_v7(),
+            created_at: Utc::now(),
+            user,
+            queue_id,
+            subject,
+            call_id,
+            reply,
         };
-        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
-            act.starting.remove(&key);
-            let call_id = match result {
-                Ok(call_id) => call_id,
-                Err(err) => return reply.err(&err),
-            };
-            if let Err(err) =
-                act.core
-                    .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())
-            {
-                return reply.err(&err);
-            }
-            let facts = ChatFacts {
-                id: chat_id,
-                queue_id: queue_id.clone(),
-                call_id: call_id.clone(),
-                subject: subject.clone(),
-                user: user.clone(),
-                analyst: None,
-                state: ChatState::Waiting,
-                created_at,
-                accepted_at: None,
-            };
-            let last_seq = Arc::new(AtomicI64::new(0));
-            let actor = ChatActor::new(
-                facts,
-                act.chat_deps(),
-                last_seq.clone(),
-                Vec::new(),
-                SentIds::default(),
-            );
-            act.start_chat_actor(actor, chat_id, |addr| ChatMeta {
-                user,
-                subject,
-                call_id: call_id.clone(),
-                created_at,
-                accepted_at: None,
-                last_seq,
-                addr,
-            });
-            crate::metrics::chat_started();
-            // Route before answering, so the reply says whether it was answered at once; the
-            // chat actor announces the assignment only after this reply is on its way.
-            let decisions = act.core.route();
-            let position = act.core.position(chat_id);
-            reply.ok(json!({"chat_id": chat_id, "call_id": call_id, "position": position}));
-            if position.is_some() {
-                act.chat_queued(chat_id);
-            }
-            act.apply(decisions, ctx);
-            act.dirty.insert(queue_id);
-            act.after_change(ctx);
-        }));
+        self.queue_start(start, ctx);
     }
 }
 

@@ -236,6 +236,8 @@ impl Router {
                 accepted_at: chat.accepted_at,
                 last_seq: seq,
                 addr,
+                // Waiting chats are listed in every analyst's `hello`.
+                announced: analyst.is_none(),
             });
         }
         let grace = Duration::from_secs(self.deps.settings.routing.reconnect_grace_secs);

@@ -11,6 +11,7 @@ mod directory;
 mod ops;
 mod presence;
 mod queries;
+mod starts;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -61,6 +62,9 @@ struct ChatMeta {
     accepted_at: Option<DateTime<Utc>>,
     last_seq: Arc<AtomicI64>,
     addr: Addr<ChatActor>,
+    /// Whether the queue's analysts were told it waits (`chat_queued`), so they are told when
+    /// it stops waiting. A chat answered at once is never listed, and never unlisted.
+    announced: bool,
 }
 
 /// The system, when it changes something on its own (an offer that lapsed).
@@ -77,6 +81,8 @@ pub struct Router {
     queue_actors: HashMap<String, Addr<QueueActor>>,
     /// (user, queue) pairs whose start_chat is being stored: a second start is a conflict.
     starting: BTreeSet<(String, String)>,
+    /// Checked starts waiting to be stored, in batches.
+    starts: starts::Starts,
     /// Pending offers: chat → (analyst, timer generation).
     offers: HashMap<ChatId, (String, u64)>,
     /// Principals with no session left, and the generation of their grace timer.
@@ -97,6 +103,7 @@ impl Router {
             chats: HashMap::new(),
             queue_actors: HashMap::new(),
             starting: BTreeSet::new(),
+            starts: starts::Starts::default(),
             offers: HashMap::new(),
             away: HashMap::new(),
             generation: 0,
@@ -160,17 +167,26 @@ impl Router {
         if let Some(summary) = self.summary(chat) {
             let frame = protocol::event("chat_queued", json!({ "chat": summary }));
             self.to_queue(&summary.queue_id, frame);
+            if let Some(meta) = self.chats.get_mut(&chat) {
+                meta.announced = true;
+            }
             self.ops_chat_state(chat, &summary.queue_id, "waiting", None);
             self.dirty.insert(summary.queue_id);
         }
     }
 
     fn chat_dequeued(&mut self, chat: ChatId, queue_id: &str, reason: &str) {
-        let frame = protocol::event(
-            "chat_dequeued",
-            json!({"chat_id": chat, "queue_id": queue_id, "reason": reason}),
-        );
-        self.to_queue(queue_id, frame);
+        let announced = self
+            .chats
+            .get_mut(&chat)
+            .is_some_and(|meta| std::mem::take(&mut meta.announced));
+        if announced {
+            let frame = protocol::event(
+                "chat_dequeued",
+                json!({"chat_id": chat, "queue_id": queue_id, "reason": reason}),
+            );
+            self.to_queue(queue_id, frame);
+        }
         self.dirty.insert(queue_id.to_string());
     }
 

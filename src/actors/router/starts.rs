@@ -1,0 +1,158 @@
+//! Storing `start_chat`s in batches: the router queues each checked start here, and whatever has
+//! gathered while the previous batch was being stored goes to the database in one transaction.
+//! When it lands, each chat joins its queue in order, gets its chat actor, and is routed.
+//!
+//! One batch in flight, and no future per start in the router's context: actix polls every future
+//! of an actor's context on each wake, so ten thousand starts each waiting there for a database
+//! slot made every router message cost ten thousand polls.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{ChatMeta, Router};
+use crate::actors::chat::{ChatActor, ChatFacts, SentIds};
+use crate::actors::hub::Reply;
+use crate::domain::ChatState;
+use crate::protocol::Person;
+use crate::routing::ChatId;
+use crate::store::{self, chats::ChatToStart};
+
+/// Most starts stored in one transaction.
+const MAX_BATCH: usize = 500;
+
+/// A checked `start_chat` waiting to be stored.
+pub struct PendingStart {
+    pub chat_id: ChatId,
+    pub created_at: DateTime<Utc>,
+    pub user: Person,
+    pub queue_id: String,
+    pub subject: String,
+    pub call_id: Option<String>,
+    pub reply: Reply,
+}
+
+/// The starts waiting to be stored, and whether a batch is being stored.
+#[derive(Default)]
+pub struct Starts {
+    waiting: VecDeque<PendingStart>,
+    storing: bool,
+}
+
+impl Router {
+    /// Queues a checked start and stores it with whatever else is waiting.
+    pub(super) fn queue_start(&mut self, start: PendingStart, ctx: &mut Context<Self>) {
+        self.starts.waiting.push_back(start);
+        self.store_starts(ctx);
+    }
+
+    /// Stores the waiting starts in one transaction, unless a batch is already being stored.
+    fn store_starts(&mut self, ctx: &mut Context<Self>) {
+        if self.starts.storing || self.starts.waiting.is_empty() {
+            return;
+        }
+        let take = self.starts.waiting.len().min(MAX_BATCH);
+        let batch: Vec<PendingStart> = self.starts.waiting.drain(..take).collect();
+        let rows: Vec<ChatToStart> = batch
+            .iter()
+            .map(|p| ChatToStart {
+                chat_id: p.chat_id.to_string(),
+                queue_id: p.queue_id.clone(),
+                user_id: p.user.id.clone(),
+                user_name: p.user.name.clone(),
+                subject: p.subject.clone(),
+                call_id: p.call_id.clone(),
+                created_at: p.created_at,
+            })
+            .collect();
+        self.starts.storing = true;
+        let db = self.deps.db.clone();
+        ctx.spawn(
+            async move { store::chats::start_all(&db, &rows).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    act.starts.storing = false;
+                    match result {
+                        Ok(call_ids) => {
+                            for (start, call_id) in batch.into_iter().zip(call_ids) {
+                                act.started(start, call_id, ctx);
+                            }
+                        }
+                        Err(err) => {
+                            for start in batch {
+                                act.starting.remove(&(start.user.id, start.queue_id));
+                                start.reply.err(&err);
+                            }
+                        }
+                    }
+                    act.store_starts(ctx);
+                }),
+        );
+    }
+
+    /// A stored start: the chat joins its queue, gets its actor, and is routed; the user's reply
+    /// says whether it was answered at once.
+    fn started(&mut self, start: PendingStart, call_id: String, ctx: &mut Context<Self>) {
+        let PendingStart {
+            chat_id,
+            created_at,
+            user,
+            queue_id,
+            subject,
+            call_id: _,
+            reply,
+        } = start;
+        self.starting.remove(&(user.id.clone(), queue_id.clone()));
+        if let Err(err) =
+            self.core
+                .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())
+        {
+            return reply.err(&err);
+        }
+        let facts = ChatFacts {
+            id: chat_id,
+            queue_id: queue_id.clone(),
+            call_id: call_id.clone(),
+            subject: subject.clone(),
+            user: user.clone(),
+            analyst: None,
+            state: ChatState::Waiting,
+            created_at,
+            accepted_at: None,
+        };
+        let last_seq = Arc::new(AtomicI64::new(0));
+        let actor = ChatActor::new(
+            facts,
+            self.chat_deps(),
+            last_seq.clone(),
+            Vec::new(),
+            SentIds::default(),
+        );
+        self.start_chat_actor(actor, chat_id, |addr| ChatMeta {
+            user,
+            subject,
+            call_id: call_id.clone(),
+            created_at,
+            accepted_at: None,
+            last_seq,
+            addr,
+            announced: false,
+        });
+        crate::metrics::chat_started();
+        // Route before answering, so the reply says whether it was answered at once; the chat
+        // actor announces the assignment only after this reply is on its way.
+        let decisions = self.core.route();
+        let position = self.core.position(chat_id);
+        reply.ok(json!({"chat_id": chat_id, "call_id": call_id, "position": position}));
+        if position.is_some() {
+            self.chat_queued(chat_id);
+        }
+        self.apply(decisions, ctx);
+        self.dirty.insert(queue_id);
+        self.after_change(ctx);
+    }
+}
