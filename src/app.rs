@@ -52,16 +52,17 @@ impl Application {
         let writer_db = store::connect_writer(&settings.database)
             .await
             .context("database.url: cannot open the store writer's connection")?;
-        let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone());
+        let writer = StoreWriter::new(writer_db.clone(), &settings.store, store_healthy.clone());
         // Its own thread: commits are not held up behind the actors' work, and the encoding of
         // each batch does not take the actors' time.
         let writer = StoreWriter::start_in_arbiter(&Arbiter::new().handle(), move |_| writer);
         let router = Router::new(RouterDeps {
             hub: hub.clone(),
             directory: directory.clone(),
-            writer: writer.clone().recipient(),
+            writer: writer.clone(),
             feed: feed.clone(),
             db: db.clone(),
+            writes: writer_db,
             settings: settings.clone(),
         })
         .start();

@@ -616,6 +616,42 @@ async fn a_batch_of_starts_is_stored_in_one_go(s: Store) {
             .unwrap();
         assert_eq!((&row.call_id, row.state.as_str()), (call, "waiting"));
     }
+    // The store writer's batch of assignments: one statement, each chat its own analyst and time;
+    // a call stamped twice keeps the first stamp.
+    analysts::upsert(&s.db, "bob", "Bob Test".into(), 3, AnalystRole::Analyst)
+        .await
+        .unwrap();
+    store::chats::mark_all_active(&s.db, &[("c1", "alice", at(7)), ("c2", "bob", at(8))])
+        .await
+        .unwrap();
+    for (chat, analyst, when) in [("c1", "alice", at(7)), ("c2", "bob", at(8))] {
+        let row = chats::Entity::find_by_id(chat)
+            .one(&s.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.state, "active");
+        assert_eq!(
+            (row.analyst_id.as_deref(), row.accepted_at),
+            (Some(analyst), Some(when))
+        );
+    }
+    let stamps = [
+        (call_ids[0].as_str(), at(9)),
+        (call_ids[0].as_str(), at(11)),
+    ];
+    calls::record_first_contacts(&s.db, &stamps).await.unwrap();
+    let call = call_rows::Entity::find_by_id(call_ids[0].clone())
+        .one(&s.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(call.first_contact_at, Some(at(9)));
+    let missing =
+        store::chats::mark_all_active(&s.db, &[("c3", "alice", at(9)), ("nope", "alice", at(9))])
+            .await;
+    assert!(missing.is_err(), "a chat that does not exist is an error");
+
     // A batch that cannot be stored leaves nothing behind.
     let again = [
         start("c5", "zoe", "service-desk", None),

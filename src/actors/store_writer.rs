@@ -1,5 +1,5 @@
-//! The store writer: group commit for chat messages. Chat actors hand it groups of rows; it writes
-//! whatever has gathered in one transaction, with at most one transaction in flight, so batches
+//! The store writer: group commit for chat messages and for chats given to analysts. Chat actors
+//! hand it groups of rows (or an activation); it writes whatever has gathered in one transaction, with at most one transaction in flight, so batches
 //! grow with load (one row at a time when idle, hundreds under pressure) and each group learns
 //! whether it is durable. A group's rows are acknowledged only after that commit returns. A failed
 //! commit fails every group in it (their senders get `unavailable` and may send again: repeats are
@@ -10,24 +10,56 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix::prelude::*;
-use sea_orm::{DatabaseConnection, DbErr};
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::oneshot;
 
 use crate::settings::StoreSettings;
 use crate::store::messages::{self, NewMessage};
+use crate::store::{calls, chats};
 
 /// Rows to store together; answered once they are committed (or could not be).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), StoreError>")]
 pub struct StoreRows(pub Vec<NewMessage>);
 
+/// A chat given to an analyst: its state, analyst and acceptance time, and the first contact of
+/// its call the first time. Stored in the next commit, with the messages: a burst of assignments
+/// costs a few commits on the writer's connection, not two commits each racing for SQLite's lock.
+#[derive(Debug, Clone)]
+pub struct Activation {
+    pub chat_id: String,
+    pub analyst_id: String,
+    pub at: DateTime<Utc>,
+    /// The call whose first contact this is, on the chat's first acceptance.
+    pub first_contact: Option<String>,
+}
+
+/// Stores an activation; answered once it is committed (or could not be).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), StoreError>")]
+pub struct StoreActivation(pub Activation);
+
 /// The rows were not stored.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("could not store messages: {0}")]
+#[error("could not store: {0}")]
 pub struct StoreError(pub String);
+
+impl From<sea_orm::DbErr> for StoreError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        StoreError(err.to_string())
+    }
+}
+
+impl From<crate::error::AppError> for StoreError {
+    fn from(err: crate::error::AppError) -> Self {
+        StoreError(err.to_string())
+    }
+}
 
 struct Group {
     rows: Vec<NewMessage>,
+    activation: Option<Activation>,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -80,7 +112,8 @@ impl StoreWriter {
             .waiting
             .iter()
             .take_while(|g| {
-                rows += g.rows.len();
+                // An activation counts as a row: two small statements.
+                rows += g.rows.len() + usize::from(g.activation.is_some());
                 rows <= self.max_rows
             })
             .count()
@@ -96,9 +129,8 @@ impl StoreWriter {
             }
             .into_actor(self)
             .map(|(batch, result), act, ctx| {
-                let result = result.map_err(|err| {
-                    tracing::warn!(error = %err, groups = batch.len(), "message batch not stored");
-                    StoreError(err.to_string())
+                let result = result.inspect_err(|err| {
+                    tracing::warn!(error = %err, groups = batch.len(), "batch not stored");
                 });
                 act.healthy.store(result.is_ok(), Ordering::Release);
                 for group in batch {
@@ -111,10 +143,28 @@ impl StoreWriter {
     }
 }
 
-async fn write(db: &DatabaseConnection, batch: &[Group]) -> Result<(), DbErr> {
+async fn write(db: &DatabaseConnection, batch: &[Group]) -> Result<(), StoreError> {
     let rows: Vec<NewMessage> = batch.iter().flat_map(|g| g.rows.iter().cloned()).collect();
+    let activations: Vec<&Activation> =
+        batch.iter().filter_map(|g| g.activation.as_ref()).collect();
     let started = std::time::Instant::now();
-    messages::insert_batch(db, &rows).await?;
+    if activations.is_empty() {
+        messages::insert_batch(db, &rows).await?;
+    } else {
+        let txn = db.begin().await?;
+        messages::insert_in(&txn, &rows).await?;
+        let given: Vec<_> = activations
+            .iter()
+            .map(|a| (a.chat_id.as_str(), a.analyst_id.as_str(), a.at))
+            .collect();
+        chats::mark_all_active(&txn, &given).await?;
+        let first: Vec<_> = activations
+            .iter()
+            .filter_map(|a| Some((a.first_contact.as_deref()?, a.at)))
+            .collect();
+        calls::record_first_contacts(&txn, &first).await?;
+        txn.commit().await?;
+    }
     crate::metrics::batch_committed(rows.len(), started);
     Ok(())
 }
@@ -139,9 +189,34 @@ impl Handler<StoreRows> for StoreWriter {
             crate::metrics::store_overloaded();
             return Box::pin(async { Err(StoreError("the store is overloaded".into())) });
         }
-        let (done, result) = oneshot::channel();
         self.waiting_rows += msg.0.len();
-        self.waiting.push(Group { rows: msg.0, done });
+        self.enqueue(msg.0, None, ctx)
+    }
+}
+
+impl Handler<StoreActivation> for StoreWriter {
+    type Result = ResponseFuture<Result<(), StoreError>>;
+
+    /// Never refused for load: there is one per assignment, and a refused one would leave the
+    /// chat's row behind its state.
+    fn handle(&mut self, msg: StoreActivation, ctx: &mut Context<Self>) -> Self::Result {
+        self.enqueue(Vec::new(), Some(msg.0), ctx)
+    }
+}
+
+impl StoreWriter {
+    fn enqueue(
+        &mut self,
+        rows: Vec<NewMessage>,
+        activation: Option<Activation>,
+        ctx: &mut Context<Self>,
+    ) -> ResponseFuture<Result<(), StoreError>> {
+        let (done, result) = oneshot::channel();
+        self.waiting.push(Group {
+            rows,
+            activation,
+            done,
+        });
         self.flush(ctx);
         Box::pin(async move {
             result

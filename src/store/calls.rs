@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entities::{call_history, calls};
+use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -55,15 +56,27 @@ pub async fn record_first_contact(
     call_id: &str,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    calls::Entity::update_many()
-        .set(calls::ActiveModel {
-            first_contact_at: Set(Some(at)),
-            ..Default::default()
-        })
-        .filter(calls::Column::Id.eq(call_id))
-        .filter(calls::Column::FirstContactAt.is_null())
-        .exec(db)
-        .await?;
+    record_first_contacts(db, &[(call_id, at)]).await
+}
+
+/// `record_first_contact` for many calls in one statement per 500; the first stamp given for a
+/// call wins.
+pub async fn record_first_contacts(
+    db: &impl ConnectionTrait,
+    stamps: &[(&str, DateTime<Utc>)],
+) -> AppResult<()> {
+    for chunk in stamps.chunks(500) {
+        let mut first = CaseStatement::new();
+        for &(id, at) in chunk {
+            first = first.case(calls::Column::Id.eq(id), Expr::val(at));
+        }
+        calls::Entity::update_many()
+            .col_expr(calls::Column::FirstContactAt, first.into())
+            .filter(calls::Column::Id.is_in(chunk.iter().map(|c| c.0)))
+            .filter(calls::Column::FirstContactAt.is_null())
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 

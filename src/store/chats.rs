@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use entities::{calls, chats};
+use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -80,13 +81,34 @@ pub async fn mark_active(
     analyst_id: &str,
     accepted_at: DateTime<Utc>,
 ) -> AppResult<()> {
-    let changes = chats::ActiveModel {
-        state: Set(ChatState::Active.as_str().to_string()),
-        analyst_id: Set(Some(analyst_id.to_string())),
-        accepted_at: Set(Some(accepted_at)),
-        ..Default::default()
-    };
-    update_one(db, id, changes).await
+    mark_all_active(db, &[(id, analyst_id, accepted_at)]).await
+}
+
+/// `mark_active` for many chats, `(chat, analyst, accepted at)`, in one statement per 500 (the
+/// store writer's batches of assignments); `not_found` if one of them does not exist.
+pub async fn mark_all_active(
+    db: &impl ConnectionTrait,
+    chats: &[(&str, &str, DateTime<Utc>)],
+) -> AppResult<()> {
+    for chunk in chats.chunks(500) {
+        let mut analyst = CaseStatement::new();
+        let mut accepted = CaseStatement::new();
+        for &(id, analyst_id, at) in chunk {
+            analyst = analyst.case(chats::Column::Id.eq(id), Expr::val(analyst_id));
+            accepted = accepted.case(chats::Column::Id.eq(id), Expr::val(at));
+        }
+        let result = chats::Entity::update_many()
+            .col_expr(chats::Column::State, Expr::val(ChatState::Active.as_str()))
+            .col_expr(chats::Column::AnalystId, analyst.into())
+            .col_expr(chats::Column::AcceptedAt, accepted.into())
+            .filter(chats::Column::Id.is_in(chunk.iter().map(|c| c.0)))
+            .exec(db)
+            .await?;
+        if result.rows_affected < chunk.len() as u64 {
+            return Err(AppError::not_found("a chat given to an analyst"));
+        }
+    }
+    Ok(())
 }
 
 /// The chat goes back to waiting (in `queue_id`, maybe a transfer) without an analyst;

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use entities::chat_messages;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use crate::error::AppResult;
@@ -59,10 +59,16 @@ pub async fn insert_batch(db: &DatabaseConnection, rows: &[NewMessage]) -> Resul
         return insert_statement(db, rows).await;
     }
     let txn = db.begin().await?;
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        insert_statement(&txn, chunk).await?;
-    }
+    insert_in(&txn, rows).await?;
     txn.commit().await
+}
+
+/// Stores `rows` as part of the caller's transaction, in multi-row inserts.
+pub async fn insert_in(txn: &DatabaseTransaction, rows: &[NewMessage]) -> Result<(), DbErr> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        insert_statement(txn, chunk).await?;
+    }
+    Ok(())
 }
 
 async fn insert_statement(db: &impl ConnectionTrait, rows: &[NewMessage]) -> Result<(), DbErr> {

@@ -2,6 +2,7 @@
 //! transcript written to the call's history and to linked calls' histories), linked to a call.
 
 use super::*;
+use crate::actors::store_writer::{Activation, StoreActivation};
 
 /// Transcripts being written at once. Each holds a whole chat's messages in memory: when a
 /// thousand long chats end together, they take their turn here instead of all loading at once
@@ -53,17 +54,26 @@ impl Handler<Activate> for ChatActor {
 
     fn handle(&mut self, msg: Activate, ctx: &mut Context<Self>) {
         let db = self.deps.db.clone();
-        let (chat_id, call_id) = (self.facts.id.to_string(), self.facts.call_id.clone());
-        let (analyst_id, at) = (msg.analyst.id.clone(), msg.accepted_at);
-        let first_acceptance = self.facts.accepted_at.is_none();
+        let chat_id = self.facts.id.to_string();
+        let activation = Activation {
+            chat_id: chat_id.clone(),
+            analyst_id: msg.analyst.id.clone(),
+            at: msg.accepted_at,
+            first_contact: self
+                .facts
+                .accepted_at
+                .is_none()
+                .then(|| self.facts.call_id.clone()),
+        };
+        let stored = self.deps.writer.send(StoreActivation(activation));
         // Memory holds the latest messages only; a longer transcript is read back.
         let whole_in_memory = self.recent.front().is_none_or(|(m, _)| m.seq == 1);
         ctx.wait(
             async move {
-                store::chats::mark_active(&db, &chat_id, &analyst_id, at).await?;
-                if first_acceptance {
-                    store::calls::record_first_contact(&db, &call_id, at).await?;
-                }
+                stored
+                    .await
+                    .map_err(|err| AppError::new(ErrorCode::Unavailable, err.to_string()))?
+                    .map_err(|err| AppError::new(ErrorCode::Unavailable, err.to_string()))?;
                 if whole_in_memory {
                     return Ok::<_, AppError>(None);
                 }

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::directory::ChatDirectory;
 use super::hub::{Hub, Reply, Who};
-use super::store_writer::StoreRows;
+use super::store_writer::{StoreRows, StoreWriter};
 use crate::domain::{ChatState, EndReason, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef, ChatSummary, Message, MessageTag, Person};
@@ -51,7 +51,7 @@ pub const KEPT_IN_MEMORY: usize = 100;
 pub struct ChatDeps {
     pub hub: Arc<Hub>,
     pub directory: Arc<ChatDirectory>,
-    pub writer: Recipient<StoreRows>,
+    pub writer: Addr<StoreWriter>,
     pub db: DatabaseConnection,
 }
 

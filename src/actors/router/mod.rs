@@ -33,7 +33,7 @@ use super::directory::ChatDirectory;
 use super::feed::Feed;
 use super::hub::{Hub, Reply, Who};
 use super::queue::{QueueActor, Waiting};
-use super::store_writer::StoreRows;
+use super::store_writer::StoreWriter;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::protocol::{self, Actor as ActorRef, ChatSummary, Person};
 use crate::routing::{ChatId, Core, Decision};
@@ -46,10 +46,13 @@ use crate::timefmt::rfc3339;
 pub struct RouterDeps {
     pub hub: Arc<Hub>,
     pub directory: Arc<ChatDirectory>,
-    pub writer: Recipient<StoreRows>,
+    pub writer: Addr<StoreWriter>,
     /// Where ops events go (`GET /api/v1/events`).
     pub feed: Arc<Feed>,
     pub db: DatabaseConnection,
+    /// The store writer's connection, for the batches of `start_chat`: one connection does the
+    /// bulk writes, so on SQLite they queue for it instead of sleeping on each other's lock.
+    pub writes: DatabaseConnection,
     pub settings: Arc<Settings>,
 }
 
