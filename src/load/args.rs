@@ -59,6 +59,9 @@ pub struct LoadArgs {
     /// Extra connects and disconnects per second, each by a fresh user, during the conversation.
     #[arg(long, default_value_t = 0)]
     pub churn: u32,
+    /// Users starting their chat per second in the start phase (0: all at once, a burst).
+    #[arg(long, default_value_t = 0)]
+    pub start_rate: u32,
     /// Write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,

@@ -4,6 +4,7 @@
 //! client keeps a table of in-flight messages: a send's `ref` and `client_msg_id` carry the time
 //! it was scheduled (µs since the run started), and a chat's `subject` the time it was started.
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -44,6 +45,10 @@ pub struct Shared {
     pub phase: watch::Receiver<Phase>,
     /// Bounds handshakes in flight.
     pub connecting: tokio::sync::Semaphore,
+    /// The gap between two users' starts (`None`: all at once).
+    pub start_pace: Option<Duration>,
+    /// Users that have taken their turn to start.
+    pub starts_taken: Cell<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +158,11 @@ impl Client {
         self.phase = phase;
         match phase {
             Phase::Start if self.kind == Kind::User => {
+                if let Some(gap) = self.shared.start_pace {
+                    let turn = self.shared.starts_taken.get();
+                    self.shared.starts_taken.set(turn + 1);
+                    actix_web::rt::time::sleep(gap * turn).await;
+                }
                 let at = self.shared.stats.borrow().now_us();
                 self.shared.stats.borrow_mut().chats_started += 1;
                 let frame = format!(

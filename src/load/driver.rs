@@ -51,6 +51,8 @@ pub async fn run(args: LoadArgs, configured_secret: String) -> anyhow::Result<bo
         body: "x".repeat(args.body_chars),
         phase: phase_rx,
         connecting: tokio::sync::Semaphore::new(args.connect_concurrency),
+        start_pace: (args.start_rate > 0).then(|| Duration::from_secs(1) / args.start_rate),
+        starts_taken: Cell::new(0),
     });
     let phase_name = Rc::new(Cell::new("connect"));
     let progress = actix_web::rt::spawn(progress(stats.clone(), phase_name.clone()));

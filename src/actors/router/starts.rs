@@ -70,18 +70,14 @@ impl Router {
             })
             .collect();
         self.starts.storing = true;
-        let db = self.deps.db.clone();
+        let db = self.deps.writes.clone();
         ctx.spawn(
             async move { store::chats::start_all(&db, &rows).await }
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     act.starts.storing = false;
                     match result {
-                        Ok(call_ids) => {
-                            for (start, call_id) in batch.into_iter().zip(call_ids) {
-                                act.started(start, call_id, ctx);
-                            }
-                        }
+                        Ok(call_ids) => act.started(batch.into_iter().zip(call_ids), ctx),
                         Err(err) => {
                             for start in batch {
                                 act.starting.remove(&(start.user.id, start.queue_id));
@@ -94,65 +90,76 @@ impl Router {
         );
     }
 
-    /// A stored start: the chat joins its queue, gets its actor, and is routed; the user's reply
-    /// says whether it was answered at once.
-    fn started(&mut self, start: PendingStart, call_id: String, ctx: &mut Context<Self>) {
-        let PendingStart {
-            chat_id,
-            created_at,
-            user,
-            queue_id,
-            subject,
-            call_id: _,
-            reply,
-        } = start;
-        self.starting.remove(&(user.id.clone(), queue_id.clone()));
-        if let Err(err) =
-            self.core
-                .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())
-        {
-            return reply.err(&err);
+    /// Stored starts: each chat joins its queue and gets its actor, then the queue is routed once
+    /// for the whole batch; each user's reply says whether their chat was answered at once.
+    fn started(
+        &mut self,
+        stored: impl Iterator<Item = (PendingStart, String)>,
+        ctx: &mut Context<Self>,
+    ) {
+        let mut queued = Vec::new();
+        for (start, call_id) in stored {
+            let PendingStart {
+                chat_id,
+                created_at,
+                user,
+                queue_id,
+                subject,
+                call_id: _,
+                reply,
+            } = start;
+            self.starting.remove(&(user.id.clone(), queue_id.clone()));
+            if let Err(err) =
+                self.core
+                    .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())
+            {
+                reply.err(&err);
+                continue;
+            }
+            let facts = ChatFacts {
+                id: chat_id,
+                queue_id: queue_id.clone(),
+                call_id: call_id.clone(),
+                subject: subject.clone(),
+                user: user.clone(),
+                analyst: None,
+                state: ChatState::Waiting,
+                created_at,
+                accepted_at: None,
+            };
+            let last_seq = Arc::new(AtomicI64::new(0));
+            let actor = ChatActor::new(
+                facts,
+                self.chat_deps(),
+                last_seq.clone(),
+                Vec::new(),
+                SentIds::default(),
+            );
+            self.start_chat_actor(actor, chat_id, |addr| ChatMeta {
+                user,
+                subject,
+                call_id: call_id.clone(),
+                created_at,
+                accepted_at: None,
+                last_seq,
+                addr,
+                announced: false,
+            });
+            crate::metrics::chat_started();
+            self.dirty.insert(queue_id);
+            queued.push((chat_id, call_id, reply));
         }
-        let facts = ChatFacts {
-            id: chat_id,
-            queue_id: queue_id.clone(),
-            call_id: call_id.clone(),
-            subject: subject.clone(),
-            user: user.clone(),
-            analyst: None,
-            state: ChatState::Waiting,
-            created_at,
-            accepted_at: None,
-        };
-        let last_seq = Arc::new(AtomicI64::new(0));
-        let actor = ChatActor::new(
-            facts,
-            self.chat_deps(),
-            last_seq.clone(),
-            Vec::new(),
-            SentIds::default(),
-        );
-        self.start_chat_actor(actor, chat_id, |addr| ChatMeta {
-            user,
-            subject,
-            call_id: call_id.clone(),
-            created_at,
-            accepted_at: None,
-            last_seq,
-            addr,
-            announced: false,
-        });
-        crate::metrics::chat_started();
-        // Route before answering, so the reply says whether it was answered at once; the chat
-        // actor announces the assignment only after this reply is on its way.
+        // Route before answering, so each reply says whether it was answered at once; the chat
+        // actors announce the assignments only after these replies are on their way.
         let decisions = self.core.route();
-        let position = self.core.position(chat_id);
-        reply.ok(json!({"chat_id": chat_id, "call_id": call_id, "position": position}));
-        if position.is_some() {
-            self.chat_queued(chat_id);
+        for (chat_id, call_id, reply) in queued {
+            let position = self.core.position(chat_id);
+            reply.ok(json!({"chat_id": chat_id, "call_id": call_id, "position": position}));
+            if position.is_some() {
+                self.chat_queued(chat_id);
+            }
         }
         self.apply(decisions, ctx);
-        self.dirty.insert(queue_id);
         self.after_change(ctx);
     }
 }
