@@ -1,10 +1,11 @@
 //! The store writer: group commit for chat messages and for chats given to analysts. Chat actors
-//! hand it groups of rows (or an activation); it writes whatever has gathered in one transaction, with at most one transaction in flight, so batches
-//! grow with load (one row at a time when idle, hundreds under pressure) and each group learns
-//! whether it is durable. A group's rows are acknowledged only after that commit returns. A failed
-//! commit fails every group in it (their senders get `unavailable` and may send again: repeats are
-//! stored once), marks the store unhealthy for `/readyz`, and the next commit that succeeds marks
-//! it healthy again.
+//! hand it groups of rows (or an activation); it writes whatever has gathered in one transaction,
+//! with at most one transaction in flight, so batches grow with load (one row at a time when
+//! idle, hundreds under pressure) and each group learns whether it is durable. A group's rows are
+//! acknowledged only after that commit returns. A failed commit fails every group in it (their
+//! senders get `unavailable` and may send again: repeats are stored once), marks the store
+//! unhealthy for `/readyz`, and the next commit that succeeds marks it healthy again. It runs on
+//! its own thread with its own connection (see `store::connect_writer`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
