@@ -89,6 +89,17 @@ static WAIT_TO_ANSWER: LazyLock<Histogram> = LazyLock::new(|| {
         ],
     )
 });
+static QUEUED_TO_ASSIGNED: LazyLock<Histogram> = LazyLock::new(|| {
+    histogram(
+        "switchboard_queued_to_assigned_seconds",
+        "From a chat joining a queue (stored, or requeued) until its analyst is sent chat_assigned, \
+         the assignment committed (auto routing)",
+        vec![
+            0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25,
+            0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+        ],
+    )
+});
 static DELIVERY: LazyLock<Histogram> = LazyLock::new(|| {
     histogram(
         "switchboard_message_delivery_seconds",
@@ -159,6 +170,11 @@ pub fn assigned(first_wait_secs: Option<f64>) {
     if let Some(secs) = first_wait_secs {
         WAIT_TO_ANSWER.observe(secs.max(0.0));
     }
+}
+
+/// An auto-routed chat's analyst was sent `chat_assigned`, `waited` after it joined the queue.
+pub fn queued_to_assigned(waited: std::time::Duration) {
+    QUEUED_TO_ASSIGNED.observe(waited.as_secs_f64());
 }
 
 /// An offer was `made`, `declined` or `timed_out`.

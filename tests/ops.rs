@@ -122,6 +122,17 @@ async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
         )
     };
     assert!(ended(&closed) > ended(&answered));
+
+    // Auto routing: the time from joining the queue to the analyst's chat_assigned is measured.
+    app.provision("auto-desk", "auto", &[("alice", "analyst")], 3)
+        .await;
+    let mut fred = app.ws(&app.token("fred", Role::User)).await;
+    fred.ok(json!({"type": "start_chat", "queue_id": "auto-desk"}))
+        .await;
+    alice.expect("chat_assigned").await;
+    let assigned = scrape(&app).await;
+    let told = "switchboard_queued_to_assigned_seconds_count";
+    assert!(total(&assigned, told) > total(&closed, told), "{told} did not move");
 }
 
 async fn offer_counters_move_on_decline_and_timeout(app: TestApp) {

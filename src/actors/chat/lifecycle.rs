@@ -45,6 +45,8 @@ pub async fn write_history(
 pub struct Activate {
     pub analyst: Person,
     pub accepted_at: DateTime<Utc>,
+    /// When the chat last joined a queue.
+    pub waiting_since: std::time::Instant,
     /// The accepting session, when an analyst accepted; `None` for auto routing.
     pub reply: Option<Reply>,
 }
@@ -102,7 +104,10 @@ impl Handler<Activate> for ChatActor {
                         reply.ok(json!({"chat": chat, "transcript": transcript}));
                         act.deps.hub.send_except(&analyst, Some(reply.session_id), &assigned);
                     }
-                    None => act.deps.hub.send(&analyst, &assigned),
+                    None => {
+                        act.deps.hub.send(&analyst, &assigned);
+                        crate::metrics::queued_to_assigned(msg.waiting_since.elapsed());
+                    }
                 }
                 let accepted = protocol::event(
                     "chat_accepted",

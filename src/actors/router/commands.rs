@@ -3,6 +3,8 @@
 //! current state before anything changes; its reply goes to the asking session before any event
 //! about what it created.
 
+use std::time::Instant;
+
 use actix::prelude::*;
 use chrono::Utc;
 use serde_json::json;
@@ -241,7 +243,8 @@ impl Router {
             self.core.offer_to(msg.chat_id, target)?;
         }
         let position = self.core.position(msg.chat_id);
-        if let Some(meta) = self.chats.get(&msg.chat_id) {
+        if let Some(meta) = self.chats.get_mut(&msg.chat_id) {
+            meta.waiting_since = Instant::now();
             meta.addr.do_send(Requeue {
                 queue_id: queue_id.clone(),
                 position,

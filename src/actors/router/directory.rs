@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use entities::{analysts, chats, queue_members, queues};
@@ -236,6 +236,7 @@ impl Router {
                 accepted_at: chat.accepted_at,
                 last_seq: seq,
                 addr,
+                waiting_since: Instant::now(),
                 // Waiting chats are listed in every analyst's `hello`.
                 announced: analyst.is_none(),
             });

@@ -16,7 +16,7 @@ mod starts;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
@@ -65,6 +65,8 @@ struct ChatMeta {
     accepted_at: Option<DateTime<Utc>>,
     last_seq: Arc<AtomicI64>,
     addr: Addr<ChatActor>,
+    /// When it last joined a queue (start, restart or requeue), for the queued → assigned metric.
+    waiting_since: Instant,
     /// Whether the queue's analysts were told it waits (`chat_queued`), so they are told when
     /// it stops waiting. A chat answered at once is never listed, and never unlisted.
     announced: bool,
@@ -237,6 +239,7 @@ impl Router {
         meta.addr.do_send(Activate {
             analyst: person,
             accepted_at: now,
+            waiting_since: meta.waiting_since,
             reply,
         });
         if let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone()) {

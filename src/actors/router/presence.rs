@@ -3,7 +3,7 @@
 //! leaving starts the grace period of contract §4. Past it, an analyst goes offline and their
 //! active chats return to the head of their queues; a user's open chats end `user_left`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde_json::json;
@@ -182,7 +182,8 @@ impl Router {
                     };
                     if self.core.requeue(chat, &queue_id, Place::Head).is_ok() {
                         let position = self.core.position(chat);
-                        if let Some(meta) = self.chats.get(&chat) {
+                        if let Some(meta) = self.chats.get_mut(&chat) {
+                            meta.waiting_since = Instant::now();
                             meta.addr.do_send(Requeue { queue_id, position });
                         }
                         self.chat_queued(chat);

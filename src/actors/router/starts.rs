@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
+use std::time::Instant;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
@@ -143,6 +144,7 @@ impl Router {
                 accepted_at: None,
                 last_seq,
                 addr,
+                waiting_since: Instant::now(),
                 announced: false,
             });
             crate::metrics::chat_started();
