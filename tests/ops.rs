@@ -132,7 +132,10 @@ async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
     alice.expect("chat_assigned").await;
     let assigned = scrape(&app).await;
     let told = "switchboard_queued_to_assigned_seconds_count";
-    assert!(total(&assigned, told) > total(&closed, told), "{told} did not move");
+    assert!(
+        total(&assigned, told) > total(&closed, told),
+        "{told} did not move"
+    );
 }
 
 async fn offer_counters_move_on_decline_and_timeout(app: TestApp) {
