@@ -147,10 +147,10 @@ async fn call_gets_a_unique_id_and_one_first_contact(s: Store) {
         .unwrap();
     assert_ne!(other.id, call.id);
 
-    calls::record_first_contact(&s.db, &call.id, at(5_000_000))
+    calls::record_first_contacts(&s.db, &[(&call.id, at(5_000_000))])
         .await
         .unwrap();
-    calls::record_first_contact(&s.db, &call.id, at(9_000_000))
+    calls::record_first_contacts(&s.db, &[(&call.id, at(9_000_000))])
         .await
         .unwrap();
     let found = calls::find(&s.db, &call.id).await.unwrap().unwrap();
@@ -171,7 +171,7 @@ async fn chat_lifecycle_is_stored(s: Store) {
     assert_eq!(chat.created_at, at(123_456));
     assert_eq!(store::chats::open(&s.db).await.unwrap().len(), 1);
 
-    store::chats::mark_active(&s.db, &chat.id, "alice", at(2_000_000))
+    store::chats::mark_all_active(&s.db, &[(&chat.id, "alice", at(2_000_000))])
         .await
         .unwrap();
     let active = store::chats::find(&s.db, &chat.id).await.unwrap().unwrap();
@@ -188,7 +188,7 @@ async fn chat_lifecycle_is_stored(s: Store) {
     assert_eq!(back.analyst_id, None);
     assert_eq!(back.accepted_at, Some(at(2_000_000)), "accepted_at is kept");
 
-    store::chats::mark_active(&s.db, &chat.id, "alice", at(3_000_000))
+    store::chats::mark_all_active(&s.db, &[(&chat.id, "alice", at(3_000_000))])
         .await
         .unwrap();
     store::chats::mark_ended(
@@ -234,7 +234,7 @@ async fn open_chats_come_oldest_first(s: Store) {
     let a = new_chat(&s.db, "service-desk", "noah", at(1)).await;
     let b = new_chat(&s.db, "service-desk", "emma", at(2)).await;
     let d = new_chat(&s.db, "service-desk", "emma", at(4)).await;
-    store::chats::mark_active(&s.db, &b.id, "alice", at(10))
+    store::chats::mark_all_active(&s.db, &[(&b.id, "alice", at(10))])
         .await
         .unwrap();
     store::chats::mark_ended(
@@ -325,7 +325,7 @@ async fn listings_page_through_every_chat_once_in_order(s: Store) {
                     .unwrap();
                 }
                 (ListFilter::Answered, parity) => {
-                    store::chats::mark_active(&s.db, &chat.id, "alice", at(50_000_000))
+                    store::chats::mark_all_active(&s.db, &[(&chat.id, "alice", at(50_000_000))])
                         .await
                         .unwrap();
                     if parity == 1 {

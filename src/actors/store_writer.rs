@@ -108,52 +108,56 @@ impl StoreWriter {
             });
             return;
         }
-        let mut rows = 0;
+        let mut counted = 0;
         let take = self
             .waiting
             .iter()
             .take_while(|g| {
                 // An activation counts as a row: two small statements.
-                rows += g.rows.len() + usize::from(g.activation.is_some());
-                rows <= self.max_rows
+                counted += g.rows.len() + usize::from(g.activation.is_some());
+                counted <= self.max_rows
             })
             .count()
             .max(1);
-        let batch: Vec<Group> = self.waiting.drain(..take).collect();
-        self.waiting_rows -= batch.iter().map(|g| g.rows.len()).sum::<usize>();
+        // The rows move into the batch; each group keeps only its answer.
+        let (mut rows, mut activations, mut answers) = (Vec::new(), Vec::new(), Vec::new());
+        for group in self.waiting.drain(..take) {
+            rows.extend(group.rows);
+            activations.extend(group.activation);
+            answers.push(group.done);
+        }
+        self.waiting_rows -= rows.len();
         self.in_flight = true;
         let db = self.db.clone();
         ctx.spawn(
-            async move {
-                let result = write(&db, &batch).await;
-                (batch, result)
-            }
-            .into_actor(self)
-            .map(|(batch, result), act, ctx| {
-                let result = result.inspect_err(|err| {
-                    tracing::warn!(error = %err, groups = batch.len(), "batch not stored");
-                });
-                act.healthy.store(result.is_ok(), Ordering::Release);
-                for group in batch {
-                    let _ = group.done.send(result.clone());
-                }
-                act.in_flight = false;
-                act.flush(ctx);
-            }),
+            async move { write(&db, &rows, &activations).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    let result = result.inspect_err(|err| {
+                        tracing::warn!(error = %err, groups = answers.len(), "batch not stored");
+                    });
+                    act.healthy.store(result.is_ok(), Ordering::Release);
+                    for done in answers {
+                        let _ = done.send(result.clone());
+                    }
+                    act.in_flight = false;
+                    act.flush(ctx);
+                }),
         );
     }
 }
 
-async fn write(db: &DatabaseConnection, batch: &[Group]) -> Result<(), StoreError> {
-    let rows: Vec<NewMessage> = batch.iter().flat_map(|g| g.rows.iter().cloned()).collect();
-    let activations: Vec<&Activation> =
-        batch.iter().filter_map(|g| g.activation.as_ref()).collect();
+async fn write(
+    db: &DatabaseConnection,
+    rows: &[NewMessage],
+    activations: &[Activation],
+) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
     if activations.is_empty() {
-        messages::insert_batch(db, &rows).await?;
+        messages::insert_batch(db, rows).await?;
     } else {
         let txn = db.begin().await?;
-        messages::insert_in(&txn, &rows).await?;
+        messages::insert_in(&txn, rows).await?;
         let given: Vec<_> = activations
             .iter()
             .map(|a| (a.chat_id.as_str(), a.analyst_id.as_str(), a.at))

@@ -50,17 +50,8 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<calls
     Ok(calls::Entity::find_by_id(id.to_string()).one(db).await?)
 }
 
-/// Stamps the call's first contact at `at`, unless it already has one (one conditional UPDATE).
-pub async fn record_first_contact(
-    db: &impl ConnectionTrait,
-    call_id: &str,
-    at: DateTime<Utc>,
-) -> AppResult<()> {
-    record_first_contacts(db, &[(call_id, at)]).await
-}
-
-/// `record_first_contact` for many calls in one statement per 500; the first stamp given for a
-/// call wins.
+/// Stamps each call's first contact, `(call, at)`, unless it already has one: one conditional
+/// UPDATE per 500; the first stamp given for a call wins.
 pub async fn record_first_contacts(
     db: &impl ConnectionTrait,
     stamps: &[(&str, DateTime<Utc>)],

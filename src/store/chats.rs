@@ -74,17 +74,7 @@ async fn update_one(
     Ok(())
 }
 
-/// An analyst accepted the chat.
-pub async fn mark_active(
-    db: &impl ConnectionTrait,
-    id: &str,
-    analyst_id: &str,
-    accepted_at: DateTime<Utc>,
-) -> AppResult<()> {
-    mark_all_active(db, &[(id, analyst_id, accepted_at)]).await
-}
-
-/// `mark_active` for many chats, `(chat, analyst, accepted at)`, in one statement per 500 (the
+/// Analysts accepted these chats, `(chat, analyst, accepted at)`: one statement per 500 (the
 /// store writer's batches of assignments); `not_found` if one of them does not exist.
 pub async fn mark_all_active(
     db: &impl ConnectionTrait,
