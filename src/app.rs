@@ -18,6 +18,7 @@ use crate::actors::directory::ChatDirectory;
 use crate::actors::feed::Feed;
 use crate::actors::hub::Hub;
 use crate::actors::router::{LoadDirectory, Router, RouterDeps};
+use crate::actors::socket;
 use crate::actors::store_writer::{Drain, StoreWriter};
 use crate::auth::{JwtKeys, Tickets};
 use crate::settings::Settings;
@@ -66,7 +67,6 @@ impl Application {
             settings: settings.clone(),
         })
         .start();
-        hub.on_drop(router.clone().recipient());
         router
             .send(LoadDirectory)
             .await
@@ -97,6 +97,11 @@ impl Application {
         // Small frames (acks, relayed messages) must leave at once, not wait out Nagle's
         // algorithm against the peer's delayed ACK (a 40 ms stall per burst on Linux).
         .tcp_nodelay(true)
+        // A client that stops reading is cut off by the kernel after the heartbeat's timeout,
+        // even while its session (which runs only when its socket takes writes) is frozen.
+        .on_connect(socket::on_connect(Duration::from_secs(
+            settings.ws.client_timeout_secs,
+        )))
         .disable_signals();
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);

@@ -58,6 +58,12 @@ static STORE_OVERLOADED: LazyLock<IntCounter> = LazyLock::new(|| {
         "Message groups refused because too many rows were already waiting for a commit",
     )
 });
+static SLOW_SESSIONS: LazyLock<IntCounter> = LazyLock::new(|| {
+    counter(
+        "switchboard_slow_sessions_dropped_total",
+        "WebSocket sessions dropped, their connection reset, for not reading their frames",
+    )
+});
 static CHATS_STARTED: LazyLock<IntCounter> =
     LazyLock::new(|| counter("switchboard_chats_started_total", "Chats started"));
 static CHATS_ENDED: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -177,6 +183,11 @@ pub fn queued_to_assigned(waited: std::time::Duration) {
     QUEUED_TO_ASSIGNED.observe(waited.as_secs_f64());
 }
 
+/// A session was dropped (its connection reset) because its client stopped reading.
+pub fn slow_session_dropped() {
+    SLOW_SESSIONS.inc();
+}
+
 /// An offer was `made`, `declined` or `timed_out`.
 pub fn offer(outcome: &str) {
     OFFERS.with_label_values(&[outcome]).inc();
@@ -226,8 +237,13 @@ impl Rate {
 }
 
 /// The Prometheus text exposition: the process-wide metrics plus the router's live figures.
-pub fn render(snapshot: &OpsSnapshot) -> Result<String, prometheus::Error> {
+/// `outbound` is the frames and bytes queued for all sessions (`Hub::outbound`).
+pub fn render(
+    snapshot: &OpsSnapshot,
+    outbound: (usize, usize),
+) -> Result<String, prometheus::Error> {
     for lazy in [
+        &SLOW_SESSIONS,
         &MESSAGES_STORED,
         &CHATS_STARTED,
         &ASSIGNMENTS,
@@ -280,6 +296,22 @@ pub fn render(snapshot: &OpsSnapshot) -> Result<String, prometheus::Error> {
         longest
             .with_label_values(&[q.id.as_str()])
             .set(q.longest_wait_secs);
+    }
+    for (name, help, value) in [
+        (
+            "switchboard_outbound_queued_frames",
+            "Frames queued for WebSocket sessions, not yet written to their sockets",
+            outbound.0,
+        ),
+        (
+            "switchboard_outbound_queued_bytes",
+            "Bytes queued for WebSocket sessions, not yet written to their sockets",
+            outbound.1,
+        ),
+    ] {
+        let g = prometheus::IntGauge::new(name, help)?;
+        live.register(Box::new(g.clone()))?;
+        g.set(i64::try_from(value).unwrap_or(i64::MAX));
     }
     let mut families = REGISTRY.gather();
     families.extend(live.gather());

@@ -47,6 +47,7 @@ msgs_per_sec = 10
 msgs_burst = 20
 max_connections_per_principal = 5
 max_outbound_frames = 1024
+max_outbound_bytes = 1048576
 
 [store]
 batch_max_rows = 500
@@ -193,6 +194,9 @@ pub struct LimitsSettings {
     pub max_connections_per_principal: usize,
     /// Frames queued for one session before it is dropped as too slow (its client stopped reading).
     pub max_outbound_frames: usize,
+    /// Bytes queued for one session before it is dropped as too slow; replays (`resume`) use at
+    /// most half and wait for the client to read.
+    pub max_outbound_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -318,10 +322,14 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let positive: [(&'static str, u64); 11] = [
+        let positive: [(&'static str, u64); 12] = [
             (
                 "limits.max_outbound_frames",
                 self.limits.max_outbound_frames as u64,
+            ),
+            (
+                "limits.max_outbound_bytes",
+                self.limits.max_outbound_bytes as u64,
             ),
             ("store.batch_max_rows", self.store.batch_max_rows as u64),
             ("store.max_waiting_rows", self.store.max_waiting_rows as u64),

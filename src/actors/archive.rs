@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::chat::RESUME_WINDOW;
+use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
 use super::hub::Reply;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -42,7 +42,8 @@ pub async fn refuse_ended(
     Err(AppError::conflict("the chat has ended"))
 }
 
-/// `resume` of an ended chat: its stored messages after `after_seq`, then ok.
+/// `resume` of an ended chat: its stored messages after `after_seq`, a page at a time as the
+/// session's outbox has room, then ok.
 pub async fn resume(
     state: web::Data<AppState>,
     who: ActorRef,
@@ -63,9 +64,27 @@ pub async fn resume(
             format!("more than {RESUME_WINDOW} messages behind: read the transcript over HTTP"),
         ));
     }
-    for m in store::messages::transcript(&state.db, &id, after_seq, RESUME_WINDOW as u64).await? {
-        let message = views::message(m).map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
-        to.frame(protocol::encode(&message));
+    let outbox = to.link.outbox().clone();
+    let _replaying = outbox.begin_replay(chat_id).ok_or_else(|| {
+        AppError::conflict("a resume of this chat is already running on this connection")
+    })?;
+    let mut sent = after_seq;
+    while sent < last_seq {
+        let page = store::messages::transcript(&state.db, &id, sent, REPLAY_PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for m in page {
+            sent = m.seq;
+            let message = views::message(m).map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
+            let frame = protocol::encode(&message);
+            while !to.link.push_paced(&frame) {
+                if outbox.is_closed() {
+                    return Err(AppError::new(ErrorCode::Unavailable, "the session closed"));
+                }
+                outbox.room(frame.len()).await;
+            }
+        }
     }
     Ok(json!({"chat_id": chat_id, "state": chat.state, "last_seq": last_seq}))
 }

@@ -1,35 +1,24 @@
 //! The hub: which WebSocket sessions each principal has open, so that every session of a
 //! principal receives that principal's events. Senders never wait on a session: frames are
-//! serialized once, shared, and `try_send`-ed into a bounded mailbox; a session that stops reading
-//! is dropped when its mailbox is full. Also the `Reply` handle a command carries so that the
+//! serialized once, shared, and queued through each session's outbox (`outbox.rs`), which drops a
+//! session that stopped reading once its bound is full. Also the `Reply` handle a command carries so that the
 //! actor that completes it can answer the session that sent it, in order with its events.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::RwLock;
 
-use actix::dev::SendError;
 use actix::{Message, Recipient};
 use bytestring::ByteString;
 use serde_json::Value;
 
-use super::router::Disconnect;
+pub use super::outbox::{Deliver, SessionId, SessionLink};
 use crate::error::AppError;
 use crate::protocol;
-
-/// One outbound text frame for a session.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Deliver(pub ByteString);
 
 /// The engine is stopping: the session closes with 1012 (service restart).
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
-
-/// A WebSocket session's id, unique for the process.
-pub type SessionId = u64;
-
 /// Whose sessions: end users, staff (analysts, managers) and admins have separate id spaces.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Who {
@@ -50,30 +39,22 @@ impl Who {
     }
 }
 
-/// One open session: its id, where its frames go, how to close it, and the flag that tells it
-/// it was dropped for not reading.
+/// One open session: its id, the way to its socket, and how to close it.
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
     pub id: SessionId,
-    pub frames: Recipient<Deliver>,
+    pub link: SessionLink,
     pub close: Recipient<Shutdown>,
-    pub too_slow: Arc<AtomicBool>,
 }
 
-/// Open sessions by principal.
+/// Open sessions by principal. A session stays listed (and counted) until its socket has closed,
+/// also after it was dropped for not reading.
 #[derive(Debug, Default)]
 pub struct Hub {
     sessions: RwLock<HashMap<Who, Vec<SessionHandle>>>,
-    /// Told when a session is dropped for not reading (set once the router runs).
-    on_drop: OnceLock<Recipient<Disconnect>>,
 }
 
 impl Hub {
-    /// Who hears about sessions dropped for not reading.
-    pub fn on_drop(&self, to: Recipient<Disconnect>) {
-        let _ = self.on_drop.set(to);
-    }
-
     /// Adds a session; returns how many the principal now has.
     pub fn register(&self, who: Who, session: SessionHandle) -> usize {
         let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
@@ -110,43 +91,32 @@ impl Hub {
         map.get(who).map_or(0, Vec::len)
     }
 
+    /// Frames and bytes queued for all sessions, not yet written to their sockets.
+    pub fn outbound(&self) -> (usize, usize) {
+        let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        map.values()
+            .flatten()
+            .map(|s| s.link.outbox().queued())
+            .fold((0, 0), |(f, b), (df, db)| (f + df, b + db))
+    }
+
     /// Sends a frame to every session of a principal.
     pub fn send(&self, who: &Who, frame: &ByteString) {
-        self.send_except(who, None, frame);
+        self.send_skipping(who, |_| false, frame);
     }
 
-    /// Sends a frame to every session of a principal but one. A session whose mailbox is full
-    /// (its client stopped reading) is dropped rather than left to grow without bound.
-    pub fn send_except(&self, who: &Who, except: Option<SessionId>, frame: &ByteString) {
-        let mut slow = Vec::new();
-        {
-            let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
-            let Some(list) = map.get(who) else { return };
-            for session in list.iter().filter(|s| Some(s.id) != except) {
-                if let Err(SendError::Full(_)) = session.frames.try_send(Deliver(frame.clone())) {
-                    slow.push(session.id);
-                }
-            }
-        }
-        for id in slow {
-            self.drop_slow(who, id);
-        }
+    /// Sends a frame to every session of a principal but one.
+    pub fn send_except(&self, who: &Who, except: SessionId, frame: &ByteString) {
+        self.send_skipping(who, |id| id == except, frame);
     }
 
-    fn drop_slow(&self, who: &Who, id: SessionId) {
-        let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(list) = map.get_mut(who)
-            && let Some(at) = list.iter().position(|s| s.id == id)
-        {
-            let session = list.remove(at);
-            session.too_slow.store(true, Ordering::Release);
-            tracing::warn!(session = id, "dropping a session that stopped reading");
-            if list.is_empty() {
-                map.remove(who);
-            }
-            if let Some(router) = self.on_drop.get() {
-                router.do_send(Disconnect { who: who.clone() });
-            }
+    /// Sends a frame to every session of a principal that `skip` does not name. Each goes
+    /// through the session's outbox: a session past its bound is dropped there, never waited on.
+    pub fn send_skipping(&self, who: &Who, skip: impl Fn(SessionId) -> bool, frame: &ByteString) {
+        let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        let Some(list) = map.get(who) else { return };
+        for session in list.iter().filter(|s| !skip(s.id)) {
+            session.link.push(frame.clone());
         }
     }
 }
@@ -154,19 +124,15 @@ impl Hub {
 /// Where the answer to a command goes: the session that sent it, with the command's `ref`.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    pub session: Recipient<Deliver>,
+    pub link: SessionLink,
     pub session_id: SessionId,
     pub reference: Option<String>,
-    /// The session's too-slow flag: set when an answer finds its mailbox full.
-    pub too_slow: Arc<AtomicBool>,
 }
 
 impl Reply {
-    /// Queues an answer; a session whose bounded mailbox is full is too slow and gets dropped.
+    /// Queues an answer through the session's outbox, like any other frame.
     fn push(&self, frame: ByteString) {
-        if let Err(SendError::Full(_)) = self.session.try_send(Deliver(frame)) {
-            self.too_slow.store(true, Ordering::Release);
-        }
+        self.link.push(frame);
     }
 
     pub fn ok(&self, result: Value) {
@@ -186,9 +152,8 @@ impl Reply {
         }
     }
 
-    /// Sends a frame to this session only: the messages replayed by `resume`, at most the resume
-    /// window per command, so they may exceed the mailbox bound without being a slow reader.
+    /// Sends a frame to this session only (`pong`).
     pub fn frame(&self, frame: ByteString) {
-        self.session.do_send(Deliver(frame));
+        self.push(frame);
     }
 }

@@ -1,7 +1,8 @@
 //! The actors (architecture.md): the router decides who gets which chat; one queue actor per queue
 //! keeps that queue's waiting users told of their place; one chat actor per open chat orders,
 //! stores and relays its messages; one session actor per WebSocket; the store writer group-commits
-//! messages. `hub` and `directory` are the shared lookups that let them reach each other.
+//! messages. `hub` and `directory` are the shared lookups that let them reach each other; every
+//! frame to a session goes through its `outbox`, which bounds it.
 
 pub mod archive;
 pub mod chat;
@@ -9,7 +10,9 @@ pub mod commands;
 pub mod directory;
 pub mod feed;
 pub mod hub;
+pub mod outbox;
 pub mod queue;
 pub mod router;
 pub mod session;
+pub mod socket;
 pub mod store_writer;

@@ -5,7 +5,6 @@
 //! to this file and the `/ws` route.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -13,7 +12,8 @@ use actix_web::web;
 use actix_web_actors::ws;
 use serde_json::json;
 
-use super::hub::{Deliver, Reply, SessionHandle, SessionId, Shutdown, Who};
+use super::hub::{Reply, SessionHandle, Shutdown, Who};
+use super::outbox::{Deliver, Outbox, SessionId, SessionLink};
 use super::router::{Connect, Disconnect, Hello};
 use crate::auth::Principal;
 use crate::domain::Role;
@@ -72,14 +72,19 @@ pub struct Session {
     pub(crate) state: web::Data<AppState>,
     last_heard: Instant,
     limit: RateLimit,
-    /// Set by the hub when this session's mailbox filled up because its client stopped reading.
-    too_slow: Arc<AtomicBool>,
+    /// Every frame queued for this socket is counted here; closed once the client is too slow.
+    outbox: Arc<Outbox>,
     /// `ws{request_id, session, role, principal}`: entered while this session's code runs.
     span: tracing::Span,
 }
 
 impl Session {
-    pub fn new(id: SessionId, principal: Principal, state: web::Data<AppState>) -> Self {
+    pub fn new(
+        id: SessionId,
+        principal: Principal,
+        state: web::Data<AppState>,
+        outbox: Arc<Outbox>,
+    ) -> Self {
         let who = Who::of(&principal);
         let limits = &state.settings.limits;
         let limit = RateLimit::new(limits.msgs_per_sec, limits.msgs_burst);
@@ -98,7 +103,7 @@ impl Session {
             state,
             last_heard: Instant::now(),
             limit,
-            too_slow: Arc::new(AtomicBool::new(false)),
+            outbox,
         }
     }
 
@@ -109,11 +114,15 @@ impl Session {
         reference: Option<String>,
     ) -> Reply {
         Reply {
-            session: ctx.address().recipient(),
+            link: self.link(ctx),
             session_id: self.id,
             reference,
-            too_slow: self.too_slow.clone(),
         }
+    }
+
+    /// The way other actors queue frames for this session.
+    fn link(&self, ctx: &mut ws::WebsocketContext<Self>) -> SessionLink {
+        SessionLink::new(ctx.address().recipient(), self.outbox.clone())
     }
 
     fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
@@ -122,7 +131,7 @@ impl Session {
         ctx.run_interval(
             Duration::from_secs(settings.heartbeat_secs),
             move |act, ctx| {
-                if act.too_slow.load(Ordering::Acquire) {
+                if act.outbox.is_closed() {
                     Self::refuse(ctx, ws::CloseCode::Policy, "too slow: frames were not read");
                 } else if act.last_heard.elapsed() > timeout {
                     tracing::info!(session = act.id, "closing a silent connection");
@@ -192,13 +201,10 @@ impl Actor for Session {
         let _span = self.span.clone().entered();
         tracing::info!("websocket session started");
         crate::metrics::connection(self.principal.role.as_str(), 1);
-        ctx.set_mailbox_capacity(self.state.settings.limits.max_outbound_frames);
-        let me = ctx.address();
         let handle = SessionHandle {
             id: self.id,
-            frames: me.clone().recipient(),
-            close: me.recipient(),
-            too_slow: self.too_slow.clone(),
+            link: self.link(ctx),
+            close: ctx.address().recipient(),
         };
         self.state.hub.register(self.who.clone(), handle);
         self.heartbeat(ctx);
@@ -230,6 +236,7 @@ impl Actor for Session {
         let _span = self.span.clone().entered();
         tracing::info!("websocket session ended");
         crate::metrics::connection(self.principal.role.as_str(), -1);
+        self.outbox.close();
         self.state.hub.unregister(&self.who, self.id);
         self.state.router.do_send(Disconnect {
             who: self.who.clone(),
@@ -241,10 +248,13 @@ impl Handler<Deliver> for Session {
     type Result = ();
 
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
-        if self.too_slow.load(Ordering::Acquire) {
+        let len = msg.0.len();
+        if self.outbox.is_closed() {
+            self.outbox.sent(len);
             return Self::refuse(ctx, ws::CloseCode::Policy, "too slow: frames were not read");
         }
         ctx.text(msg.0);
+        self.outbox.sent(len);
     }
 }
 

@@ -14,7 +14,7 @@ pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         .send(TakeSnapshot)
         .await
         .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;
-    let text = crate::metrics::render(&snapshot)
+    let text = crate::metrics::render(&snapshot, state.hub.outbound())
         .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -1,6 +1,8 @@
 //! `GET /ws`: the WebSocket handshake. Authenticates with `Authorization: Bearer` or a single-use
 //! `?ticket=`, checks the `Origin` against `server.allowed_origins` (exact match), caps the sockets
-//! per principal, then hands the connection to a session actor. Refusals happen before the upgrade.
+//! per principal, then hands the connection to a session actor, its outbox bounded by
+//! `limits.max_outbound_frames` / `limits.max_outbound_bytes` and its socket resettable when the
+//! client stops reading (`actors::socket`). Refusals happen before the upgrade.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,7 +11,9 @@ use actix_web_actors::ws;
 use serde::Deserialize;
 
 use crate::actors::hub::Who;
+use crate::actors::outbox::{Bound, Outbox};
 use crate::actors::session::Session;
+use crate::actors::socket::{ConnFd, Guarded, SocketAbort};
 use crate::auth::caller::{authenticate, bearer_token};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
@@ -55,9 +59,16 @@ pub async fn connect(
     }
     let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
     tracing::info!(session = id, role = %principal.role, principal = %principal.id, "websocket connected");
-    let session = Session::new(id, principal, state.clone());
-    ws::WsResponseBuilder::new(session, &req, stream)
-        .frame_size(state.settings.limits.max_frame_bytes)
-        .start()
-        .map_err(|e| AppError::bad_request(e.to_string()))
+    let mut response = ws::handshake(&req).map_err(|e| AppError::bad_request(e.to_string()))?;
+    let limits = &state.settings.limits;
+    let socket = SocketAbort::new(req.conn_data::<ConnFd>().map(|fd| fd.0));
+    let bound = Bound {
+        frames: limits.max_outbound_frames,
+        bytes: limits.max_outbound_bytes,
+    };
+    let outbox = Outbox::new(id, bound, socket.clone());
+    let session = Session::new(id, principal, state.clone(), outbox);
+    let codec = actix_http::ws::Codec::new().max_size(limits.max_frame_bytes);
+    let body = ws::WebsocketContext::with_codec(session, stream, codec);
+    Ok(response.streaming(Guarded::new(body, socket)))
 }

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod browser_find;
 pub mod process;
 pub mod prom;
+pub mod raw_ws;
 pub mod scenes;
 pub mod sse;
 pub mod ws;

@@ -137,3 +137,22 @@ pub fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
         })
         .map_or(0.0, |s| s.value)
 }
+
+impl super::TestApp {
+    /// Scrapes `/metrics` and parses it.
+    pub async fn scrape(&self) -> Vec<Sample> {
+        let mut res = awc::Client::new()
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let body = res.body().limit(8 << 20).await.unwrap();
+        parse(std::str::from_utf8(&body).unwrap()).unwrap()
+    }
+
+    /// The value of one sample of `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        value(&self.scrape().await, name, labels)
+    }
+}

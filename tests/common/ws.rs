@@ -152,6 +152,11 @@ impl WsClient {
         }
     }
 
+    /// The next frame, if one arrives within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        self.wait_for(&|_| true, wait).await
+    }
+
     /// Asserts that no frame of `kind` arrives within `wait`.
     pub async fn expect_none(&mut self, kind: &str, wait: Duration) {
         let found = self

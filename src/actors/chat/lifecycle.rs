@@ -102,7 +102,7 @@ impl Handler<Activate> for ChatActor {
                 match &msg.reply {
                     Some(reply) => {
                         reply.ok(json!({"chat": chat, "transcript": transcript}));
-                        act.deps.hub.send_except(&analyst, Some(reply.session_id), &assigned);
+                        act.deps.hub.send_except(&analyst, reply.session_id, &assigned);
                     }
                     None => {
                         act.deps.hub.send(&analyst, &assigned);

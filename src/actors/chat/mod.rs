@@ -3,10 +3,10 @@
 //! its seq here, is committed by the store writer, and only then is acked to its sender and relayed
 //! to everyone else; at most one group per chat is in flight, so a failed commit never leaves a gap.
 //! When the chat ends, its transcript is written to the history of its call and of linked calls.
-//! The handlers live in `messages` (send, typing, resume) and `lifecycle` (activate, requeue, end,
-//! link_call).
+//! The handlers live in `messages` (send, typing), `replay` (resume, in bounded pages) and
+//! `lifecycle` (activate, requeue, end, link_call).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::directory::ChatDirectory;
 use super::hub::{Hub, Reply, Who};
+use super::outbox::SessionId;
 use super::store_writer::{StoreRows, StoreWriter};
 use crate::domain::{ChatState, EndReason, Role};
 use crate::error::{AppError, ErrorCode};
@@ -29,10 +30,12 @@ use crate::views;
 
 mod lifecycle;
 mod messages;
+mod replay;
 mod sent;
 
 pub use lifecycle::*;
 pub use messages::*;
+pub use replay::*;
 pub use sent::SentIds;
 
 /// Most messages a chat holds waiting behind its commit in flight; past it a send is refused
@@ -94,6 +97,10 @@ pub struct ChatActor {
     repeats: Vec<(i64, Reply)>,
     /// Set once the chat has ended: no more messages; the actor stops when the last commit lands.
     ended: Option<DateTime<Utc>>,
+    /// The call history is written (after the end): the actor stops once no replay runs.
+    history_written: bool,
+    /// Resumes being replayed, by session: live messages skip those sessions meanwhile.
+    replays: HashMap<SessionId, replay::Replay>,
 }
 
 impl ChatActor {
@@ -124,6 +131,8 @@ impl ChatActor {
             in_flight: None,
             repeats: Vec::new(),
             ended: None,
+            history_written: false,
+            replays: HashMap::new(),
         }
     }
 
@@ -221,10 +230,11 @@ impl ChatActor {
             let frame = protocol::encode(&message);
             let ok = json!({"chat_id": message.chat_id, "seq": message.seq, "at": message.at});
             reply.ok(ok);
-            let except = Some(reply.session_id);
-            self.deps.hub.send_except(&self.user(), except, &frame);
+            // The sender has its ok; a session being replayed to gets this seq from its replay.
+            let skip = |id| id == reply.session_id || self.replays.contains_key(&id);
+            self.deps.hub.send_skipping(&self.user(), skip, &frame);
             if let Some(analyst) = self.analyst() {
-                self.deps.hub.send_except(&analyst, except, &frame);
+                self.deps.hub.send_skipping(&analyst, skip, &frame);
             }
             self.last_seq.store(message.seq, Ordering::Release);
             self.recent.push_back((message, frame));
@@ -291,10 +301,11 @@ impl ChatActor {
         Ok(json!({"chat_id": self.facts.id, "seq": seq, "at": at}))
     }
 
-    /// After the chat ended and its last messages are stored: write the history and stop.
+    /// After the chat ended and its last messages are stored: write the history, then stop once
+    /// no replay is running.
     fn finish_if_done(&mut self, ctx: &mut Context<Self>) {
         let Some(ended_at) = self.ended else { return };
-        if self.in_flight.is_some() || !self.queued.is_empty() {
+        if self.in_flight.is_some() || !self.queued.is_empty() || self.history_written {
             return;
         }
         let db = self.deps.db.clone();
@@ -306,8 +317,18 @@ impl ChatActor {
                 }
             }
             .into_actor(self)
-            .map(|(), _, ctx| ctx.stop()),
+            .map(|(), act, ctx| {
+                act.history_written = true;
+                act.stop_if_idle(ctx);
+            }),
         );
+    }
+
+    /// Stops the actor once the chat is over and written, and every replay has finished.
+    fn stop_if_idle(&mut self, ctx: &mut Context<Self>) {
+        if self.history_written && self.replays.is_empty() {
+            ctx.stop();
+        }
     }
 }
 
