@@ -9,6 +9,7 @@ pub mod commands;
 pub mod directory;
 pub mod feed;
 pub mod hub;
+pub mod linking;
 pub mod queue;
 pub mod router;
 pub mod session;
