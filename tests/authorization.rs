@@ -2,7 +2,8 @@
 //! queue and its analyst, tried by the chat's user, another user, the analyst who has the chat, a
 //! colleague in the same queue, an analyst of another queue, the queue's manager, another queue's
 //! manager, and an admin. Only the expected callers get through; the rest learn nothing
-//! (`not_found`, or `forbidden` for a command their role never sends), and nothing changes.
+//! (`not_found`, or `forbidden` for a command their role never sends or, for `link_call`, a chat
+//! they may see but not link), and nothing changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -97,7 +98,7 @@ async fn matrix_has_no_cross_access(app: TestApp) {
         ),
         (
             json!({"type": "link_call", "chat_id": chat, "call_id": call}),
-            only(&["assigned"]),
+            only(&["assigned", "boss"]),
         ),
     ];
     // Commands that would change the chat: only refusals are tried here.

@@ -1,7 +1,8 @@
 //! Commands about chats that are no longer open (no chat actor): answered from the database.
 //! Sending or typing to an ended chat is a `conflict`; `resume` replays its stored messages;
-//! `link_call` writes its transcript straight into the other call's history. A chat the caller
-//! never took part in is `not_found`, exactly like one that does not exist.
+//! `link_call` (by whom the linking rule allows, `actors::linking`) writes its transcript straight
+//! into the other call's history. A chat the caller never took part in is `not_found`, exactly
+//! like one that does not exist.
 
 use actix_web::web;
 use chrono::Utc;
@@ -10,6 +11,7 @@ use uuid::Uuid;
 
 use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
 use super::hub::Reply;
+use super::linking;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef};
@@ -89,26 +91,26 @@ pub async fn resume(
     Ok(json!({"chat_id": chat_id, "state": chat.state, "last_seq": last_seq}))
 }
 
-/// `link_call` on an ended chat: its transcript goes into the call's history now.
+/// `link_call` on an ended chat: checked against the linking rule (`actors::linking`), then its
+/// transcript goes into the call's history now.
 pub async fn link_ended(
     state: web::Data<AppState>,
     who: ActorRef,
     chat_id: Uuid,
     call_id: String,
 ) -> AppResult<Value> {
-    let chat = store::chats::find(&state.db, &chat_id.to_string()).await?;
-    let member = match &chat {
-        Some(c) => store::analysts::membership(&state.db, &c.queue_id, &who.id)
-            .await?
-            .is_some(),
-        None => false,
-    };
-    let chat = chat
-        .filter(|c| member || c.analyst_id.as_deref() == Some(who.id.as_str()))
-        .ok_or_else(|| AppError::not_found(format!("chat {chat_id}")))?;
-    store::calls::find(&state.db, &call_id)
+    let chat = store::chats::find(&state.db, &chat_id.to_string())
         .await?
-        .ok_or_else(|| AppError::not_found(format!("call {call_id}")))?;
+        .ok_or_else(|| AppError::not_found(format!("chat {chat_id}")))?;
+    let target = linking::LinkTarget {
+        chat_id,
+        queue_id: &chat.queue_id,
+        user_id: &chat.user_id,
+        // A chat without an actor has ended (its row may still be catching up): no active analyst.
+        active_analyst: None,
+        former_analyst: chat.analyst_id.as_deref(),
+    };
+    linking::check(&state.db, &who, &target, &call_id).await?;
     store::history::link(&state.db, &chat.id, &call_id).await?;
     let messages = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX).await?;
     store::history::write(

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod directory;
 pub mod feed;
 pub mod hub;
+pub mod linking;
 pub mod outbox;
 pub mod queue;
 pub mod router;

@@ -2,6 +2,7 @@
 //! transcript written to the call's history and to linked calls' histories), linked to a call.
 
 use super::*;
+use crate::actors::linking;
 use crate::actors::store_writer::{Activation, StoreActivation};
 
 /// Transcripts being written at once. Each holds a whole chat's messages in memory: when a
@@ -218,22 +219,39 @@ pub struct LinkCall {
 impl Handler<LinkCall> for ChatActor {
     type Result = ();
 
+    /// Checked against the linking rule (`actors::linking`) before anything is written; the chat
+    /// waits for the link, so a chat ending meanwhile writes its history to the new link too.
     fn handle(&mut self, msg: LinkCall, ctx: &mut Context<Self>) {
-        if !self.is_participant(&msg.who) || msg.who.role == Role::User {
-            return msg.reply.err(&self.not_found());
-        }
+        let LinkCall {
+            who,
+            call_id,
+            reply,
+        } = msg;
         let db = self.deps.db.clone();
         let chat_id = self.facts.id;
-        ctx.spawn(
+        let queue_id = self.facts.queue_id.clone();
+        let user_id = self.facts.user.id.clone();
+        let active_analyst = self
+            .facts
+            .analyst
+            .as_ref()
+            .filter(|_| self.facts.state == ChatState::Active)
+            .map(|a| a.id.clone());
+        ctx.wait(
             async move {
-                store::calls::find(&db, &msg.call_id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found(format!("call {}", msg.call_id)))?;
-                store::history::link(&db, &chat_id.to_string(), &msg.call_id).await?;
-                Ok(json!({"chat_id": chat_id, "call_id": msg.call_id}))
+                let target = linking::LinkTarget {
+                    chat_id,
+                    queue_id: &queue_id,
+                    user_id: &user_id,
+                    active_analyst: active_analyst.as_deref(),
+                    former_analyst: None,
+                };
+                linking::check(&db, &who, &target, &call_id).await?;
+                store::history::link(&db, &chat_id.to_string(), &call_id).await?;
+                Ok(json!({"chat_id": chat_id, "call_id": call_id}))
             }
             .into_actor(self)
-            .map(move |result, _, _| msg.reply.answer(result)),
+            .map(move |result, _, _| reply.answer(result)),
         );
     }
 }
