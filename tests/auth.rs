@@ -176,7 +176,7 @@ async fn dev_token_mints_a_working_token_when_enabled() {
 
 #[test]
 fn token_subcommand_prints_a_token_the_server_accepts() {
-    let secret = "cli-test-secret";
+    let secret = "cli-test-secret-at-least-32-bytes-long";
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args([
             "token",
