@@ -1,6 +1,6 @@
 //! Authentication against the real server: HS256 tokens accepted; bad signature, expiry, missing
 //! `exp`, `alg: none` and unknown roles refused; `exp` beyond `auth.max_token_ttl_secs` and `nbf`
-//! beyond `auth.leeway_secs` refused; unknown analysts forbidden; tickets and the dev token route;
+//! beyond `auth.leeway_secs` refused; the bearer scheme in any case; unknown analysts forbidden; tickets and the dev token route;
 //! `switchboard token` output verifies, and a `--ttl` past the maximum is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -148,6 +148,45 @@ async fn token_lifetime_and_nbf_rules_hold(app: TestApp) {
     assert_eq!(status, 200, "nbf in the past: {body}");
 }
 
+/// `GET /api/v1/me` with a hand-written `Authorization` header.
+async fn me_with_authorization(app: &TestApp, authorization: &str) -> u16 {
+    awc::Client::default()
+        .get(format!("{}/api/v1/me", app.base))
+        .insert_header(("Authorization", authorization))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn the_bearer_scheme_is_case_insensitive(app: TestApp) {
+    let token = app.token("emma", Role::User);
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let status = me_with_authorization(&app, &format!("{scheme} {token}")).await;
+        assert_eq!(status, 200, "{scheme}");
+    }
+    for refused in [
+        format!("Basic {token}"),
+        format!("Bearer{token}"),
+        format!("Bearers {token}"),
+        "bearer ".to_string(),
+        token.clone(),
+    ] {
+        let status = me_with_authorization(&app, &refused).await;
+        assert_eq!(status, 401, "{refused:?}");
+    }
+    let connected = awc::Client::new()
+        .ws(format!("{}/ws", app.ws_base))
+        .header("Authorization", format!("bearer {token}"))
+        .connect()
+        .await;
+    match connected {
+        Ok((res, _)) => assert_eq!(res.status().as_u16(), 101),
+        Err(e) => panic!("lowercase bearer on /ws: {e}"),
+    }
+}
+
 async fn analyst_missing_from_directory_is_forbidden(app: TestApp) {
     let (status, body) = me_status(&app, &app.token("ghost", Role::Analyst)).await;
     assert_eq!(
@@ -199,6 +238,7 @@ on_both_databases!(
     valid_token_is_accepted,
     refused_tokens_get_401_problem_json,
     token_lifetime_and_nbf_rules_hold,
+    the_bearer_scheme_is_case_insensitive,
     analyst_missing_from_directory_is_forbidden,
     ws_ticket_is_issued_for_thirty_seconds,
     dev_token_route_is_absent_unless_enabled,
