@@ -1,6 +1,7 @@
 //! Authentication against the real server: HS256 tokens accepted; bad signature, expiry, missing
 //! `exp`, `alg: none` and unknown roles refused; `exp` beyond `auth.max_token_ttl_secs` and `nbf`
-//! beyond `auth.leeway_secs` refused; the bearer scheme in any case; unknown analysts forbidden; tickets and the dev token route;
+//! beyond `auth.leeway_secs` refused; the bearer scheme in any case; JSON bodies only with the
+//! `application/json` media type; unknown analysts forbidden; tickets and the dev token route;
 //! `switchboard token` output verifies, and a `--ttl` past the maximum is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -187,6 +188,66 @@ async fn the_bearer_scheme_is_case_insensitive(app: TestApp) {
     }
 }
 
+/// `PUT /api/v1/queues/{id}` as admin with a valid body and the given `Content-Type`.
+async fn put_queue_as(app: &TestApp, id: &str, content_type: Option<&str>) -> (u16, Value, String) {
+    let mut req = awc::Client::default()
+        .put(format!("{}/api/v1/queues/{id}", app.base))
+        .bearer_auth(app.admin());
+    if let Some(content_type) = content_type {
+        req = req.insert_header(("Content-Type", content_type));
+    }
+    let mut res = req
+        .send_body(json!({"name": "Service Desk", "routing": "auto"}).to_string())
+        .await
+        .unwrap();
+    let problem_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    (res.status().as_u16(), body, problem_type)
+}
+
+async fn only_the_json_media_type_is_accepted_as_json(app: TestApp) {
+    for refused in [
+        Some("application/jsonfoo"),
+        Some("application/json-patch+json"),
+        Some("application/json+foo"),
+        Some("application/vnd.api+json"),
+        Some("application/json; charset=latin1"),
+        Some("text/json"),
+        Some("text/plain"),
+        Some("application"),
+        None,
+    ] {
+        let (status, body, content_type) = put_queue_as(&app, "refused", refused).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_request")),
+            "{refused:?}: {body}"
+        );
+        assert_eq!(content_type, "application/problem+json", "{refused:?}");
+        assert_eq!(
+            body["detail"], "content-type must be application/json",
+            "{refused:?}"
+        );
+    }
+    let (status, body) = app.get("/api/v1/queues/refused", &app.admin()).await;
+    assert_eq!(status, 404, "nothing was created: {body}");
+    for (i, accepted) in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON; charset=UTF-8",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, body, _) = put_queue_as(&app, &format!("accepted-{i}"), Some(accepted)).await;
+        assert_eq!(status, 201, "{accepted}: {body}");
+    }
+}
+
 async fn analyst_missing_from_directory_is_forbidden(app: TestApp) {
     let (status, body) = me_status(&app, &app.token("ghost", Role::Analyst)).await;
     assert_eq!(
@@ -239,6 +300,7 @@ on_both_databases!(
     refused_tokens_get_401_problem_json,
     token_lifetime_and_nbf_rules_hold,
     the_bearer_scheme_is_case_insensitive,
+    only_the_json_media_type_is_accepted_as_json,
     analyst_missing_from_directory_is_forbidden,
     ws_ticket_is_issued_for_thirty_seconds,
     dev_token_route_is_absent_unless_enabled,
