@@ -73,7 +73,7 @@ impl Application {
             .context("router did not start")?
             .context("loading queues, analysts and open chats")?;
         let state = web::Data::new(AppState {
-            keys: JwtKeys::new(&settings.auth.jwt_secret),
+            keys: JwtKeys::from_settings(&settings.auth),
             tickets: Tickets::new(Duration::from_secs(settings.auth.ticket_ttl_secs)),
             allowed_origins: allowed_origins(&settings, addr),
             hub,

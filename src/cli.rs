@@ -35,7 +35,7 @@ pub enum Command {
         /// Display name.
         #[arg(long)]
         name: String,
-        /// Lifetime, e.g. 90s, 30m, 8h, 2d.
+        /// Lifetime, e.g. 90s, 30m, 8h, 2d; at most `auth.max_token_ttl_secs`.
         #[arg(long, default_value = "8h", value_parser = parse_ttl)]
         ttl: Duration,
     },

@@ -36,13 +36,20 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             name,
             ttl,
         } => {
+            let max = settings.auth.max_token_ttl_secs;
+            if ttl.as_secs() > max {
+                anyhow::bail!(
+                    "--ttl {}s is longer than auth.max_token_ttl_secs ({max}s): the server would refuse the token",
+                    ttl.as_secs()
+                );
+            }
             let exp = chrono::Utc::now().timestamp() + i64::try_from(ttl.as_secs())?;
-            let token = JwtKeys::new(&settings.auth.jwt_secret).sign(&Claims {
+            let token = JwtKeys::from_settings(&settings.auth).sign(&Claims {
                 sub,
                 role,
                 name,
                 exp,
-            });
+            })?;
             #[allow(clippy::print_stdout)]
             {
                 println!("{token}");

@@ -28,6 +28,8 @@ sqlite_busy_timeout_ms = 5000
 jwt_secret = ""
 dev_login = false
 ticket_ttl_secs = 30
+max_token_ttl_secs = 86400
+leeway_secs = 30
 
 [seed]
 demo = false
@@ -67,11 +69,19 @@ dev_login = true
 demo = true
 "#;
 
-/// The secret used outside production when none is configured: fine for a laptop, refused in production.
+/// The secret used in the `development` and `test` profiles when none is configured: fine for a
+/// laptop, refused in every other profile.
 pub const DEV_JWT_SECRET: &str = "switchboard-development-secret-do-not-use-in-production";
 
 /// The profile whose refusals protect a real deployment.
 pub const PRODUCTION: &str = "production";
+
+/// The profiles that may run on the built-in secret and with `auth.dev_login`; every other
+/// profile gets the production checks.
+pub const LENIENT_PROFILES: [&str; 2] = ["development", "test"];
+
+/// Shortest `auth.jwt_secret` accepted, in bytes (HS256 keys should be at least the hash size).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +157,11 @@ pub struct AuthSettings {
     pub dev_login: bool,
     /// How long a WebSocket ticket stays redeemable.
     pub ticket_ttl_secs: u64,
+    /// Longest token lifetime accepted: a token whose `exp` is further ahead than this is refused.
+    pub max_token_ttl_secs: u64,
+    /// Clock-skew allowance for `nbf`: a token is refused when `nbf` is later than now plus this.
+    /// `exp` gets no leeway.
+    pub leeway_secs: u64,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -155,6 +170,8 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_secret", &"<redacted>")
             .field("dev_login", &self.dev_login)
             .field("ticket_ttl_secs", &self.ticket_ttl_secs)
+            .field("max_token_ttl_secs", &self.max_token_ttl_secs)
+            .field("leeway_secs", &self.leeway_secs)
             .finish()
     }
 }
@@ -260,6 +277,7 @@ impl Settings {
 
     /// Loads and validates settings from the given source.
     pub fn load_from(source: &SettingsSource) -> Result<Settings, SettingsError> {
+        check_profile(source)?;
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         if source.profile == "development" {
             builder = builder.add_source(File::from_str(DEVELOPMENT_DEFAULTS, FileFormat::Toml));
@@ -291,27 +309,17 @@ impl Settings {
         self.profile == PRODUCTION
     }
 
+    /// Whether this profile gets the production checks: every profile but `development` and `test`.
+    pub fn is_strict(&self) -> bool {
+        !LENIENT_PROFILES.contains(&self.profile.as_str())
+    }
+
     fn validate(&mut self) -> Result<(), SettingsError> {
         let invalid = |key, reason: &str| SettingsError::Invalid {
             key,
             reason: reason.to_string(),
         };
-        if self.is_production() {
-            if self.auth.jwt_secret.is_empty() {
-                return Err(invalid(
-                    "auth.jwt_secret",
-                    "required in production (set SWITCHBOARD__AUTH__JWT_SECRET)",
-                ));
-            }
-            if self.auth.dev_login {
-                return Err(invalid(
-                    "auth.dev_login",
-                    "must be false in production: it lets anyone mint tokens",
-                ));
-            }
-        } else if self.auth.jwt_secret.is_empty() {
-            self.auth.jwt_secret = DEV_JWT_SECRET.to_string();
-        }
+        self.validate_auth()?;
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -375,4 +383,97 @@ impl Settings {
         }
         Ok(())
     }
+
+    /// The secret and dev login rules: strict profiles need a real secret of their own and no dev
+    /// login; any explicit secret must be long enough and not blank. Never puts the secret in a
+    /// message.
+    fn validate_auth(&mut self) -> Result<(), SettingsError> {
+        let strict = self.is_strict();
+        let invalid = |key, reason: String| SettingsError::Invalid { key, reason };
+        let secret = &self.auth.jwt_secret;
+        if secret.is_empty() {
+            if strict {
+                return Err(invalid(
+                    "auth.jwt_secret",
+                    format!(
+                        "required in {} (set SWITCHBOARD__AUTH__JWT_SECRET)",
+                        self.profile
+                    ),
+                ));
+            }
+            self.auth.jwt_secret = DEV_JWT_SECRET.to_string();
+        } else if secret.trim().is_empty() {
+            return Err(invalid(
+                "auth.jwt_secret",
+                "must not be only whitespace".into(),
+            ));
+        } else if strict && secret == DEV_JWT_SECRET {
+            return Err(invalid(
+                "auth.jwt_secret",
+                format!(
+                    "is the published development secret, refused in {}: set a secret of your own",
+                    self.profile
+                ),
+            ));
+        } else if secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(invalid(
+                "auth.jwt_secret",
+                format!("must be at least {MIN_JWT_SECRET_BYTES} bytes"),
+            ));
+        }
+        if self.auth.max_token_ttl_secs == 0 {
+            return Err(invalid(
+                "auth.max_token_ttl_secs",
+                "must be greater than 0".into(),
+            ));
+        }
+        if self.auth.leeway_secs > MAX_LEEWAY_SECS {
+            return Err(invalid(
+                "auth.leeway_secs",
+                format!(
+                    "must be at most {MAX_LEEWAY_SECS}: it allows for clock skew, it is not a validity window"
+                ),
+            ));
+        }
+        if strict && self.auth.dev_login {
+            return Err(invalid(
+                "auth.dev_login",
+                format!(
+                    "must be false in {}: it lets anyone mint tokens",
+                    self.profile
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Largest `auth.leeway_secs` accepted.
+const MAX_LEEWAY_SECS: u64 = 3600;
+
+/// Refuses a profile name that is not a plain name, or one that is neither built in nor has its
+/// own `{profile}.toml`: a typo such as `prod` stops start-up instead of running unchecked.
+fn check_profile(source: &SettingsSource) -> Result<(), SettingsError> {
+    let name = source.profile.as_str();
+    let invalid = |reason: String| SettingsError::Invalid {
+        key: "SWITCHBOARD_ENV",
+        reason,
+    };
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !plain {
+        return Err(invalid(
+            "a profile name is letters, digits, '-' and '_' only".into(),
+        ));
+    }
+    let built_in = LENIENT_PROFILES.contains(&name) || name == PRODUCTION;
+    if !built_in && !source.config_dir.join(format!("{name}.toml")).is_file() {
+        return Err(invalid(format!(
+            "unknown profile {name:?}: use development, test or production, or add {}",
+            source.config_dir.join(format!("{name}.toml")).display()
+        )));
+    }
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! Authentication against the real server: HS256 tokens accepted; bad signature, expiry, missing
-//! `exp`, `alg: none` and unknown roles refused; unknown analysts forbidden; tickets and the dev
-//! token route; `switchboard token` output verifies.
+//! `exp`, `alg: none` and unknown roles refused; `exp` beyond `auth.max_token_ttl_secs` and `nbf`
+//! beyond `auth.leeway_secs` refused; the bearer scheme in any case; JSON bodies only with the
+//! `application/json` media type; unknown analysts forbidden; tickets and the dev token route;
+//! `switchboard token` output verifies, and a `--ttl` past the maximum is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -92,6 +94,160 @@ async fn refused_tokens_get_401_problem_json(app: TestApp) {
     assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
 }
 
+/// A token for emma with the given time claims, signed with the server's secret.
+fn timed_token(app: &TestApp, exp: i64, nbf: Option<i64>) -> String {
+    let mut claims = json!({"sub": "emma", "role": "user", "name": "Emma", "exp": exp});
+    if let Some(nbf) = nbf {
+        claims["nbf"] = json!(nbf);
+    }
+    forge(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        &app.settings.auth.jwt_secret,
+    )
+}
+
+async fn assert_refused(app: &TestApp, what: &str, token: &str) {
+    let (status, body, content_type) = app.call("GET", "/api/v1/me", Some(token), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{what}: {body}"
+    );
+    assert_eq!(content_type, "application/problem+json", "{what}");
+}
+
+async fn token_lifetime_and_nbf_rules_hold(app: TestApp) {
+    assert_eq!(app.settings.auth.max_token_ttl_secs, 86_400);
+    assert_eq!(app.settings.auth.leeway_secs, 30);
+    let now = chrono::Utc::now().timestamp();
+    let day = 86_400;
+    assert_refused(
+        &app,
+        "exp beyond max ttl",
+        &timed_token(&app, now + day + 120, None),
+    )
+    .await;
+    assert_refused(
+        &app,
+        "a year-long token",
+        &timed_token(&app, now + 365 * day, None),
+    )
+    .await;
+    let (status, body) = me_status(&app, &timed_token(&app, now + day - 60, None)).await;
+    assert_eq!(status, 200, "just under max ttl: {body}");
+
+    assert_refused(
+        &app,
+        "nbf beyond leeway",
+        &timed_token(&app, now + 600, Some(now + 120)),
+    )
+    .await;
+    let (status, body) = me_status(&app, &timed_token(&app, now + 600, Some(now + 10))).await;
+    assert_eq!(status, 200, "nbf within leeway: {body}");
+    let (status, body) = me_status(&app, &timed_token(&app, now + 600, Some(now - 60))).await;
+    assert_eq!(status, 200, "nbf in the past: {body}");
+}
+
+/// `GET /api/v1/me` with a hand-written `Authorization` header.
+async fn me_with_authorization(app: &TestApp, authorization: &str) -> u16 {
+    awc::Client::default()
+        .get(format!("{}/api/v1/me", app.base))
+        .insert_header(("Authorization", authorization))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn the_bearer_scheme_is_case_insensitive(app: TestApp) {
+    let token = app.token("emma", Role::User);
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let status = me_with_authorization(&app, &format!("{scheme} {token}")).await;
+        assert_eq!(status, 200, "{scheme}");
+    }
+    for refused in [
+        format!("Basic {token}"),
+        format!("Bearer{token}"),
+        format!("Bearers {token}"),
+        "bearer ".to_string(),
+        token.clone(),
+    ] {
+        let status = me_with_authorization(&app, &refused).await;
+        assert_eq!(status, 401, "{refused:?}");
+    }
+    let connected = awc::Client::new()
+        .ws(format!("{}/ws", app.ws_base))
+        .header("Authorization", format!("bearer {token}"))
+        .connect()
+        .await;
+    match connected {
+        Ok((res, _)) => assert_eq!(res.status().as_u16(), 101),
+        Err(e) => panic!("lowercase bearer on /ws: {e}"),
+    }
+}
+
+/// `PUT /api/v1/queues/{id}` as admin with a valid body and the given `Content-Type`.
+async fn put_queue_as(app: &TestApp, id: &str, content_type: Option<&str>) -> (u16, Value, String) {
+    let mut req = awc::Client::default()
+        .put(format!("{}/api/v1/queues/{id}", app.base))
+        .bearer_auth(app.admin());
+    if let Some(content_type) = content_type {
+        req = req.insert_header(("Content-Type", content_type));
+    }
+    let mut res = req
+        .send_body(json!({"name": "Service Desk", "routing": "auto"}).to_string())
+        .await
+        .unwrap();
+    let problem_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    (res.status().as_u16(), body, problem_type)
+}
+
+async fn only_the_json_media_type_is_accepted_as_json(app: TestApp) {
+    for refused in [
+        Some("application/jsonfoo"),
+        Some("application/json-patch+json"),
+        Some("application/json+foo"),
+        Some("application/vnd.api+json"),
+        Some("application/json; charset=latin1"),
+        Some("text/json"),
+        Some("text/plain"),
+        Some("application"),
+        None,
+    ] {
+        let (status, body, content_type) = put_queue_as(&app, "refused", refused).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_request")),
+            "{refused:?}: {body}"
+        );
+        assert_eq!(content_type, "application/problem+json", "{refused:?}");
+        assert_eq!(
+            body["detail"], "content-type must be application/json",
+            "{refused:?}"
+        );
+    }
+    let (status, body) = app.get("/api/v1/queues/refused", &app.admin()).await;
+    assert_eq!(status, 404, "nothing was created: {body}");
+    for (i, accepted) in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON; charset=UTF-8",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, body, _) = put_queue_as(&app, &format!("accepted-{i}"), Some(accepted)).await;
+        assert_eq!(status, 201, "{accepted}: {body}");
+    }
+}
+
 async fn analyst_missing_from_directory_is_forbidden(app: TestApp) {
     let (status, body) = me_status(&app, &app.token("ghost", Role::Analyst)).await;
     assert_eq!(
@@ -142,6 +298,9 @@ async fn dev_token_route_is_absent_unless_enabled(app: TestApp) {
 on_both_databases!(
     valid_token_is_accepted,
     refused_tokens_get_401_problem_json,
+    token_lifetime_and_nbf_rules_hold,
+    the_bearer_scheme_is_case_insensitive,
+    only_the_json_media_type_is_accepted_as_json,
     analyst_missing_from_directory_is_forbidden,
     ws_ticket_is_issued_for_thirty_seconds,
     dev_token_route_is_absent_unless_enabled,
@@ -174,9 +333,62 @@ async fn dev_token_mints_a_working_token_when_enabled() {
     assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
 }
 
+#[actix_web::test]
+async fn configured_token_limits_reach_the_server() {
+    let app = spawn_app_with(
+        Db::Sqlite,
+        &[
+            ("AUTH__MAX_TOKEN_TTL_SECS", "600"),
+            ("AUTH__LEEWAY_SECS", "0"),
+        ],
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    assert_refused(&app, "exp past 600 s", &timed_token(&app, now + 900, None)).await;
+    assert_refused(
+        &app,
+        "nbf ahead with no leeway",
+        &timed_token(&app, now + 300, Some(now + 20)),
+    )
+    .await;
+    let (status, body) = me_status(&app, &timed_token(&app, now + 300, Some(now - 1))).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn token_subcommand_refuses_a_ttl_past_the_maximum() {
+    let run = |ttl: &str, max: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args([
+                "token", "--sub", "alice", "--role", "analyst", "--name", "Alice",
+            ])
+            .args(["--ttl", ttl])
+            .env("SWITCHBOARD_ENV", "test")
+            .env("SWITCHBOARD_CONFIG_DIR", common::config_dir())
+            .env("SWITCHBOARD__AUTH__MAX_TOKEN_TTL_SECS", max)
+            .output()
+            .unwrap()
+    };
+    for (ttl, max) in [("2d", "86400"), ("86401", "86400"), ("8h", "3600")] {
+        let out = run(ttl, max);
+        assert!(!out.status.success(), "--ttl {ttl} with max {max}");
+        assert!(out.stdout.is_empty(), "no token printed");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("auth.max_token_ttl_secs"), "{stderr}");
+    }
+    let out = run("1d", "86400");
+    assert!(
+        out.status.success(),
+        "exactly the maximum: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn token_subcommand_prints_a_token_the_server_accepts() {
-    let secret = "cli-test-secret";
+    let secret = "cli-test-secret-at-least-32-bytes-long";
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args([
             "token",

@@ -1,11 +1,15 @@
-//! Settings layering (compiled defaults < default.toml < {profile}.toml < environment) and the
-//! production profile's refusals, through the same loader the binary uses.
+//! Settings layering (compiled defaults < default.toml < {profile}.toml < environment), the
+//! profile rules (unknown names refused; every profile but development and test is strict) and the
+//! secret rules, through the same loader the binary uses.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use switchboard::settings::{Settings, SettingsError, SettingsSource};
+use switchboard::settings::{DEV_JWT_SECRET, Settings, SettingsError, SettingsSource};
+
+/// A secret long enough for every profile.
+const GOOD_SECRET: &str = "a-real-secret-from-the-vault-0123456789";
 
 fn dir_with(files: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir()
@@ -41,10 +45,16 @@ fn compiled_defaults_apply_without_any_file() {
     assert_eq!(s.limits.max_connections_per_principal, 5);
     assert!(s.auth.dev_login, "dev login is on in development");
     assert!(s.seed.demo, "demo data is on in development");
-    assert!(
-        !s.auth.jwt_secret.is_empty(),
-        "development falls back to a dev secret"
+    assert_eq!(
+        s.auth.jwt_secret, DEV_JWT_SECRET,
+        "development falls back to the dev secret"
     );
+    assert_eq!(s.auth.max_token_ttl_secs, 86400);
+    assert_eq!(s.auth.leeway_secs, 30);
+    assert_eq!(s.auth.ticket_ttl_secs, 30);
+    let test = load(&dir_with(&[]), "test", &[]).unwrap();
+    assert_eq!(test.auth.jwt_secret, DEV_JWT_SECRET, "test may use it too");
+    assert!(!test.auth.dev_login);
 }
 
 #[test]
@@ -56,7 +66,12 @@ fn profile_file_overrides_default_file_and_environment_overrides_both() {
         ),
         ("staging.toml", "[routing]\noffer_timeout_secs = 40\n"),
     ]);
-    let s = load(&dir, "staging", &[]).unwrap();
+    let s = load(
+        &dir,
+        "staging",
+        &[("SWITCHBOARD__AUTH__JWT_SECRET", GOOD_SECRET)],
+    )
+    .unwrap();
     assert_eq!(
         s.routing.offer_timeout_secs, 40,
         "profile file beats default.toml"
@@ -81,6 +96,7 @@ fn profile_file_overrides_default_file_and_environment_overrides_both() {
                 "https://desk.example.com,http://localhost:3000",
             ),
             ("SWITCHBOARD_ENV", "ignored-here"),
+            ("SWITCHBOARD__AUTH__JWT_SECRET", GOOD_SECRET),
         ],
     )
     .unwrap();
@@ -143,10 +159,7 @@ fn production_refuses_dev_login() {
         &dir,
         "production",
         &[
-            (
-                "SWITCHBOARD__AUTH__JWT_SECRET",
-                "a-real-secret-from-the-vault",
-            ),
+            ("SWITCHBOARD__AUTH__JWT_SECRET", GOOD_SECRET),
             ("SWITCHBOARD__AUTH__DEV_LOGIN", "true"),
         ],
     )
@@ -164,7 +177,7 @@ fn production_starts_with_a_secret_and_no_dev_login() {
     let s = load(
         &dir,
         "production",
-        &[("SWITCHBOARD__AUTH__JWT_SECRET", "a-real-secret")],
+        &[("SWITCHBOARD__AUTH__JWT_SECRET", GOOD_SECRET)],
     )
     .unwrap();
     assert!(s.is_production());
@@ -181,7 +194,7 @@ fn the_shipped_config_files_load_for_every_profile() {
     let s = load(
         &dir,
         "production",
-        &[("SWITCHBOARD__AUTH__JWT_SECRET", "x")],
+        &[("SWITCHBOARD__AUTH__JWT_SECRET", GOOD_SECRET)],
     )
     .unwrap();
     assert_eq!(s.log.format, switchboard::settings::LogFormat::Json);
@@ -200,4 +213,167 @@ fn the_binary_stops_with_one_line_on_a_bad_value() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("auth.jwt_secret"), "{stderr}");
+}
+
+/// The error `load` gives, asserting it is one line and never shows `secret`.
+fn refusal(dir: &Path, profile: &str, secret: Option<&str>, more: &[(&str, &str)]) -> String {
+    let mut env: Vec<(&str, &str)> = more.to_vec();
+    if let Some(secret) = secret {
+        env.push(("SWITCHBOARD__AUTH__JWT_SECRET", secret));
+    }
+    let err = load(dir, profile, &env).unwrap_err().to_string();
+    assert!(!err.contains('\n'), "one line: {err}");
+    if let Some(secret) = secret.filter(|s| !s.trim().is_empty()) {
+        assert!(!err.contains(secret), "the secret is never shown: {err}");
+    }
+    err
+}
+
+#[test]
+fn a_profile_name_without_a_file_is_refused_as_unknown() {
+    let dir = dir_with(&[]);
+    for profile in ["prod", "Production", "staging", "PRODUCTION", "dev"] {
+        // Even with a good secret: an unknown name is a typo, not a deployment.
+        for secret in [None, Some(GOOD_SECRET)] {
+            let err = refusal(&dir, profile, secret, &[]);
+            assert!(
+                err.starts_with(&format!(
+                    "configuration: SWITCHBOARD_ENV: unknown profile \"{profile}\""
+                )),
+                "{profile}: {err}"
+            );
+        }
+    }
+    let err = refusal(&dir, "../production", None, &[]);
+    assert!(err.starts_with("configuration: SWITCHBOARD_ENV: "), "{err}");
+}
+
+#[test]
+fn a_profile_with_its_own_file_gets_the_production_checks() {
+    let dir = dir_with(&[("staging.toml", "[routing]\noffer_timeout_secs = 40\n")]);
+    assert_eq!(
+        refusal(&dir, "staging", None, &[]),
+        "configuration: auth.jwt_secret: required in staging (set SWITCHBOARD__AUTH__JWT_SECRET)"
+    );
+    assert!(
+        refusal(&dir, "staging", Some(DEV_JWT_SECRET), &[])
+            .starts_with("configuration: auth.jwt_secret: is the published development secret"),
+    );
+    let err = refusal(
+        &dir,
+        "staging",
+        Some(GOOD_SECRET),
+        &[("SWITCHBOARD__AUTH__DEV_LOGIN", "true")],
+    );
+    assert!(
+        err.starts_with("configuration: auth.dev_login: must be false in staging"),
+        "{err}"
+    );
+    let s = load(
+        &dir,
+        "staging",
+        &[("SWITCHBOARD__AUTH__JWT_SECRET", GOOD_SECRET)],
+    )
+    .unwrap();
+    assert!(s.is_strict() && !s.is_production());
+    assert_eq!(s.routing.offer_timeout_secs, 40);
+}
+
+#[test]
+fn weak_secrets_are_refused_in_production() {
+    let dir = dir_with(&[]);
+    for blank in [" ", "   \t  ", &" ".repeat(40)] {
+        assert_eq!(
+            refusal(&dir, "production", Some(blank), &[]),
+            "configuration: auth.jwt_secret: must not be only whitespace"
+        );
+    }
+    let short = "x".repeat(31);
+    assert_eq!(
+        refusal(&dir, "production", Some(&short), &[]),
+        "configuration: auth.jwt_secret: must be at least 32 bytes"
+    );
+    assert_eq!(
+        refusal(&dir, "production", Some(DEV_JWT_SECRET), &[]),
+        "configuration: auth.jwt_secret: is the published development secret, refused in production: set a secret of your own"
+    );
+    let s = load(
+        &dir,
+        "production",
+        &[("SWITCHBOARD__AUTH__JWT_SECRET", &"x".repeat(32))],
+    )
+    .unwrap();
+    assert_eq!(s.auth.jwt_secret.len(), 32, "32 bytes is enough");
+}
+
+#[test]
+fn an_explicit_secret_must_be_real_in_development_and_test_too() {
+    let dir = dir_with(&[]);
+    for profile in ["development", "test"] {
+        assert_eq!(
+            refusal(&dir, profile, Some("  "), &[]),
+            "configuration: auth.jwt_secret: must not be only whitespace",
+            "{profile}"
+        );
+        assert_eq!(
+            refusal(&dir, profile, Some("s3cret"), &[]),
+            "configuration: auth.jwt_secret: must be at least 32 bytes",
+            "{profile}"
+        );
+        load(
+            &dir,
+            profile,
+            &[("SWITCHBOARD__AUTH__JWT_SECRET", GOOD_SECRET)],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn token_lifetime_settings_are_checked() {
+    let dir = dir_with(&[]);
+    assert_eq!(
+        refusal(
+            &dir,
+            "development",
+            None,
+            &[("SWITCHBOARD__AUTH__MAX_TOKEN_TTL_SECS", "0")]
+        ),
+        "configuration: auth.max_token_ttl_secs: must be greater than 0"
+    );
+    let err = refusal(
+        &dir,
+        "development",
+        None,
+        &[("SWITCHBOARD__AUTH__LEEWAY_SECS", "3601")],
+    );
+    assert!(
+        err.starts_with("configuration: auth.leeway_secs: must be at most 3600"),
+        "{err}"
+    );
+    let s = load(
+        &dir,
+        "development",
+        &[
+            ("SWITCHBOARD__AUTH__MAX_TOKEN_TTL_SECS", "600"),
+            ("SWITCHBOARD__AUTH__LEEWAY_SECS", "0"),
+        ],
+    )
+    .unwrap();
+    assert_eq!((s.auth.max_token_ttl_secs, s.auth.leeway_secs), (600, 0));
+}
+
+#[test]
+fn the_binary_stops_with_one_line_on_an_unknown_profile() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("migrate")
+        .env("SWITCHBOARD_ENV", "prod")
+        .env("SWITCHBOARD_CONFIG_DIR", dir_with(&[]))
+        .env("SWITCHBOARD__AUTH__JWT_SECRET", GOOD_SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("unknown profile \"prod\""), "{stderr}");
 }

@@ -1,4 +1,5 @@
-//! The `Caller` extractor: verifies the request's `Authorization: Bearer` token and, for analysts
+//! The `Caller` extractor: verifies the request's `Authorization: Bearer` token (any case of the
+//! scheme name) and, for analysts
 //! and managers, that they exist in the directory (a valid token for an unknown analyst is
 //! `forbidden`). Handlers then ask the caller what it may do with `require_*`.
 
@@ -40,14 +41,13 @@ impl Caller {
     }
 }
 
-/// Reads the bearer token from a request, if it carries one.
+/// Reads the bearer token from a request, if it carries one. The scheme name is
+/// case-insensitive (RFC 6750, RFC 9110 §11.1): `Bearer`, `bearer` and `BEARER` all work.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    req.headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Verifies a token and checks that staff exist in the directory.

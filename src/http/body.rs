@@ -1,17 +1,32 @@
 //! `Body<T>`: the JSON request body extractor. Like `web::Json`, but a body that does not fit `T`
 //! is refused with a problem+json whose detail names the offending field (`routing: unknown
-//! variant ...`), so a client can tell what to fix.
+//! variant ...`), so a client can tell what to fix. The `Content-Type` must be the media type
+//! `application/json` (parameters allowed; a charset, if given, is UTF-8).
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, mime, web};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 
 /// Largest JSON body an HTTP route accepts.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// Whether the request's `Content-Type` is `application/json`, parsed as a media type: not
+/// `application/jsonfoo`, not `application/json-seq`, not a non-UTF-8 charset.
+fn is_json(req: &HttpRequest) -> bool {
+    let Ok(Some(media)) = req.mime_type() else {
+        return false;
+    };
+    media.type_() == mime::APPLICATION
+        && media.subtype() == mime::JSON
+        && media.suffix().is_none()
+        && media
+            .get_param(mime::CHARSET)
+            .is_none_or(|charset| charset == mime::UTF_8)
+}
 
 /// A JSON body parsed into `T`.
 #[derive(Debug)]
@@ -34,11 +49,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/json"));
+        let is_json = is_json(req);
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {

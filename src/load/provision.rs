@@ -47,7 +47,7 @@ impl Minter {
                 role,
                 name: name.into(),
                 exp: chrono::Utc::now().timestamp() + TOKEN_TTL_SECS,
-            })),
+            })?),
             Minter::DevLogin => {
                 let reply = request(
                     http.post(format!("{url}/dev/token")),

@@ -234,12 +234,14 @@ impl TestApp {
 
     /// A token for `sub` with `role`, valid for an hour.
     pub fn token(&self, sub: &str, role: Role) -> String {
-        self.keys.sign(&Claims {
-            sub: sub.into(),
-            role,
-            name: display_name(sub),
-            exp: chrono::Utc::now().timestamp() + 3600,
-        })
+        self.keys
+            .sign(&Claims {
+                sub: sub.into(),
+                role,
+                name: display_name(sub),
+                exp: chrono::Utc::now().timestamp() + 3600,
+            })
+            .unwrap()
     }
 
     pub fn admin(&self) -> String {
