@@ -245,12 +245,16 @@ async fn random_mixes_to_a_non_reading_client_stay_within_the_bound(app: TestApp
         for _ in 0..60 {
             match rng.random_range(0..3) {
                 0 => {
-                    let after = rng.random_range(0..=last_seq);
-                    let resume = json!({"type": "resume", "chat_id": chat_id, "after_seq": after});
-                    if !stalled.send(&resume).await {
-                        // A flood reset it: stall another one.
-                        stalled = app.non_reader(&token, 4096).await;
-                        stalled.send(&resume).await;
+                    // A burst of resumes, as the attack sent them.
+                    for _ in 0..rng.random_range(5..=10) {
+                        let after = rng.random_range(0..=last_seq);
+                        let resume =
+                            json!({"type": "resume", "chat_id": chat_id, "after_seq": after});
+                        if !stalled.send(&resume).await {
+                            // A flood reset it: stall another one.
+                            stalled = app.non_reader(&token, 4096).await;
+                            stalled.send(&resume).await;
+                        }
                     }
                 }
                 1 => {
