@@ -1,8 +1,8 @@
-//! A small WebDriver client for browser tests: starts Debian's `chromedriver` on a free port,
-//! opens headless Chromium sessions (each with a fresh profile), and finds controls by their
-//! accessible role and name as Chromium computes them (WebDriver's computed role and label).
-//! Without a browser the tests skip with a message locally and fail when `CI` is set. Finding
-//! controls by role and name, and waiting for what a page shows, live in `browser_find`.
+//! Browser tests' WebDriver sessions, through the `fantoccini` client: starts Debian's
+//! `chromedriver` on a free port, opens headless Chromium sessions (each with a fresh profile),
+//! and closes the sessions a failing test left open when the driver is dropped. Without a
+//! browser the tests skip with a message locally and fail when `CI` is set. Finding controls by
+//! accessible role and name, and waiting for what a page shows, live in `browser_find`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
@@ -10,13 +10,23 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use awc::Client;
+use fantoccini::elements::{Element, ElementRef};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-/// The key WebDriver uses for element references.
+/// An element on a page (it carries its session, so it can act on its own).
+pub type El = Element;
+
+/// The key WebDriver uses for element references in script results.
 pub(super) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long a wait for something to appear may take before the test fails.
 pub(super) const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The result of a WebDriver command that must succeed; `what` names it in the panic.
+pub(super) fn must<T>(what: &str, r: Result<T, fantoccini::error::CmdError>) -> T {
+    r.unwrap_or_else(|e| panic!("webdriver {what}: {e}"))
+}
 
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
@@ -29,9 +39,7 @@ fn which(name: &str) -> Option<PathBuf> {
 /// A running chromedriver; killed when dropped.
 pub struct Driver {
     child: Child,
-    port: u16,
-    base: String,
-    client: Client,
+    url: String,
     /// Sessions not yet quit, with their profiles: a failing test's browsers are closed on drop.
     open: std::sync::Mutex<Vec<(String, PathBuf)>>,
 }
@@ -55,41 +63,11 @@ impl Driver {
         let (child, port) = (0..20)
             .find_map(|_| spawn_driver(&driver))
             .expect("chromedriver starts and reports its port");
-        let client = Client::builder().timeout(Duration::from_secs(120)).finish();
         Some(Driver {
             child,
-            port,
-            base: format!("http://127.0.0.1:{port}"),
-            client,
+            url: format!("http://127.0.0.1:{port}/"),
             open: std::sync::Mutex::new(Vec::new()),
         })
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let req = self
-            .client
-            .request(method.parse().unwrap(), format!("{}{path}", self.base));
-        let mut res = match body {
-            Some(b) => req.send_json(&b).await,
-            None => req.send().await,
-        }
-        .unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"));
-        let bytes = res.body().limit(64 << 20).await.unwrap();
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if !res.status().is_success() {
-            panic!("webdriver {method} {path}: {} {v}", res.status());
-        }
-        v["value"].clone()
-    }
-
-    async fn try_call(&self, method: &str, path: &str) -> Option<Value> {
-        let req = self
-            .client
-            .request(method.parse().ok()?, format!("{}{path}", self.base));
-        let mut res = req.send().await.ok()?;
-        let bytes = res.body().limit(64 << 20).await.ok()?;
-        let v: Value = serde_json::from_slice(&bytes).ok()?;
-        res.status().is_success().then(|| v["value"].clone())
     }
 
     /// A new headless Chromium with its own fresh profile, at phone-or-desktop `width`.
@@ -98,7 +76,7 @@ impl Driver {
             "switchboard-chromium-{}",
             uuid::Uuid::now_v7().simple()
         ));
-        let args = vec![
+        let args = [
             "--headless".to_string(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
@@ -111,18 +89,22 @@ impl Driver {
             format!("--window-size={width},900"),
             format!("--user-data-dir={}", profile.display()),
         ];
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"args": args},
-        }}});
-        let v = self.call("POST", "/session", Some(caps)).await;
-        let session = v["sessionId"].as_str().unwrap().to_string();
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), json!({ "args": args }));
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver opens a Chromium session: {e}"));
+        let session = must("session id", client.session_id().await).expect("a session id");
         self.open
             .lock()
             .unwrap()
             .push((session.clone(), profile.clone()));
         Browser {
             driver: self,
+            client,
             session,
             profile,
         }
@@ -167,134 +149,97 @@ fn spawn_driver(driver: &std::path::Path) -> Option<(Child, u16)> {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // Drop cannot await: a plain blocking request ends each session left open.
+        // Drop cannot await, and the test's runtime may be unwinding: a helper thread with its
+        // own runtime reattaches to each session left open and ends it.
         let open = std::mem::take(&mut *self.open.lock().unwrap_or_else(|e| e.into_inner()));
-        for (session, profile) in open {
-            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                use std::io::Write;
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
-                let _ = write!(
-                    stream,
-                    "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                );
-                let _ = read_response(&mut stream);
-            }
-            let _ = std::fs::remove_dir_all(profile);
+        if !open.is_empty() {
+            let url = self.url.clone();
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(async {
+                        for (session, _) in &open {
+                            let Ok(client) =
+                                Client::with_existing_session(&url, session, HttpConnector::new())
+                                    .await
+                            else {
+                                continue;
+                            };
+                            let _ =
+                                tokio::time::timeout(Duration::from_secs(20), client.close()).await;
+                        }
+                    });
+                }
+                for (_, profile) in open {
+                    let _ = std::fs::remove_dir_all(profile);
+                }
+            })
+            .join();
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-/// Reads one HTTP response (headers and a `Content-Length` body); chromedriver keeps the
-/// connection open, so reading to the end would wait for its timeout.
-fn read_response(stream: &mut std::net::TcpStream) -> std::io::Result<()> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                return Ok(());
-            }
-        }
-    }
-}
-
-/// An element reference.
-#[derive(Debug, Clone)]
-pub struct El(pub(super) String);
-
 /// One browser session.
 pub struct Browser<'d> {
     driver: &'d Driver,
+    pub(super) client: Client,
     session: String,
     profile: PathBuf,
 }
 
 impl Browser<'_> {
-    /// A command whose failure (say, an element gone stale while the page re-renders) is
-    /// expected and handled by the caller.
-    pub(super) async fn try_cmd(&self, method: &str, path: &str) -> Option<Value> {
-        self.driver
-            .try_call(method, &format!("/session/{}{path}", self.session))
-            .await
-    }
-
-    pub(super) async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        self.driver
-            .call(method, &format!("/session/{}{path}", self.session), body)
-            .await
-    }
-
     pub async fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
+        must("goto", self.client.goto(url).await);
     }
 
     pub async fn refresh(&self) {
-        self.cmd("POST", "/refresh", Some(json!({}))).await;
+        must("refresh", self.client.refresh().await);
     }
 
+    /// Runs `script` with `args` (a JSON array; elements as `Self::el_json` gives them).
     pub async fn script(&self, script: &str, args: Value) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(json!({"script": script, "args": args})),
-        )
-        .await
+        let args = match args {
+            Value::Array(args) => args,
+            Value::Null => Vec::new(),
+            arg => vec![arg],
+        };
+        must("execute", self.client.execute(script, args).await)
     }
 
+    /// An element as a script argument (fantoccini serialises it as a WebDriver reference).
     pub(super) fn el_json(el: &El) -> Value {
-        json!({ ELEMENT: el.0 })
+        serde_json::to_value(el).expect("an element serialises")
+    }
+
+    /// The element a script returned, if it returned one.
+    pub(super) fn el_from(&self, v: &Value) -> Option<El> {
+        let id = v[ELEMENT].as_str()?;
+        Some(Element::from_element_id(
+            self.client.clone(),
+            ElementRef::from(id.to_string()),
+        ))
     }
 
     pub(super) async fn body(&self) -> El {
-        let v = self
-            .cmd(
-                "POST",
-                "/element",
-                Some(json!({"using": "css selector", "value": "body"})),
-            )
-            .await;
-        El(v[ELEMENT].as_str().unwrap().to_string())
+        must("find body", self.client.find(Locator::Css("body")).await)
     }
 
     pub async fn click(&self, el: &El) {
-        self.cmd("POST", &format!("/element/{}/click", el.0), Some(json!({})))
-            .await;
+        must("click", el.click().await);
     }
 
     /// Types `text` into a field (a trailing "\u{E007}" presses Enter).
     pub async fn type_into(&self, el: &El, text: &str) {
-        self.cmd(
-            "POST",
-            &format!("/element/{}/value", el.0),
-            Some(json!({ "text": text })),
-        )
-        .await;
+        must("send keys", el.send_keys(text).await);
     }
 
     /// The text an element shows.
     pub async fn text(&self, el: &El) -> String {
-        self.cmd("GET", &format!("/element/{}/text", el.0), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        must("text", el.text().await)
     }
 
     /// The visible text of the selected option of a select.
@@ -310,25 +255,18 @@ impl Browser<'_> {
     }
 
     pub async fn is_checked(&self, el: &El) -> bool {
-        self.cmd("GET", &format!("/element/{}/selected", el.0), None)
-            .await
-            .as_bool()
-            .unwrap_or(false)
+        must("selected", el.is_selected().await)
     }
 
     /// Saves a PNG screenshot of the page.
     pub async fn screenshot(&self, path: &std::path::Path) {
-        use base64::Engine;
-        let v = self.cmd("GET", "/screenshot", None).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap())
-            .unwrap();
+        let png = must("screenshot", self.client.screenshot().await);
         std::fs::write(path, png).unwrap();
     }
 
     /// Ends the session and removes its profile.
     pub async fn quit(self) {
-        self.cmd("DELETE", "", None).await;
+        must("delete session", self.client.close().await);
         self.driver
             .open
             .lock()

@@ -4,9 +4,36 @@
 
 use std::time::{Duration, Instant};
 
+use fantoccini::wd::WebDriverCompatibleCommand;
 use serde_json::json;
 
-use super::browser::{Browser, ELEMENT, El, PATIENCE};
+use super::browser::{Browser, El, PATIENCE};
+
+/// WebDriver's Get Computed Role or Get Computed Label of an element, which fantoccini has no
+/// method for: `what` is the endpoint, `computedrole` or `computedlabel`.
+#[derive(Debug)]
+struct Computed {
+    element: String,
+    what: &'static str,
+}
+
+impl WebDriverCompatibleCommand for Computed {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session.unwrap_or_default();
+        base.join(&format!(
+            "session/{session}/element/{}/{}",
+            self.element, self.what
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::GET, None)
+    }
+}
 
 /// CSS for the elements that may carry each role (the browser then confirms role and name).
 fn candidates(role: &str) -> &'static str {
@@ -25,6 +52,16 @@ fn candidates(role: &str) -> &'static str {
 }
 
 impl Browser<'_> {
+    /// The element's computed role or label (see `Computed`); `None` when it has gone stale.
+    async fn computed(&self, el: &El, what: &'static str) -> Option<String> {
+        let cmd = Computed {
+            element: el.element_id().to_string(),
+            what,
+        };
+        let v = self.client.issue_cmd(cmd).await.ok()?;
+        v.as_str().map(str::to_string)
+    }
+
     /// Elements with `role` and accessible `name` inside `scope` (or the page), visible ones only.
     async fn by_role(&self, scope: Option<&El>, role: &str, name: &str) -> Vec<El> {
         let found = self
@@ -36,22 +73,16 @@ impl Browser<'_> {
             .await;
         let mut out = Vec::new();
         for e in found.as_array().cloned().unwrap_or_default() {
-            let id = e[ELEMENT]
-                .as_str()
-                .unwrap_or_else(|| panic!("not an element: {e}"))
-                .to_string();
+            let el = self
+                .el_from(&e)
+                .unwrap_or_else(|| panic!("not an element: {e}"));
             // An element that went stale meanwhile is skipped; the caller looks again.
-            let got_role = self
-                .try_cmd("GET", &format!("/element/{id}/computedrole"))
-                .await;
-            if got_role.as_ref().and_then(|v| v.as_str()) != Some(role) {
+            if self.computed(&el, "computedrole").await.as_deref() != Some(role) {
                 continue;
             }
-            let label = self
-                .try_cmd("GET", &format!("/element/{id}/computedlabel"))
-                .await;
-            if label.as_ref().and_then(|v| v.as_str()).map(str::trim) == Some(name) {
-                out.push(El(id));
+            let label = self.computed(&el, "computedlabel").await;
+            if label.as_deref().map(str::trim) == Some(name) {
+                out.push(el);
             }
         }
         out
@@ -161,8 +192,8 @@ impl Browser<'_> {
                     json!([Self::el_json(select), label]),
                 )
                 .await;
-            if let Some(option) = v[ELEMENT].as_str() {
-                return self.click(&El(option.to_string())).await;
+            if let Some(option) = self.el_from(&v) {
+                return self.click(&option).await;
             }
             if start.elapsed() > PATIENCE {
                 panic!("no option {label:?} appeared");
@@ -196,8 +227,8 @@ impl Browser<'_> {
                     json!([Self::el_json(scope), text]),
                 )
                 .await;
-            if let Some(id) = v[ELEMENT].as_str() {
-                return El(id.to_string());
+            if let Some(row) = self.el_from(&v) {
+                return row;
             }
             if start.elapsed() > PATIENCE {
                 panic!("no row with {text:?} appeared");
