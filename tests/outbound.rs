@@ -64,6 +64,17 @@ async fn user_connections_reach(app: &TestApp, n: f64, within: Duration) -> bool
     false
 }
 
+/// Alice, available in an auto-routed queue of her own.
+async fn alice_available_in_an_auto_queue(app: &TestApp) -> WsClient {
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
+        .await;
+    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
+    alice
+        .ok(json!({"type": "set_status", "status": "available"}))
+        .await;
+    alice
+}
+
 /// A waiting chat of Emma's with 1,000 messages of 8,000 characters.
 async fn long_waiting_chat(app: &TestApp) -> (WsClient, String) {
     app.provision("service-desk", "manual", &[("alice", "analyst")], 3)
@@ -168,12 +179,7 @@ async fn a_resume_replays_in_order_once_and_a_second_one_meanwhile_is_refused(ap
 
 async fn a_flood_to_a_non_reading_socket_resets_it_at_once(app: TestApp) {
     let _serial = SERIAL.lock().await;
-    app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
-        .await;
-    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
-    alice
-        .ok(json!({"type": "set_status", "status": "available"}))
-        .await;
+    let mut alice = alice_available_in_an_auto_queue(&app).await;
     let mut emma = app.non_reader(&app.token("emma", Role::User), 4096).await;
     let start = json!({"type": "start_chat", "queue_id": "service-desk"});
     assert!(emma.send(&start).await);
@@ -219,12 +225,7 @@ fn allowed_bytes(sessions: f64, bound: f64) -> f64 {
 async fn random_mixes_to_a_non_reading_client_stay_within_the_bound(app: TestApp) {
     let _serial = SERIAL.lock().await;
     let bound: f64 = app.settings.limits.max_outbound_bytes as f64;
-    app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
-        .await;
-    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
-    alice
-        .ok(json!({"type": "set_status", "status": "available"}))
-        .await;
+    let mut alice = alice_available_in_an_auto_queue(&app).await;
     let token = app.token("emma", Role::User);
     let mut emma = app.ws(&token).await;
     let ok = emma
