@@ -33,6 +33,7 @@ pub struct QueueStats {
     #[serde(flatten)]
     pub figures: QueueLive,
     /// When the figures were taken (RFC 3339).
+    #[schema(format = DateTime)]
     pub at: String,
 }
 
@@ -54,6 +55,7 @@ pub struct AnalystStatusChanged {
     /// Who changed it (the analyst, a manager or an admin).
     pub by: Person,
     /// When (RFC 3339).
+    #[schema(format = DateTime)]
     pub at: String,
 }
 
@@ -76,6 +78,7 @@ pub struct ChatStateChanged {
     /// Why it ended (`closed` and `unanswered` only).
     pub reason: Option<EndReason>,
     /// When (RFC 3339).
+    #[schema(format = DateTime)]
     pub at: String,
 }
 
