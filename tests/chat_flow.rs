@@ -624,6 +624,13 @@ async fn http_lists_queues_chats_and_the_analyst_table(app: TestApp) {
         .await;
     assert_eq!(page2["chats"][0]["chat_id"], ids[2]);
     assert_eq!(page2["next_cursor"], Value::Null);
+    // An empty cursor is the first page, as no cursor is.
+    let (status, start) = app
+        .get("/api/v1/chats?filter=waiting&limit=1&cursor=", &carol)
+        .await;
+    assert_eq!(status, 200, "{start}");
+    assert_eq!(start["chats"][0]["chat_id"], ids[1]);
+    assert_eq!(start["next_cursor"], page1["next_cursor"]);
     let (_, answered) = app.get("/api/v1/chats?filter=answered", &carol).await;
     assert_eq!(answered["chats"][0]["analyst"]["id"], "alice");
     let (_, mine) = app

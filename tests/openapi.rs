@@ -2,7 +2,8 @@
 //! path parameter is declared, every error is problem+json), and it lists exactly the `/api/v1`
 //! routes the running server mounts: every handler route macro in `src/http` is probed on the
 //! real server under `/api/v1`, and the set that answers (401: all of them need a token) must
-//! equal the document's set, which must itself answer.
+//! equal the document's set, which must itself answer. The event stream documents each event
+//! kind with the schema of its `data`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -171,4 +172,56 @@ async fn document_lists_exactly_the_mounted_api_v1_routes() {
     );
     let (status, _, _) = app.call("GET", "/api/v1/nowhere", None, None).await;
     assert_eq!(status, 404);
+}
+
+#[actix_web::test]
+async fn event_stream_documents_each_event_and_its_data() {
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let (_, doc, _) = app.call("GET", "/api/openapi.json", None, None).await;
+    let op = &doc["paths"]["/api/v1/events"]["get"];
+    let event = &op["responses"]["200"]["content"]["text/event-stream"]["schema"];
+    let kinds: Vec<(&str, &str)> = event["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            assert_eq!(
+                k["properties"]["data"]["contentMediaType"],
+                "application/json"
+            );
+            (
+                k["properties"]["event"]["const"].as_str().unwrap(),
+                k["properties"]["data"]["contentSchema"]["$ref"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("queue_stats", "#/components/schemas/QueueStats"),
+            (
+                "analyst_status",
+                "#/components/schemas/AnalystStatusChanged"
+            ),
+            ("chat_state", "#/components/schemas/ChatStateChanged"),
+        ]
+    );
+    let chat_state = &doc["components"]["schemas"]["ChatStateChanged"]["required"];
+    assert_eq!(
+        chat_state,
+        &serde_json::json!(["chat_id", "queue_id", "state", "at"])
+    );
+    assert_eq!(
+        op["responses"]["400"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+    let names: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ticket", "Last-Event-ID"]);
 }

@@ -1,7 +1,8 @@
 //! The ops surface end to end: `/metrics` parses as Prometheus text and moves as chats start,
 //! are answered and close; `/api/v1/stats` has live totals; `/api/v1/events` streams
 //! `queue_stats`, `analyst_status` and `chat_state` to managers and admins (resumable with
-//! `Last-Event-ID`, openable with a ticket) and refuses everyone else. Both databases.
+//! `Last-Event-ID`, which must be an event id, openable with a ticket) and refuses everyone else.
+//! Both databases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -303,6 +304,13 @@ async fn event_stream_refuses_users_and_analysts_and_takes_tickets(app: TestApp)
         .await;
     assert_eq!(s, 201);
     let ticket = ticket["ticket"].as_str().unwrap();
+    // A malformed `Last-Event-ID` is a problem, and spends no ticket.
+    let (s, body) = app
+        .sse(None, &format!("?ticket={ticket}"), Some("yesterday"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!((s, body["code"].as_str()), (400, Some("bad_request")));
     let mut stream = app
         .sse(None, &format!("?ticket={ticket}"), None)
         .await

@@ -2,16 +2,89 @@
 //! and `chat_state` events here; each gets an id, the last `RING` are kept so that a stream that
 //! reconnects with `Last-Event-ID` gets what it missed, and live subscribers get each event once.
 //! Publishing never waits on a subscriber: a stream that falls behind the broadcast buffer skips
-//! ahead (and is told with a `lagged` comment).
+//! ahead (and is told with a `lagged` comment). Also the typed `data` of each event
+//! (`QueueStats`, `AnalystStatusChanged`, `ChatStateChanged`), documented in the OpenAPI document.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde::Serialize;
 use tokio::sync::broadcast;
+use utoipa::ToSchema;
+
+use crate::actors::router::QueueLive;
+use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::protocol::Person;
+use crate::routing::ChatId;
 
 /// How many recent events are kept for `Last-Event-ID` resume.
 pub const RING: usize = 1024;
+
+/// The `data` of one kind of event; `KIND` is its SSE `event` name.
+pub trait OpsPayload: Serialize {
+    /// `queue_stats`, `analyst_status` or `chat_state`.
+    const KIND: &'static str;
+}
+
+/// `queue_stats`: a queue's live figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueStats {
+    /// The figures (`id` is the queue's id).
+    #[serde(flatten)]
+    pub figures: QueueLive,
+    /// When the figures were taken (RFC 3339).
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+impl OpsPayload for QueueStats {
+    const KIND: &'static str = "queue_stats";
+}
+
+/// `analyst_status`: an analyst's status changed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnalystStatusChanged {
+    /// The analyst.
+    pub analyst_id: String,
+    /// The analyst's display name.
+    pub name: String,
+    /// The new status.
+    pub status: AnalystStatus,
+    /// Whether the analyst has a connection open.
+    pub connected: bool,
+    /// Who changed it (the analyst, a manager or an admin).
+    pub by: Person,
+    /// When (RFC 3339).
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+impl OpsPayload for AnalystStatusChanged {
+    const KIND: &'static str = "analyst_status";
+}
+
+/// `chat_state`: a chat moved to another state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatStateChanged {
+    /// The chat.
+    #[schema(value_type = uuid::Uuid)]
+    pub chat_id: ChatId,
+    /// Its queue.
+    pub queue_id: String,
+    /// The state it moved to.
+    pub state: ChatState,
+    /// The analyst it is offered to or assigned to, if any.
+    pub analyst_id: Option<String>,
+    /// Why it ended (`closed` and `unanswered` only).
+    pub reason: Option<EndReason>,
+    /// When (RFC 3339).
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+impl OpsPayload for ChatStateChanged {
+    const KIND: &'static str = "chat_state";
+}
 
 /// One published event.
 #[derive(Debug)]
@@ -24,6 +97,25 @@ pub struct OpsEvent {
     pub queues: Vec<String>,
     /// The event's JSON body, serialized once.
     pub data: String,
+}
+
+impl OpsEvent {
+    /// An event carrying `data` (id 0: not resumable, sent without an id); `None`, logged, if
+    /// `data` cannot be serialized.
+    pub fn new<T: OpsPayload>(id: u64, queues: Vec<String>, data: &T) -> Option<Self> {
+        match serde_json::to_string(data) {
+            Ok(data) => Some(OpsEvent {
+                id,
+                kind: T::KIND,
+                queues,
+                data,
+            }),
+            Err(e) => {
+                tracing::error!(kind = T::KIND, error = %e, "ops event not serializable; dropped");
+                None
+            }
+        }
+    }
 }
 
 struct Ring {
@@ -50,14 +142,12 @@ impl Default for Feed {
 
 impl Feed {
     /// Publishes an event about `queues` to every subscriber and keeps it for resume.
-    pub fn publish(&self, kind: &'static str, queues: Vec<String>, data: Value) {
+    pub fn publish<T: OpsPayload>(&self, queues: Vec<String>, data: &T) {
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        let event = Arc::new(OpsEvent {
-            id: ring.next_id,
-            kind,
-            queues,
-            data: data.to_string(),
-        });
+        let Some(event) = OpsEvent::new(ring.next_id, queues, data) else {
+            return;
+        };
+        let event = Arc::new(event);
         ring.next_id += 1;
         if ring.recent.len() == RING {
             ring.recent.pop_front();

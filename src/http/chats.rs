@@ -74,6 +74,7 @@ pub struct ChatsQuery {
     /// 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
+    /// The previous page's `next_cursor`; absent or empty: the first page.
     cursor: Option<String>,
 }
 
@@ -127,7 +128,8 @@ pub async fn list_chats(
         queue_ids,
         user_id,
         limit,
-        cursor: q.cursor,
+        // `cursor=` is the start, as no cursor is: what a client that has no cursor yet sends.
+        cursor: q.cursor.filter(|c| !c.is_empty()),
     };
     let (rows, next_cursor) = store::chats::list(&state.db, &query).await?;
     let chats = summaries(&state, rows).await?;

@@ -1,7 +1,7 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
 //! annotations as `api_v1` mounts them, so the document and the mounted routes come from one list.
 //! Also the shapes that handlers build with `json!` (documented here, checked by schemathesis in
-//! CI) and the problem+json error.
+//! CI), the problem+json error, and the per-event schema of the `GET /events` stream.
 
 use std::sync::LazyLock;
 
@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::actors::feed::{AnalystStatusChanged, ChatStateChanged, QueueStats};
 use crate::actors::router::AnalystRow;
 use crate::http::analysts::AnalystView;
 use crate::http::calls::CallView;
@@ -102,7 +103,7 @@ impl Modify for Security {
 #[openapi(
     info(title = "Switchboard", description = "Real-time chat routing engine for IT service desks: the HTTP API (contract §5)."),
     modifiers(&Security),
-    components(schemas(Problem)),
+    components(schemas(Problem, QueueStats, AnalystStatusChanged, ChatStateChanged)),
     security(("bearer" = []))
 )]
 struct ApiDoc;
@@ -139,10 +140,19 @@ pub fn document() -> utoipa::openapi::OpenApi {
     api
 }
 
+/// `document` as served: with the schema of one event of `GET /events` (see
+/// `events::event_schema`), which utoipa cannot express.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    document()
-        .to_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    let mut doc = match serde_json::to_value(document()) {
+        Ok(doc) => doc,
+        Err(e) => return format!("{{\"error\":\"{e}\"}}"),
+    };
+    if let Some(stream) =
+        doc.pointer_mut("/paths/~1api~1v1~1events/get/responses/200/content/text~1event-stream")
+    {
+        stream["schema"] = crate::http::events::event_schema();
+    }
+    doc.to_string()
 });
 
 #[get("/api/openapi.json")]

@@ -175,7 +175,7 @@ impl Router {
             if let Some(meta) = self.chats.get_mut(&chat) {
                 meta.announced = true;
             }
-            self.ops_chat_state(chat, &summary.queue_id, "waiting", None);
+            self.ops_chat_state(chat, &summary.queue_id, ChatState::Waiting, None);
             self.dirty.insert(summary.queue_id);
         }
     }
@@ -244,7 +244,7 @@ impl Router {
         });
         if let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone()) {
             self.chat_dequeued(chat, &queue_id, "accepted");
-            self.ops_chat_state(chat, &queue_id, "active", None);
+            self.ops_chat_state(chat, &queue_id, ChatState::Active, None);
         }
     }
 
@@ -278,7 +278,7 @@ impl Router {
         let generation = self.next_generation();
         self.offers.insert(chat, (analyst.to_string(), generation));
         crate::metrics::offer("made");
-        self.ops_chat_state(chat, &summary.queue_id, "offered", None);
+        self.ops_chat_state(chat, &summary.queue_id, ChatState::Offered, None);
         let analyst = analyst.to_string();
         ctx.run_later(Duration::from_secs(timeout), move |act, ctx| {
             act.offer_lapsed(chat, &analyst, generation, ctx);
@@ -349,11 +349,11 @@ impl Router {
         self.dirty.insert(route.queue_id.clone());
         crate::metrics::chat_ended(reason.as_str());
         let ended = if route.state == ChatState::Active {
-            "closed"
+            ChatState::Closed
         } else {
-            "unanswered"
+            ChatState::Unanswered
         };
-        self.ops_chat_state(chat, &route.queue_id, ended, Some(reason.as_str()));
+        self.ops_chat_state(chat, &route.queue_id, ended, Some(reason));
         if let Some(meta) = self.chats.remove(&chat) {
             meta.addr.do_send(End { reason, by, reply });
         }

@@ -1,12 +1,12 @@
 //! What the router tells the ops feed (`GET /api/v1/events`): a queue's figures after it changed,
 //! an analyst's status after it changed, a chat's state after it moved. Each is one call from the
-//! place in the router where the change happens.
+//! place in the router where the change happens, publishing one of the feed's typed payloads.
 
 use chrono::Utc;
-use serde_json::json;
 
 use super::Router;
-use crate::domain::AnalystStatus;
+use crate::actors::feed::{AnalystStatusChanged, ChatStateChanged, QueueStats};
+use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::protocol::Person;
 use crate::routing::ChatId;
 use crate::timefmt::rfc3339;
@@ -14,12 +14,12 @@ use crate::timefmt::rfc3339;
 impl Router {
     /// `queue_stats`: the queue's live figures.
     pub(super) fn ops_queue_stats(&self, queue_id: &str) {
-        if let Some(live) = self.queue_live(queue_id) {
-            let mut data = json!(live);
-            data["at"] = json!(rfc3339(Utc::now()));
-            self.deps
-                .feed
-                .publish("queue_stats", vec![queue_id.to_string()], data);
+        if let Some(figures) = self.queue_live(queue_id) {
+            let data = QueueStats {
+                figures,
+                at: rfc3339(Utc::now()),
+            };
+            self.deps.feed.publish(vec![queue_id.to_string()], &data);
         }
     }
 
@@ -29,13 +29,15 @@ impl Router {
             return;
         };
         let queues = self.core.queues_of(analyst).map(|q| q.config.id.clone());
-        let data = json!({
-            "analyst_id": a.id, "name": a.name, "status": status,
-            "connected": a.is_connected(), "by": by, "at": rfc3339(Utc::now()),
-        });
-        self.deps
-            .feed
-            .publish("analyst_status", queues.collect(), data);
+        let data = AnalystStatusChanged {
+            analyst_id: a.id.clone(),
+            name: a.name.clone(),
+            status,
+            connected: a.is_connected(),
+            by: by.clone(),
+            at: rfc3339(Utc::now()),
+        };
+        self.deps.feed.publish(queues.collect(), &data);
     }
 
     /// `chat_state`: a chat moved to `state` (`waiting`, `offered`, `active`, `closed`,
@@ -44,16 +46,18 @@ impl Router {
         &self,
         chat: ChatId,
         queue_id: &str,
-        state: &str,
-        reason: Option<&str>,
+        state: ChatState,
+        reason: Option<EndReason>,
     ) {
-        let analyst = self.core.chats.get(&chat).and_then(|r| r.analyst.clone());
-        let data = json!({
-            "chat_id": chat, "queue_id": queue_id, "state": state,
-            "analyst_id": analyst, "reason": reason, "at": rfc3339(Utc::now()),
-        });
-        self.deps
-            .feed
-            .publish("chat_state", vec![queue_id.to_string()], data);
+        let analyst_id = self.core.chats.get(&chat).and_then(|r| r.analyst.clone());
+        let data = ChatStateChanged {
+            chat_id: chat,
+            queue_id: queue_id.to_string(),
+            state,
+            analyst_id,
+            reason,
+            at: rfc3339(Utc::now()),
+        };
+        self.deps.feed.publish(vec![queue_id.to_string()], &data);
     }
 }
