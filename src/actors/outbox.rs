@@ -5,11 +5,14 @@
 //! the session still counts toward its principal's connections until the socket has closed.
 //! Replays (`resume`) take only half the bound and wait for room instead (`room`), so a long
 //! resume neither grows memory nor crowds out live frames. One replay per chat and session at a
-//! time (`begin_replay`).
+//! time (`begin_replay`). And a watchdog beside the session (`watch`): a session runs only while
+//! its socket takes writes, so one whose heartbeat has not ticked for `ws.client_timeout_secs`
+//! is frozen behind a client that stopped reading, and its connection is reset.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix::{Message, Recipient};
 use bytestring::ByteString;
@@ -48,6 +51,9 @@ pub struct Outbox {
     /// release while it is set wakes the waiters, which check again whether their frame fits.
     wanted: AtomicBool,
     socket: SocketAbort,
+    /// When the outbox was made, and the session's last heartbeat tick since then, in ms.
+    born: Instant,
+    ticked_ms: AtomicU64,
     /// The chats being replayed to this session.
     replaying: Mutex<HashSet<ChatId>>,
 }
@@ -63,8 +69,32 @@ impl Outbox {
             room: Notify::new(),
             wanted: AtomicBool::new(false),
             socket,
+            born: Instant::now(),
+            ticked_ms: AtomicU64::new(0),
             replaying: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// The session's heartbeat ran: it is not frozen.
+    pub fn tick(&self) {
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.ticked_ms.store(now, Ordering::Release);
+    }
+
+    /// Watches the session from beside it, every `every`, until it stops: when its heartbeat has
+    /// not ticked for `frozen`, its socket stopped taking writes that long, and it is reset.
+    pub async fn watch(self: Arc<Self>, every: Duration, frozen: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            if self.is_closed() {
+                return;
+            }
+            let ticked = Duration::from_millis(self.ticked_ms.load(Ordering::Acquire));
+            if self.born.elapsed().saturating_sub(ticked) > frozen {
+                self.drop_slow("its socket took no writes for ws.client_timeout_secs");
+                return;
+            }
+        }
     }
 
     /// Frames and bytes queued now.
@@ -107,19 +137,25 @@ impl Outbox {
         if self.admit(len, self.bound) {
             return true;
         }
+        self.drop_slow("its outbound bound is full");
+        false
+    }
+
+    /// Closes the outbox and resets the connection of a session whose client stopped reading.
+    fn drop_slow(&self, why: &str) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             let (frames, bytes) = self.queued();
             tracing::warn!(
                 session = self.session,
                 frames,
                 bytes,
+                why,
                 "dropping a session that stopped reading: its connection is reset"
             );
             crate::metrics::slow_session_dropped();
             self.socket.abort();
             self.room.notify_waiters();
         }
-        false
     }
 
     /// The part of the bound a replay may use.

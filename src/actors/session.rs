@@ -128,23 +128,24 @@ impl Session {
     fn heartbeat(&self, ctx: &mut ws::WebsocketContext<Self>) {
         let settings = &self.state.settings.ws;
         let timeout = Duration::from_secs(settings.client_timeout_secs);
-        ctx.run_interval(
-            Duration::from_secs(settings.heartbeat_secs),
-            move |act, ctx| {
-                if act.outbox.is_closed() {
-                    Self::refuse(ctx, ws::CloseCode::Policy, "too slow: frames were not read");
-                } else if act.last_heard.elapsed() > timeout {
-                    tracing::info!(session = act.id, "closing a silent connection");
-                    ctx.close(Some(ws::CloseReason {
-                        code: ws::CloseCode::Away,
-                        description: Some("heartbeat timeout".into()),
-                    }));
-                    ctx.stop();
-                } else {
-                    ctx.ping(b"");
-                }
-            },
-        );
+        let every = Duration::from_secs(settings.heartbeat_secs);
+        self.outbox.tick();
+        actix::spawn(self.outbox.clone().watch(every, timeout));
+        ctx.run_interval(every, move |act, ctx| {
+            act.outbox.tick();
+            if act.outbox.is_closed() {
+                Self::refuse(ctx, ws::CloseCode::Policy, "too slow: frames were not read");
+            } else if act.last_heard.elapsed() > timeout {
+                tracing::info!(session = act.id, "closing a silent connection");
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Away,
+                    description: Some("heartbeat timeout".into()),
+                }));
+                ctx.stop();
+            } else {
+                ctx.ping(b"");
+            }
+        });
     }
 
     /// The first frame: who the client is, their open chats, and for analysts their queues, then
