@@ -12,7 +12,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use actix::{Actor, Arbiter};
+use actix::{Actor, Arbiter, AsyncContext};
 
 use crate::actors::directory::ChatDirectory;
 use crate::actors::feed::Feed;
@@ -53,20 +53,19 @@ impl Application {
         let writer_db = store::connect_writer(&settings.database)
             .await
             .context("database.url: cannot open the store writer's connection")?;
-        let writer = StoreWriter::new(writer_db.clone(), &settings.store, store_healthy.clone());
+        let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone());
         // Its own thread: commits are not held up behind the actors' work, and the encoding of
         // each batch does not take the actors' time.
         let writer = StoreWriter::start_in_arbiter(&Arbiter::new().handle(), move |_| writer);
-        let router = Router::new(RouterDeps {
+        let deps = RouterDeps {
             hub: hub.clone(),
             directory: directory.clone(),
             writer: writer.clone(),
             feed: feed.clone(),
             db: db.clone(),
-            writes: writer_db,
             settings: settings.clone(),
-        })
-        .start();
+        };
+        let router = Router::create(|ctx| Router::new(deps, ctx.address().recipient()));
         router
             .send(LoadDirectory)
             .await

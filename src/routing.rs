@@ -446,6 +446,34 @@ impl Core {
         Ok(())
     }
 
+    /// Puts an open chat back as `route` describes it, after a change the store could not keep:
+    /// waiting at its place in its queue, or active with its analyst. A chat that was offered
+    /// comes back waiting (its offer is gone), to be routed again.
+    pub fn restore(&mut self, mut route: ChatRoute) {
+        self.end(route.id);
+        if route.state == ChatState::Offered {
+            route.state = ChatState::Waiting;
+            route.analyst = None;
+        }
+        self.by_user
+            .entry(route.user_id.clone())
+            .or_default()
+            .insert(route.id);
+        match (&route.analyst, route.state) {
+            (Some(analyst), ChatState::Active) => {
+                if let Some(a) = self.analysts.get_mut(analyst) {
+                    a.open.insert(route.id);
+                }
+            }
+            _ => {
+                if let Some(q) = self.queues.get_mut(&route.queue_id) {
+                    q.waiting.insert((route.order_key, route.id));
+                }
+            }
+        }
+        self.chats.insert(route.id, route);
+    }
+
     /// Forgets an ended chat, freeing its analyst's capacity or offer.
     pub fn end(&mut self, chat: ChatId) -> Option<ChatRoute> {
         let route = self.chats.remove(&chat)?;

@@ -9,73 +9,12 @@ mod common;
 
 use std::time::Duration;
 
+use common::outage::Outage;
 use common::{Db, TestApp, spawn_app_with};
 use entities::chat_messages;
-use sea_orm::sqlx::{Connection, Executor, SqliteConnection};
-use sea_orm::{ConnectionTrait, Database, EntityTrait, PaginatorTrait};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 use switchboard::domain::Role;
-
-/// Something that takes the database away and gives it back.
-enum Outage {
-    SqliteLock(SqliteConnection),
-    Postgres {
-        admin: sea_orm::DatabaseConnection,
-        name: String,
-    },
-}
-
-impl Outage {
-    async fn begin(app: &TestApp) -> Outage {
-        let url = app.settings.database.url.clone();
-        match app.kind {
-            Db::Sqlite => {
-                let mut conn = SqliteConnection::connect(&url).await.unwrap();
-                conn.execute("BEGIN EXCLUSIVE").await.unwrap();
-                Outage::SqliteLock(conn)
-            }
-            Db::Postgres => {
-                let (server, name) = url.rsplit_once('/').unwrap();
-                let admin = Database::connect(format!("{server}/postgres"))
-                    .await
-                    .unwrap();
-                admin
-                    .execute_unprepared(&format!(
-                        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
-                    ))
-                    .await
-                    .unwrap();
-                admin
-                    .execute_unprepared(&format!(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-                    ))
-                    .await
-                    .unwrap();
-                Outage::Postgres {
-                    admin,
-                    name: name.to_string(),
-                }
-            }
-        }
-    }
-
-    async fn end(self) {
-        match self {
-            Outage::SqliteLock(mut conn) => {
-                conn.execute("COMMIT").await.unwrap();
-                conn.close().await.unwrap();
-            }
-            Outage::Postgres { admin, name } => {
-                admin
-                    .execute_unprepared(&format!(
-                        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"
-                    ))
-                    .await
-                    .unwrap();
-            }
-        }
-    }
-}
 
 async fn ready(app: &TestApp) -> (u16, serde_json::Value) {
     let (status, body, _) = app.call("GET", "/readyz", None, None).await;

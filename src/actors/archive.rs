@@ -1,7 +1,7 @@
 //! Commands about chats that are no longer open (no chat actor): answered from the database.
 //! Sending or typing to an ended chat is a `conflict`; `resume` replays its stored messages;
-//! `link_call` (by whom the linking rule allows, `actors::linking`) writes its transcript straight
-//! into the other call's history. A chat the caller never took part in is `not_found`, exactly
+//! `link_call` (by whom the linking rule allows, `actors::linking`) has the store writer link it
+//! and write its transcript into the other call's history. A chat the caller never took part in is `not_found`, exactly
 //! like one that does not exist.
 
 use actix_web::web;
@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
 use super::hub::Reply;
 use super::linking;
+use super::store_writer::{ChatChange, StoreChange};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef};
@@ -111,18 +112,25 @@ pub async fn link_ended(
         former_analyst: chat.analyst_id.as_deref(),
     };
     linking::check(&state.db, &who, &target, &call_id).await?;
-    store::history::link(&state.db, &chat.id, &call_id).await?;
     let messages = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX).await?;
-    store::history::write(
-        &state.db,
-        store::history::HistoryEntry {
-            call_id: call_id.clone(),
-            chat_id: chat.id.clone(),
-            started_at: chat.created_at,
-            ended_at: chat.ended_at.unwrap_or_else(Utc::now),
-            contents: store::history::transcript_text(&messages),
-        },
-    )
-    .await?;
+    let entry = store::history::HistoryEntry {
+        call_id: call_id.clone(),
+        chat_id: chat.id.clone(),
+        started_at: chat.created_at,
+        ended_at: chat.ended_at.unwrap_or_else(Utc::now),
+        contents: store::history::transcript_text(&messages),
+    };
+    let link = ChatChange::Link {
+        chat_id: chat.id.clone(),
+        call_id: call_id.clone(),
+    };
+    for change in [link, ChatChange::History(vec![entry])] {
+        state
+            .writer
+            .send(StoreChange(change))
+            .await
+            .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?
+            .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;
+    }
     Ok(json!({"chat_id": chat_id, "call_id": call_id}))
 }

@@ -1,11 +1,13 @@
-//! The store writer: group commit for chat messages and for chats given to analysts. Chat actors
-//! hand it groups of rows (or an activation); it writes whatever has gathered in one transaction,
-//! with at most one transaction in flight, so batches grow with load (one row at a time when
-//! idle, hundreds under pressure) and each group learns whether it is durable. A group's rows are
-//! acknowledged only after that commit returns. A failed commit fails every group in it (their
-//! senders get `unavailable` and may send again: repeats are stored once), marks the store
-//! unhealthy for `/readyz`, and the next commit that succeeds marks it healthy again. It runs on
-//! its own thread with its own connection (see `store::connect_writer`).
+//! The store writer: the one component that commits chat state. Chat actors hand it groups of
+//! message rows and typed changes of a chat's state (`ChatChange`: given to an analyst, requeued,
+//! ended, linked to a call, its history written); the router hands it batches of `start_chat`s.
+//! It writes whatever has gathered in one transaction, in the order it was handed in, with at
+//! most one transaction in flight, so batches grow with load (one row at a time when idle,
+//! hundreds under pressure) and each request learns whether it is durable: only then is it
+//! acknowledged or announced. A failed commit fails every request in it (their senders get
+//! `unavailable`, or retry), marks the store unhealthy for `/readyz`, and the next commit that
+//! succeeds marks it healthy again. It runs on its own thread with its own connection (see
+//! `store::connect_writer`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +17,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::oneshot;
 
+use crate::domain::{ChatState, EndReason};
 use crate::settings::StoreSettings;
+use crate::store::chats::ChatToStart;
+use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
 use crate::store::{calls, chats};
 
@@ -36,10 +41,37 @@ pub struct Activation {
     pub first_contact: Option<String>,
 }
 
-/// Stores an activation; answered once it is committed (or could not be).
+/// A change of one chat's state, committed in order with everything handed in before it.
+#[derive(Debug, Clone)]
+pub enum ChatChange {
+    /// Given to an analyst (accepted, or routed automatically).
+    Activate(Activation),
+    /// Back to waiting in `queue_id`, without an analyst (transfer, or its analyst was lost).
+    Requeue { chat_id: String, queue_id: String },
+    /// Ended (`closed` or `unanswered`) with `last_seq` messages.
+    End {
+        chat_id: String,
+        state: ChatState,
+        reason: EndReason,
+        ended_at: DateTime<Utc>,
+        last_seq: i64,
+    },
+    /// Also written to another call's history when it ends.
+    Link { chat_id: String, call_id: String },
+    /// The ended chat's transcript, onto its call and every linked call.
+    History(Vec<HistoryEntry>),
+}
+
+/// Stores a change of a chat's state; answered once it is committed (or could not be).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), StoreError>")]
-pub struct StoreActivation(pub Activation);
+pub struct StoreChange(pub ChatChange);
+
+/// Stores a batch of checked `start_chat`s (with their users and new calls) in one transaction;
+/// answered with each chat's call id, in order.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<String>, StoreError>")]
+pub struct StoreStarts(pub Vec<ChatToStart>);
 
 /// The rows were not stored.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,10 +90,21 @@ impl From<crate::error::AppError> for StoreError {
     }
 }
 
+/// Messages and changes from one request, answered together.
 struct Group {
     rows: Vec<NewMessage>,
-    activation: Option<Activation>,
+    change: Option<ChatChange>,
     done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// What waits for a commit, in the order it was handed in.
+enum Work {
+    Group(Group),
+    /// A batch of starts: committed in a transaction of its own.
+    Starts(
+        Vec<ChatToStart>,
+        oneshot::Sender<Result<Vec<String>, StoreError>>,
+    ),
 }
 
 pub struct StoreWriter {
@@ -73,8 +116,8 @@ pub struct StoreWriter {
     max_waiting_rows: usize,
     /// Rows in `waiting`.
     waiting_rows: usize,
-    /// Groups handed in since the last commit started, oldest first.
-    waiting: Vec<Group>,
+    /// Work handed in since the last commit started, oldest first.
+    waiting: std::collections::VecDeque<Work>,
     /// Whether a commit is running (there is never more than one).
     in_flight: bool,
     /// Whether the last commit succeeded (read by `/readyz`).
@@ -90,87 +133,173 @@ impl StoreWriter {
             max_rows: settings.batch_max_rows.max(1),
             max_waiting_rows: settings.max_waiting_rows,
             waiting_rows: 0,
-            waiting: Vec::new(),
+            waiting: std::collections::VecDeque::new(),
             in_flight: false,
             healthy,
             drained: Vec::new(),
         }
     }
 
-    /// Starts a commit of the waiting groups (up to `max_rows`) unless one is in flight.
+    /// Starts a commit of the waiting work (up to `max_rows`) unless one is in flight.
     fn flush(&mut self, ctx: &mut Context<Self>) {
         if self.in_flight {
             return;
         }
-        if self.waiting.is_empty() {
-            self.drained.drain(..).for_each(|done| {
+        match self.waiting.pop_front() {
+            None => self.drained.drain(..).for_each(|done| {
                 let _ = done.send(());
-            });
-            return;
+            }),
+            Some(Work::Starts(starts, done)) => self.commit_starts(starts, done, ctx),
+            Some(Work::Group(first)) => self.commit_groups(first, ctx),
         }
-        let mut counted = 0;
-        let take = self
-            .waiting
-            .iter()
-            .take_while(|g| {
-                // An activation counts as a row: two small statements.
-                counted += g.rows.len() + usize::from(g.activation.is_some());
-                counted <= self.max_rows
-            })
-            .count()
-            .max(1);
-        // The rows move into the batch; each group keeps only its answer.
-        let (mut rows, mut activations, mut answers) = (Vec::new(), Vec::new(), Vec::new());
-        for group in self.waiting.drain(..take) {
+    }
+
+    /// Commits `first` and the groups after it, up to `max_rows`, in one transaction.
+    fn commit_groups(&mut self, first: Group, ctx: &mut Context<Self>) {
+        // A change counts as a row: a statement or two.
+        let weight = |g: &Group| g.rows.len() + usize::from(g.change.is_some());
+        let mut counted = weight(&first);
+        let mut groups = vec![first];
+        while let Some(Work::Group(next)) = self.waiting.front() {
+            counted += weight(next);
+            if counted > self.max_rows {
+                break;
+            }
+            if let Some(Work::Group(next)) = self.waiting.pop_front() {
+                groups.push(next);
+            }
+        }
+        // The rows and changes move into the batch; each group keeps only its answer.
+        let (mut rows, mut changes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
+        for group in groups {
             rows.extend(group.rows);
-            activations.extend(group.activation);
+            changes.extend(group.change);
             answers.push(group.done);
         }
         self.waiting_rows -= rows.len();
         self.in_flight = true;
         let db = self.db.clone();
         ctx.spawn(
-            async move { write(&db, &rows, &activations).await }
+            async move { write(&db, &rows, &changes).await }
                 .into_actor(self)
                 .map(move |result, act, ctx| {
-                    let result = result.inspect_err(|err| {
-                        tracing::warn!(error = %err, groups = answers.len(), "batch not stored");
-                    });
-                    act.healthy.store(result.is_ok(), Ordering::Release);
+                    act.committed(&result, answers.len());
                     for done in answers {
                         let _ = done.send(result.clone());
                     }
-                    act.in_flight = false;
                     act.flush(ctx);
                 }),
         );
+    }
+
+    /// Commits a batch of starts in a transaction of its own.
+    fn commit_starts(
+        &mut self,
+        starts: Vec<ChatToStart>,
+        done: oneshot::Sender<Result<Vec<String>, StoreError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.in_flight = true;
+        let db = self.db.clone();
+        ctx.spawn(
+            async move {
+                chats::start_all(&db, &starts)
+                    .await
+                    .map_err(StoreError::from)
+            }
+            .into_actor(self)
+            .map(move |result, act, ctx| {
+                act.committed(&result, 1);
+                let _ = done.send(result);
+                act.flush(ctx);
+            }),
+        );
+    }
+
+    /// A commit returned: the store is healthy as long as commits succeed.
+    fn committed<T>(&mut self, result: &Result<T, StoreError>, requests: usize) {
+        if let Err(err) = result {
+            tracing::warn!(error = %err, requests, "batch not stored");
+        }
+        self.healthy.store(result.is_ok(), Ordering::Release);
+        self.in_flight = false;
     }
 }
 
 async fn write(
     db: &DatabaseConnection,
     rows: &[NewMessage],
-    activations: &[Activation],
+    changes: &[ChatChange],
 ) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
-    if activations.is_empty() {
+    if changes.is_empty() {
         messages::insert_batch(db, rows).await?;
     } else {
         let txn = db.begin().await?;
         messages::insert_in(&txn, rows).await?;
-        let given: Vec<_> = activations
-            .iter()
-            .map(|a| (a.chat_id.as_str(), a.analyst_id.as_str(), a.at))
-            .collect();
-        chats::mark_all_active(&txn, &given).await?;
-        let first: Vec<_> = activations
-            .iter()
-            .filter_map(|a| Some((a.first_contact.as_deref()?, a.at)))
-            .collect();
-        calls::record_first_contacts(&txn, &first).await?;
+        apply(&txn, changes).await?;
         txn.commit().await?;
     }
     crate::metrics::batch_committed(rows.len(), started);
+    Ok(())
+}
+
+/// Applies changes in order; each run of activations is one multi-row statement (a burst of
+/// assignments costs a few statements, not two each).
+async fn apply(
+    txn: &impl sea_orm::ConnectionTrait,
+    changes: &[ChatChange],
+) -> Result<(), StoreError> {
+    let mut run: Vec<&Activation> = Vec::new();
+    for change in changes {
+        if let ChatChange::Activate(activation) = change {
+            run.push(activation);
+            continue;
+        }
+        activate(txn, &std::mem::take(&mut run)).await?;
+        match change {
+            ChatChange::Activate(_) => {}
+            ChatChange::Requeue { chat_id, queue_id } => {
+                chats::mark_waiting(txn, chat_id, queue_id).await?;
+            }
+            ChatChange::End {
+                chat_id,
+                state,
+                reason,
+                ended_at,
+                last_seq,
+            } => chats::mark_ended(txn, chat_id, *state, *reason, *ended_at, *last_seq).await?,
+            ChatChange::Link { chat_id, call_id } => {
+                history::link(txn, chat_id, call_id).await?;
+            }
+            ChatChange::History(entries) => {
+                for entry in entries {
+                    history::write(txn, entry.clone()).await?;
+                }
+            }
+        }
+    }
+    activate(txn, &run).await
+}
+
+/// Marks chats active with their analysts and records first contacts.
+async fn activate(
+    txn: &impl sea_orm::ConnectionTrait,
+    activations: &[&Activation],
+) -> Result<(), StoreError> {
+    if activations.is_empty() {
+        return Ok(());
+    }
+    let given: Vec<_> = activations
+        .iter()
+        .map(|a| (a.chat_id.as_str(), a.analyst_id.as_str(), a.at))
+        .collect();
+    chats::mark_all_active(txn, &given).await?;
+    let first: Vec<_> = activations
+        .iter()
+        .filter_map(|a| Some((a.first_contact.as_deref()?, a.at)))
+        .collect();
+    calls::record_first_contacts(txn, &first).await?;
     Ok(())
 }
 
@@ -199,13 +328,27 @@ impl Handler<StoreRows> for StoreWriter {
     }
 }
 
-impl Handler<StoreActivation> for StoreWriter {
+impl Handler<StoreChange> for StoreWriter {
     type Result = ResponseFuture<Result<(), StoreError>>;
 
-    /// Never refused for load: there is one per assignment, and a refused one would leave the
-    /// chat's row behind its state.
-    fn handle(&mut self, msg: StoreActivation, ctx: &mut Context<Self>) -> Self::Result {
+    /// Never refused for load: a refused change would leave the chat's row behind its state.
+    fn handle(&mut self, msg: StoreChange, ctx: &mut Context<Self>) -> Self::Result {
         self.enqueue(Vec::new(), Some(msg.0), ctx)
+    }
+}
+
+impl Handler<StoreStarts> for StoreWriter {
+    type Result = ResponseFuture<Result<Vec<String>, StoreError>>;
+
+    fn handle(&mut self, msg: StoreStarts, ctx: &mut Context<Self>) -> Self::Result {
+        let (done, result) = oneshot::channel();
+        self.waiting.push_back(Work::Starts(msg.0, done));
+        self.flush(ctx);
+        Box::pin(async move {
+            result
+                .await
+                .unwrap_or_else(|_| Err(StoreError("the store writer stopped".into())))
+        })
     }
 }
 
@@ -213,15 +356,12 @@ impl StoreWriter {
     fn enqueue(
         &mut self,
         rows: Vec<NewMessage>,
-        activation: Option<Activation>,
+        change: Option<ChatChange>,
         ctx: &mut Context<Self>,
     ) -> ResponseFuture<Result<(), StoreError>> {
         let (done, result) = oneshot::channel();
-        self.waiting.push(Group {
-            rows,
-            activation,
-            done,
-        });
+        self.waiting
+            .push_back(Work::Group(Group { rows, change, done }));
         self.flush(ctx);
         Box::pin(async move {
             result

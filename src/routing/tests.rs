@@ -361,3 +361,37 @@ fn positions_follow_queue_order() {
     core.end(ids[0]);
     assert_eq!(core.position(ids[2]), Some(2));
 }
+
+#[test]
+fn a_restored_chat_is_back_as_it_was() {
+    let mut core = build(&Setup {
+        modes: vec![RoutingMode::Manual; QUEUES],
+        priorities: vec![0; QUEUES],
+        capacities: vec![2; ANALYSTS],
+        members: vec![vec![true; ANALYSTS]; QUEUES],
+    });
+    let ids: Vec<ChatId> = (1..=3).map(Uuid::from_u128).collect();
+    for (i, id) in ids.iter().enumerate() {
+        core.enqueue(*id, "q0", "u", i as i64).unwrap();
+    }
+    // An accept that could not be stored: the chat waits again in its place.
+    let waiting = core.chats[&ids[1]].clone();
+    core.accept("a0", ids[1]).unwrap();
+    core.restore(waiting.clone());
+    assert_eq!(core.chats[&ids[1]], waiting);
+    assert_eq!(core.position(ids[1]), Some(2));
+    assert!(core.analysts["a0"].open.is_empty());
+    // A requeue that could not be stored: active with its analyst again.
+    core.accept("a0", ids[1]).unwrap();
+    let active = core.chats[&ids[1]].clone();
+    core.requeue(ids[1], "q1", Place::Head).unwrap();
+    core.restore(active.clone());
+    assert_eq!(core.chats[&ids[1]], active);
+    assert!(core.analysts["a0"].open.contains(&ids[1]));
+    assert_eq!(core.queues["q1"].waiting_len(), 0);
+    // An end that could not be stored: open again.
+    let ended = core.end(ids[1]).unwrap();
+    core.restore(ended);
+    assert_eq!(core.chats[&ids[1]], active);
+    check_state(&core);
+}

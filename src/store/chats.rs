@@ -270,6 +270,7 @@ pub async fn list(
 
 /// A chat to create for `start_chat`: the user (created, or renamed), the call (the user's own
 /// `call_id` if given and theirs, else a new call), and the waiting chat.
+#[derive(Debug)]
 pub struct ChatToStart {
     pub chat_id: String,
     pub queue_id: String,

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod browser_find;
+pub mod outage;
 pub mod process;
 pub mod prom;
 pub mod raw_ws;

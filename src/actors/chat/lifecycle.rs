@@ -1,49 +1,48 @@
-//! A chat's life as the router decides it: activated with an analyst, requeued, ended (with its
+//! A chat's life as the router decides it: given to an analyst, requeued, ended (with its
 //! transcript written to the call's history and to linked calls' histories), linked to a call.
+//! Each change is a step: the store writer commits it (`StoreChange`), and only then does the
+//! chat update its facts, answer the command and tell its participants. Steps run one at a time,
+//! in the order they came, and never hold the actor's mailbox: messages keep flowing meanwhile.
+//! A step that could not be stored answers `unavailable` and tells the router (`ChatChanged`),
+//! which puts the chat back as it was; a step nobody waits on (auto routing, the end of a grace
+//! period, the history) is tried again a bounded number of times first.
+
+use std::time::Duration;
 
 use super::*;
 use crate::actors::linking;
-use crate::actors::store_writer::{Activation, StoreActivation};
+use crate::actors::store_writer::{Activation, ChatChange, StoreChange};
 
-/// Transcripts being written at once. Each holds a whole chat's messages in memory: when a
-/// thousand long chats end together, they take their turn here instead of all loading at once
-/// (closing 1,000 chats of 1,500 messages at once raised the peak RSS from ~550 MB to ~1 GB).
+/// Transcripts being read at once. Each holds a whole chat's messages in memory: when a thousand
+/// long chats end together, they take their turn here instead of all loading at once (closing
+/// 1,000 chats of 1,500 messages at once raised the peak RSS from ~550 MB to ~1 GB).
 static HISTORY_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
-/// Writes the chat's transcript to its call's history and to every linked call's.
-pub async fn write_history(
-    db: &DatabaseConnection,
-    facts: &ChatFacts,
-    ended_at: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let _slot = HISTORY_SLOTS.acquire().await;
-    let chat_id = facts.id.to_string();
-    let contents = {
-        let messages = store::messages::transcript(db, &chat_id, 0, u64::MAX).await?;
-        store::history::transcript_text(&messages)
-    };
-    let mut calls = vec![facts.call_id.clone()];
-    calls.extend(store::history::linked_calls(db, &chat_id).await?);
-    for call_id in calls {
-        store::history::write(
-            db,
-            store::history::HistoryEntry {
-                call_id,
-                chat_id: chat_id.clone(),
-                started_at: facts.created_at,
-                ended_at,
-                contents: contents.clone(),
-            },
-        )
-        .await?;
-    }
-    Ok(())
+/// How often a change nobody waits on is tried before the router is told it failed.
+const RETRIES: u32 = 5;
+/// How often the history of an ended chat is tried (it is derived from stored messages, so
+/// nothing acknowledged is lost if it never lands, but the call's page would lack it).
+const HISTORY_RETRIES: u32 = 60;
+/// The pause between tries.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Which router decision a change carries out; the router hears back with it.
+pub type ChangeId = u64;
+
+/// Whether a change the router decided is stored (`committed`), or could not be.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ChatChanged {
+    pub chat: ChatId,
+    pub change: ChangeId,
+    pub committed: bool,
 }
 
 /// The router gave the chat to an analyst (accept or auto routing): store it, then tell everyone.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Activate {
+    pub change: ChangeId,
     pub analyst: Person,
     pub accepted_at: DateTime<Utc>,
     /// When the chat last joined a queue.
@@ -52,159 +51,25 @@ pub struct Activate {
     pub reply: Option<Reply>,
 }
 
-impl Handler<Activate> for ChatActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Activate, ctx: &mut Context<Self>) {
-        let db = self.deps.db.clone();
-        let chat_id = self.facts.id.to_string();
-        let activation = Activation {
-            chat_id: chat_id.clone(),
-            analyst_id: msg.analyst.id.clone(),
-            at: msg.accepted_at,
-            first_contact: self
-                .facts
-                .accepted_at
-                .is_none()
-                .then(|| self.facts.call_id.clone()),
-        };
-        let stored = self.deps.writer.send(StoreActivation(activation));
-        // Memory holds the latest messages only; a longer transcript is read back.
-        let whole_in_memory = self.recent.front().is_none_or(|(m, _)| m.seq == 1);
-        ctx.wait(
-            async move {
-                stored
-                    .await
-                    .map_err(|err| AppError::new(ErrorCode::Unavailable, err.to_string()))?
-                    .map_err(|err| AppError::new(ErrorCode::Unavailable, err.to_string()))?;
-                if whole_in_memory {
-                    return Ok::<_, AppError>(None);
-                }
-                let rows = store::messages::transcript(&db, &chat_id, 0, u64::MAX).await?;
-                Ok(Some(rows.into_iter().filter_map(|r| views::message(r).ok()).collect::<Vec<_>>()))
-            }
-            .into_actor(self)
-            .map(move |result, act, _| {
-                let stored = match result {
-                    Ok(stored) => stored,
-                    Err(err) => {
-                        tracing::error!(chat_id = %act.facts.id, error = %err, "chat activation not stored");
-                        None
-                    }
-                };
-                act.facts.state = ChatState::Active;
-                act.facts.analyst = Some(msg.analyst.clone());
-                act.facts.accepted_at.get_or_insert(msg.accepted_at);
-                let chat = act.summary(None);
-                let in_memory: Vec<Message> = act.transcript().into_iter().cloned().collect();
-                let transcript = stored.unwrap_or(in_memory);
-                let analyst = Who::Staff(msg.analyst.id.clone());
-                let assigned = protocol::event("chat_assigned", json!({"chat": chat, "transcript": transcript}));
-                match &msg.reply {
-                    Some(reply) => {
-                        reply.ok(json!({"chat": chat, "transcript": transcript}));
-                        act.deps.hub.send_except(&analyst, reply.session_id, &assigned);
-                    }
-                    None => {
-                        act.deps.hub.send(&analyst, &assigned);
-                        crate::metrics::queued_to_assigned(msg.waiting_since.elapsed());
-                    }
-                }
-                let accepted = protocol::event(
-                    "chat_accepted",
-                    json!({"chat_id": act.facts.id, "analyst": msg.analyst, "accepted_at": rfc3339(msg.accepted_at)}),
-                );
-                act.deps.hub.send(&act.user(), &accepted);
-            }),
-        );
-    }
-}
-
 /// The chat goes back to waiting (transfer, or its analyst was lost).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Requeue {
+    pub change: ChangeId,
     pub queue_id: String,
     pub position: Option<usize>,
-}
-
-impl Handler<Requeue> for ChatActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Requeue, ctx: &mut Context<Self>) {
-        let db = self.deps.db.clone();
-        let chat_id = self.facts.id.to_string();
-        let queue_id = msg.queue_id.clone();
-        ctx.wait(
-            async move { store::chats::mark_waiting(&db, &chat_id, &queue_id).await }
-                .into_actor(self)
-                .map(move |result, act, _| {
-                    if let Err(err) = result {
-                        tracing::error!(chat_id = %act.facts.id, error = %err, "requeue not stored");
-                    }
-                    act.facts.state = ChatState::Waiting;
-                    act.facts.analyst = None;
-                    act.facts.queue_id = msg.queue_id;
-                    let frame = protocol::event(
-                        "chat_requeued",
-                        json!({"chat_id": act.facts.id, "position": msg.position}),
-                    );
-                    act.deps.hub.send(&act.user(), &frame);
-                }),
-        );
-    }
+    /// The transferring analyst's session; `None` when the analyst was lost.
+    pub reply: Option<Reply>,
 }
 
 /// The chat ends: store the end, answer the closer, tell everyone, then write the history.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct End {
+    pub change: ChangeId,
     pub reason: EndReason,
     pub by: Option<ActorRef>,
     pub reply: Option<Reply>,
-}
-
-impl Handler<End> for ChatActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: End, ctx: &mut Context<Self>) {
-        if self.ended.is_some() {
-            if let Some(reply) = msg.reply {
-                reply.err(&AppError::conflict("the chat has ended"));
-            }
-            return;
-        }
-        let ended_at = Utc::now();
-        self.ended = Some(ended_at);
-        self.deps.directory.remove(&self.facts.id);
-        let state = if self.facts.accepted_at.is_some() {
-            ChatState::Closed
-        } else {
-            ChatState::Unanswered
-        };
-        let db = self.deps.db.clone();
-        let chat_id = self.facts.id.to_string();
-        let last_seq = self.next_seq - 1;
-        ctx.wait(
-            async move { store::chats::mark_ended(&db, &chat_id, state, msg.reason, ended_at, last_seq).await }
-                .into_actor(self)
-                .map(move |result, act, ctx| {
-                    if let Err(err) = result {
-                        tracing::error!(chat_id = %act.facts.id, error = %err, "chat end not stored");
-                    }
-                    act.facts.state = state;
-                    if let Some(reply) = &msg.reply {
-                        reply.ok(json!({"chat_id": act.facts.id}));
-                    }
-                    let frame = protocol::event(
-                        "chat_closed",
-                        json!({"chat_id": act.facts.id, "by": msg.by, "reason": msg.reason, "ended_at": rfc3339(ended_at)}),
-                    );
-                    act.broadcast(&frame);
-                    act.finish_if_done(ctx);
-                }),
-        );
-    }
 }
 
 /// `link_call`: the chat is also written to another call's history.
@@ -216,18 +81,315 @@ pub struct LinkCall {
     pub reply: Reply,
 }
 
+/// One change of the chat's state, waiting its turn.
+pub(super) enum Step {
+    Activate(Activate),
+    Requeue(Requeue),
+    End(End),
+    Link(LinkCall),
+    /// The ended chat's transcript onto its calls.
+    History,
+}
+
+impl Step {
+    /// How often the step is tried: once when a client waits for the answer.
+    fn tries(&self) -> u32 {
+        match self {
+            Step::Activate(Activate { reply: None, .. })
+            | Step::Requeue(Requeue { reply: None, .. })
+            | Step::End(End { reply: None, .. }) => RETRIES,
+            Step::History => HISTORY_RETRIES,
+            _ => 1,
+        }
+    }
+}
+
+impl Handler<Activate> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Activate, ctx: &mut Context<Self>) {
+        self.step(Step::Activate(msg), ctx);
+    }
+}
+
+impl Handler<Requeue> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Requeue, ctx: &mut Context<Self>) {
+        self.step(Step::Requeue(msg), ctx);
+    }
+}
+
+impl Handler<End> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: End, ctx: &mut Context<Self>) {
+        self.step(Step::End(msg), ctx);
+    }
+}
+
 impl Handler<LinkCall> for ChatActor {
     type Result = ();
 
-    /// Checked against the linking rule (`actors::linking`) before anything is written; the chat
-    /// waits for the link, so a chat ending meanwhile writes its history to the new link too.
     fn handle(&mut self, msg: LinkCall, ctx: &mut Context<Self>) {
+        self.step(Step::Link(msg), ctx);
+    }
+}
+
+/// A write that could not be stored, as clients are told.
+fn unavailable(err: impl std::fmt::Display) -> AppError {
+    tracing::warn!(error = %err, "chat change not stored");
+    AppError::new(
+        ErrorCode::Unavailable,
+        "the change could not be stored; try again",
+    )
+}
+
+impl ChatActor {
+    /// Queues a change; it runs once every earlier one has.
+    pub(super) fn step(&mut self, step: Step, ctx: &mut Context<Self>) {
+        self.steps.push_back((step, 0));
+        self.next_step(ctx);
+    }
+
+    fn next_step(&mut self, ctx: &mut Context<Self>) {
+        if self.stepping {
+            return;
+        }
+        let Some((step, attempt)) = self.steps.pop_front() else {
+            return;
+        };
+        self.stepping = true;
+        match step {
+            Step::Activate(msg) => self.activate(msg, attempt, ctx),
+            Step::Requeue(msg) => self.requeue(msg, attempt, ctx),
+            Step::End(msg) => self.end(msg, attempt, ctx),
+            Step::Link(msg) => self.link(msg, ctx),
+            Step::History => self.history(attempt, ctx),
+        }
+    }
+
+    fn step_done(&mut self, ctx: &mut Context<Self>) {
+        self.stepping = false;
+        self.next_step(ctx);
+    }
+
+    /// A step that could not be stored: `true` when it will be tried again shortly (it stays
+    /// first in line meanwhile), `false` when it has had its tries.
+    fn retry(&mut self, step: Step, attempt: u32, ctx: &mut Context<Self>) -> Option<Step> {
+        if attempt + 1 >= step.tries() {
+            return Some(step);
+        }
+        ctx.run_later(RETRY_DELAY, move |act, ctx| {
+            act.steps.push_front((step, attempt + 1));
+            act.step_done(ctx);
+        });
+        None
+    }
+
+    fn tell_router(&self, change: ChangeId, committed: bool) {
+        self.deps.router.do_send(ChatChanged {
+            chat: self.facts.id,
+            change,
+            committed,
+        });
+    }
+
+    fn store(&self, change: ChatChange) -> impl Future<Output = Result<(), AppError>> + 'static {
+        let stored = self.deps.writer.send(StoreChange(change));
+        async move { stored.await.map_err(unavailable)?.map_err(unavailable) }
+    }
+
+    fn activate(&mut self, msg: Activate, attempt: u32, ctx: &mut Context<Self>) {
+        let chat_id = self.facts.id.to_string();
+        let stored = self.store(ChatChange::Activate(Activation {
+            chat_id: chat_id.clone(),
+            analyst_id: msg.analyst.id.clone(),
+            at: msg.accepted_at,
+            first_contact: self
+                .facts
+                .accepted_at
+                .is_none()
+                .then(|| self.facts.call_id.clone()),
+        }));
+        // Memory holds the latest messages only; a longer transcript is read back.
+        let whole_in_memory = self.recent.front().is_none_or(|(m, _)| m.seq == 1);
+        let db = self.deps.db.clone();
+        let work = async move {
+            stored.await?;
+            if whole_in_memory {
+                return Ok(None);
+            }
+            match store::messages::transcript(&db, &chat_id, 0, u64::MAX).await {
+                Ok(rows) => Ok(Some(
+                    rows.into_iter()
+                        .filter_map(|r| views::message(r).ok())
+                        .collect::<Vec<_>>(),
+                )),
+                Err(err) => {
+                    tracing::warn!(chat_id, error = %err, "transcript not read back: sending the latest messages");
+                    Ok(None)
+                }
+            }
+        };
+        ctx.spawn(
+            work.into_actor(self)
+                .map(move |result: Result<_, AppError>, act, ctx| {
+                    match result {
+                        Ok(stored) => act.activated(msg, stored),
+                        Err(err) => {
+                            let Some(Step::Activate(msg)) =
+                                act.retry(Step::Activate(msg), attempt, ctx)
+                            else {
+                                return;
+                            };
+                            if let Some(reply) = &msg.reply {
+                                reply.err(&err);
+                            }
+                            act.tell_router(msg.change, false);
+                        }
+                    }
+                    act.step_done(ctx);
+                }),
+        );
+    }
+
+    /// The activation is stored: the analyst gets the chat and its transcript, the user is told.
+    fn activated(&mut self, msg: Activate, stored: Option<Vec<Message>>) {
+        self.facts.state = ChatState::Active;
+        self.facts.analyst = Some(msg.analyst.clone());
+        self.facts.accepted_at.get_or_insert(msg.accepted_at);
+        let chat = self.summary(None);
+        let in_memory: Vec<Message> = self.transcript().into_iter().cloned().collect();
+        let transcript = stored.unwrap_or(in_memory);
+        let analyst = Who::Staff(msg.analyst.id.clone());
+        let assigned = protocol::event(
+            "chat_assigned",
+            json!({"chat": chat, "transcript": transcript}),
+        );
+        match &msg.reply {
+            Some(reply) => {
+                reply.ok(json!({"chat": chat, "transcript": transcript}));
+                self.deps
+                    .hub
+                    .send_except(&analyst, reply.session_id, &assigned);
+            }
+            None => {
+                self.deps.hub.send(&analyst, &assigned);
+                crate::metrics::queued_to_assigned(msg.waiting_since.elapsed());
+            }
+        }
+        let accepted = protocol::event(
+            "chat_accepted",
+            json!({"chat_id": self.facts.id, "analyst": msg.analyst, "accepted_at": rfc3339(msg.accepted_at)}),
+        );
+        self.deps.hub.send(&self.user(), &accepted);
+        self.tell_router(msg.change, true);
+    }
+
+    fn requeue(&mut self, msg: Requeue, attempt: u32, ctx: &mut Context<Self>) {
+        let stored = self.store(ChatChange::Requeue {
+            chat_id: self.facts.id.to_string(),
+            queue_id: msg.queue_id.clone(),
+        });
+        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
+            match result {
+                Ok(()) => {
+                    act.facts.state = ChatState::Waiting;
+                    act.facts.analyst = None;
+                    act.facts.queue_id = msg.queue_id.clone();
+                    if let Some(reply) = &msg.reply {
+                        reply.ok(json!({"chat_id": act.facts.id}));
+                    }
+                    let frame = protocol::event(
+                        "chat_requeued",
+                        json!({"chat_id": act.facts.id, "position": msg.position}),
+                    );
+                    act.deps.hub.send(&act.user(), &frame);
+                    act.tell_router(msg.change, true);
+                }
+                Err(err) => {
+                    let Some(Step::Requeue(msg)) = act.retry(Step::Requeue(msg), attempt, ctx)
+                    else {
+                        return;
+                    };
+                    if let Some(reply) = &msg.reply {
+                        reply.err(&err);
+                    }
+                    act.tell_router(msg.change, false);
+                }
+            }
+            act.step_done(ctx);
+        }));
+    }
+
+    fn end(&mut self, msg: End, attempt: u32, ctx: &mut Context<Self>) {
+        if self.ended.is_some() {
+            if let Some(reply) = &msg.reply {
+                reply.err(&AppError::conflict("the chat has ended"));
+            }
+            self.tell_router(msg.change, true);
+            return self.step_done(ctx);
+        }
+        // No message is taken from now on, so `last_seq` is the chat's last.
+        self.closing = true;
+        let ended_at = Utc::now();
+        let state = if self.facts.accepted_at.is_some() {
+            ChatState::Closed
+        } else {
+            ChatState::Unanswered
+        };
+        let stored = self.store(ChatChange::End {
+            chat_id: self.facts.id.to_string(),
+            state,
+            reason: msg.reason,
+            ended_at,
+            last_seq: self.next_seq - 1,
+        });
+        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
+            match result {
+                Ok(()) => act.ended(msg, state, ended_at, ctx),
+                Err(err) => {
+                    act.closing = false;
+                    let Some(Step::End(msg)) = act.retry(Step::End(msg), attempt, ctx) else {
+                        return;
+                    };
+                    if let Some(reply) = &msg.reply {
+                        reply.err(&err);
+                    }
+                    act.tell_router(msg.change, false);
+                }
+            }
+            act.step_done(ctx);
+        }));
+    }
+
+    /// The end is stored: the closer gets ok, both sides `chat_closed`, and the history follows
+    /// once the last messages are stored.
+    fn ended(&mut self, msg: End, state: ChatState, at: DateTime<Utc>, ctx: &mut Context<Self>) {
+        self.ended = Some(at);
+        self.facts.state = state;
+        self.deps.directory.remove(&self.facts.id);
+        if let Some(reply) = &msg.reply {
+            reply.ok(json!({"chat_id": self.facts.id}));
+        }
+        let frame = protocol::event(
+            "chat_closed",
+            json!({"chat_id": self.facts.id, "by": msg.by, "reason": msg.reason, "ended_at": rfc3339(at)}),
+        );
+        self.broadcast(&frame);
+        self.tell_router(msg.change, true);
+        self.finish_if_done(ctx);
+    }
+
+    fn link(&mut self, msg: LinkCall, ctx: &mut Context<Self>) {
         let LinkCall {
             who,
             call_id,
             reply,
         } = msg;
         let db = self.deps.db.clone();
+        let writer = self.deps.writer.clone();
         let chat_id = self.facts.id;
         let queue_id = self.facts.queue_id.clone();
         let user_id = self.facts.user.id.clone();
@@ -237,21 +399,89 @@ impl Handler<LinkCall> for ChatActor {
             .as_ref()
             .filter(|_| self.facts.state == ChatState::Active)
             .map(|a| a.id.clone());
-        ctx.wait(
-            async move {
-                let target = linking::LinkTarget {
-                    chat_id,
-                    queue_id: &queue_id,
-                    user_id: &user_id,
-                    active_analyst: active_analyst.as_deref(),
-                    former_analyst: None,
-                };
-                linking::check(&db, &who, &target, &call_id).await?;
-                store::history::link(&db, &chat_id.to_string(), &call_id).await?;
-                Ok(json!({"chat_id": chat_id, "call_id": call_id}))
-            }
-            .into_actor(self)
-            .map(move |result, _, _| reply.answer(result)),
-        );
+        let work = async move {
+            let target = linking::LinkTarget {
+                chat_id,
+                queue_id: &queue_id,
+                user_id: &user_id,
+                active_analyst: active_analyst.as_deref(),
+                former_analyst: None,
+            };
+            linking::check(&db, &who, &target, &call_id).await?;
+            let link = ChatChange::Link {
+                chat_id: chat_id.to_string(),
+                call_id: call_id.clone(),
+            };
+            writer
+                .send(StoreChange(link))
+                .await
+                .map_err(unavailable)?
+                .map_err(unavailable)?;
+            Ok(json!({"chat_id": chat_id, "call_id": call_id}))
+        };
+        ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
+            reply.answer(result);
+            act.step_done(ctx);
+        }));
     }
+
+    /// Writes the ended chat's transcript to its call's history and to every linked call's.
+    fn history(&mut self, attempt: u32, ctx: &mut Context<Self>) {
+        let Some(ended_at) = self.ended else {
+            return self.step_done(ctx);
+        };
+        let db = self.deps.db.clone();
+        let writer = self.deps.writer.clone();
+        let facts = self.facts.clone();
+        let work = async move {
+            let entries = {
+                let _slot = HISTORY_SLOTS.acquire().await;
+                history_entries(&db, &facts, ended_at).await?
+            };
+            writer
+                .send(StoreChange(ChatChange::History(entries)))
+                .await
+                .map_err(unavailable)?
+                .map_err(unavailable)
+        };
+        ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
+            match result {
+                Ok(()) => act.history_written = true,
+                Err(err) => {
+                    if act.retry(Step::History, attempt, ctx).is_none() {
+                        return;
+                    }
+                    tracing::error!(chat_id = %act.facts.id, error = %err, "call history not written");
+                    act.history_written = true;
+                }
+            }
+            act.stop_if_idle(ctx);
+            act.step_done(ctx);
+        }));
+    }
+}
+
+/// The history entries of an ended chat: its transcript as text, on its call and linked calls.
+async fn history_entries(
+    db: &DatabaseConnection,
+    facts: &ChatFacts,
+    ended_at: DateTime<Utc>,
+) -> Result<Vec<store::history::HistoryEntry>, AppError> {
+    let chat_id = facts.id.to_string();
+    let contents = {
+        let messages = store::messages::transcript(db, &chat_id, 0, u64::MAX).await?;
+        store::history::transcript_text(&messages)
+    };
+    let mut calls = vec![facts.call_id.clone()];
+    calls.extend(store::history::linked_calls(db, &chat_id).await?);
+    Ok(calls
+        .into_iter()
+        .map(|call_id| store::history::HistoryEntry {
+            call_id,
+            chat_id: chat_id.clone(),
+            started_at: facts.created_at,
+            ended_at,
+            contents: contents.clone(),
+        })
+        .collect())
 }

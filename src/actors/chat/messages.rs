@@ -20,7 +20,7 @@ impl Handler<PostMessage> for ChatActor {
         if !self.is_participant(&msg.from) {
             return msg.reply.err(&self.not_found());
         }
-        if self.ended.is_some() {
+        if self.ended.is_some() || self.closing {
             return msg.reply.err(&AppError::conflict("the chat has ended"));
         }
         let repeat = msg

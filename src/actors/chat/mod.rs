@@ -2,6 +2,7 @@
 //! typing, resume, and the chat's own row (accepted, requeued, ended). A message gets
 //! its seq here, is committed by the store writer, and only then is acked to its sender and relayed
 //! to everyone else; at most one group per chat is in flight, so a failed commit never leaves a gap.
+//! Changes of the chat's state go through the store writer too, one step at a time (`lifecycle`).
 //! When the chat ends, its transcript is written to the history of its call and of linked calls.
 //! The handlers live in `messages` (send, typing), `replay` (resume, in bounded pages) and
 //! `lifecycle` (activate, requeue, end, link_call).
@@ -55,7 +56,10 @@ pub struct ChatDeps {
     pub hub: Arc<Hub>,
     pub directory: Arc<ChatDirectory>,
     pub writer: Addr<StoreWriter>,
+    /// Reads (transcripts, linking checks); every write goes through `writer`.
     pub db: DatabaseConnection,
+    /// Told whether each change the router decided was stored.
+    pub router: Recipient<ChatChanged>,
 }
 
 /// The chat's own facts, as the chat actor knows them.
@@ -95,8 +99,16 @@ pub struct ChatActor {
     in_flight: Option<Vec<Pending>>,
     /// Repeats of a message still being committed: answered with its seq once it is.
     repeats: Vec<(i64, Reply)>,
-    /// Set once the chat has ended: no more messages; the actor stops when the last commit lands.
+    /// Set once the chat's end is stored: the actor stops when its history is written.
     ended: Option<DateTime<Utc>>,
+    /// The end is being stored: no message is taken meanwhile.
+    closing: bool,
+    /// Changes of the chat's state waiting their turn, with the tries each has had.
+    steps: VecDeque<(lifecycle::Step, u32)>,
+    /// A change is being stored.
+    stepping: bool,
+    /// The history step has been queued (once).
+    history_queued: bool,
     /// The call history is written (after the end): the actor stops once no replay runs.
     history_written: bool,
     /// Resumes being replayed, by session: live messages skip those sessions meanwhile.
@@ -131,6 +143,10 @@ impl ChatActor {
             in_flight: None,
             repeats: Vec::new(),
             ended: None,
+            closing: false,
+            steps: VecDeque::new(),
+            stepping: false,
+            history_queued: false,
             history_written: false,
             replays: HashMap::new(),
         }
@@ -301,27 +317,18 @@ impl ChatActor {
         Ok(json!({"chat_id": self.facts.id, "seq": seq, "at": at}))
     }
 
-    /// After the chat ended and its last messages are stored: write the history, then stop once
-    /// no replay is running.
+    /// After the chat ended and its last messages are stored: write the history (a step of its
+    /// own), then stop once no replay is running.
     fn finish_if_done(&mut self, ctx: &mut Context<Self>) {
-        let Some(ended_at) = self.ended else { return };
-        if self.in_flight.is_some() || !self.queued.is_empty() || self.history_written {
+        if self.ended.is_none()
+            || self.in_flight.is_some()
+            || !self.queued.is_empty()
+            || self.history_queued
+        {
             return;
         }
-        let db = self.deps.db.clone();
-        let facts = self.facts.clone();
-        ctx.wait(
-            async move {
-                if let Err(err) = write_history(&db, &facts, ended_at).await {
-                    tracing::error!(chat_id = %facts.id, error = %err, "call history not written");
-                }
-            }
-            .into_actor(self)
-            .map(|(), act, ctx| {
-                act.history_written = true;
-                act.stop_if_idle(ctx);
-            }),
-        );
+        self.history_queued = true;
+        self.step(lifecycle::Step::History, ctx);
     }
 
     /// Stops the actor once the chat is over and written, and every replay has finished.

@@ -10,13 +10,14 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::Router;
+use super::pending::Announce;
 use super::starts::PendingStart;
 use crate::actors::chat::Requeue;
 use crate::actors::hub::Reply;
 use crate::domain::{AnalystStatus, ChatState, EndReason, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef, Person};
-use crate::routing::{ChatId, Place};
+use crate::routing::{ChatId, ChatRoute, Place};
 use crate::timefmt::rfc3339;
 
 /// `start_chat` from a user.
@@ -202,16 +203,17 @@ pub struct Transfer {
 impl Handler<Transfer> for Router {
     type Result = ();
 
+    /// The transferring analyst's ok comes from the chat actor, once the requeue is stored.
     fn handle(&mut self, msg: Transfer, ctx: &mut Context<Self>) {
-        let result = self.transfer(&msg, ctx);
-        msg.reply
-            .answer(result.map(|()| json!({"chat_id": msg.chat_id})));
+        if let Err(err) = self.transfer(&msg) {
+            msg.reply.err(&err);
+        }
         self.after_change(ctx);
     }
 }
 
 impl Router {
-    fn transfer(&mut self, msg: &Transfer, ctx: &mut Context<Self>) -> Result<(), AppError> {
+    fn transfer(&mut self, msg: &Transfer) -> Result<(), AppError> {
         let not_found = || AppError::not_found(format!("chat {}", msg.chat_id));
         let route = self.core.chats.get(&msg.chat_id).ok_or_else(not_found)?;
         if route.state != ChatState::Active || route.analyst.as_deref() != Some(&msg.analyst_id) {
@@ -237,24 +239,45 @@ impl Router {
                 ));
             }
         };
+        let before = route.clone();
         self.core
             .requeue(msg.chat_id, &queue_id, Place::ByCreation)?;
+        let mut announce = vec![Announce::Queued];
         if let Some(target) = &msg.to_analyst {
             self.core.offer_to(msg.chat_id, target)?;
+            announce.push(Announce::Offer(target.clone()));
         }
-        let position = self.core.position(msg.chat_id);
-        if let Some(meta) = self.chats.get_mut(&msg.chat_id) {
-            meta.waiting_since = Instant::now();
-            meta.addr.do_send(Requeue {
-                queue_id: queue_id.clone(),
-                position,
-            });
-        }
-        self.chat_queued(msg.chat_id);
-        if let Some(target) = &msg.to_analyst {
-            self.offer(msg.chat_id, target, ctx);
-        }
+        self.requeued(msg.chat_id, before, announce, Some(msg.reply.clone()));
         Ok(())
+    }
+
+    /// The core put an active chat back to waiting (transfer, or its analyst was lost): the chat
+    /// actor stores it and tells the user; the queue hears once it is stored. Undone (active
+    /// with its analyst again) if it cannot be stored.
+    pub(super) fn requeued(
+        &mut self,
+        chat: ChatId,
+        before: ChatRoute,
+        announce: Vec<Announce>,
+        reply: Option<Reply>,
+    ) {
+        let position = self.core.position(chat);
+        let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone()) else {
+            return;
+        };
+        let Some(meta) = self.chats.get_mut(&chat) else {
+            return;
+        };
+        let was = meta.clone();
+        meta.waiting_since = Instant::now();
+        let addr = meta.addr.clone();
+        let change = self.pending_change(chat, Some(before), Some(was), announce);
+        addr.do_send(Requeue {
+            change,
+            queue_id,
+            position,
+            reply,
+        });
     }
 }
 

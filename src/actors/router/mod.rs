@@ -2,13 +2,17 @@
 //! (queues' waiting order, analysts' presence, status and load), the facts needed to describe open
 //! chats, the queue and chat actors, offer timers and reconnect grace timers. It reaches sessions
 //! only with `do_send` (through the hub, the queue actors and the chat actors) and never waits on
-//! them. Its handlers are split by concern: `commands` (what clients ask), `presence` (sessions
-//! coming and going), `queries` (what HTTP reads), `directory` (loading queues, analysts and the
-//! open chats at start).
+//! them. A decision about a chat (given to an analyst, requeued, ended) takes effect in the core at
+//! once, so the next decision sees it, but is announced only once the chat actor has had it
+//! stored (`ChatChanged`); one the store could not keep is undone (`pending`). Its handlers are
+//! split by concern: `commands` (what clients ask), `presence` (sessions coming and going),
+//! `queries` (what HTTP reads), `directory` (loading queues, analysts and the open chats at
+//! start), `pending` (changes waiting for their commit).
 
 mod commands;
 mod directory;
 mod ops;
+mod pending;
 mod presence;
 mod queries;
 mod starts;
@@ -28,7 +32,7 @@ pub use directory::LoadDirectory;
 pub use presence::*;
 pub use queries::*;
 
-use super::chat::{Activate, ChatActor, ChatDeps, End};
+use super::chat::{Activate, ChatActor, ChatChanged, ChatDeps, End};
 use super::directory::ChatDirectory;
 use super::feed::Feed;
 use super::hub::{Hub, Reply, Who};
@@ -49,14 +53,13 @@ pub struct RouterDeps {
     pub writer: Addr<StoreWriter>,
     /// Where ops events go (`GET /api/v1/events`).
     pub feed: Arc<Feed>,
+    /// Reads (the directory at start); every chat write goes through `writer`.
     pub db: DatabaseConnection,
-    /// The store writer's connection, for the batches of `start_chat`: one connection does the
-    /// bulk writes, so on SQLite they queue for it instead of sleeping on each other's lock.
-    pub writes: DatabaseConnection,
     pub settings: Arc<Settings>,
 }
 
 /// What the router keeps about an open chat beyond its routing state.
+#[derive(Clone)]
 struct ChatMeta {
     user: Person,
     subject: String,
@@ -98,11 +101,18 @@ pub struct Router {
     dirty: BTreeSet<String>,
     /// Whether the directory has been loaded once (statuses start offline then).
     loaded: bool,
+    /// Changes sent to chat actors and not yet stored, by chat, oldest first.
+    pending: HashMap<ChatId, std::collections::VecDeque<pending::Pending>>,
+    /// Counter for change ids.
+    changes: u64,
+    /// Where chat actors say whether a change was stored: this router.
+    me: Recipient<ChatChanged>,
     deps: RouterDeps,
 }
 
 impl Router {
-    pub fn new(deps: RouterDeps) -> Self {
+    /// A router whose chat actors answer to `me` (its own address: `Router::create`).
+    pub fn new(deps: RouterDeps, me: Recipient<ChatChanged>) -> Self {
         Router {
             core: Core::default(),
             chats: HashMap::new(),
@@ -114,6 +124,9 @@ impl Router {
             generation: 0,
             dirty: BTreeSet::new(),
             loaded: false,
+            pending: HashMap::new(),
+            changes: 0,
+            me,
             deps,
         }
     }
@@ -186,22 +199,31 @@ impl Router {
             .get_mut(&chat)
             .is_some_and(|meta| std::mem::take(&mut meta.announced));
         if announced {
-            let frame = protocol::event(
-                "chat_dequeued",
-                json!({"chat_id": chat, "queue_id": queue_id, "reason": reason}),
-            );
-            self.to_queue(queue_id, frame);
+            self.unlisted(chat, queue_id, reason);
         }
         self.dirty.insert(queue_id.to_string());
+    }
+
+    /// Tells the queue's analysts a chat listed to them no longer waits.
+    fn unlisted(&self, chat: ChatId, queue_id: &str, reason: &str) {
+        let frame = protocol::event(
+            "chat_dequeued",
+            json!({"chat_id": chat, "queue_id": queue_id, "reason": reason}),
+        );
+        self.to_queue(queue_id, frame);
     }
 
     /// Tells the analyst their offer is gone and forgets its timer.
     fn revoke_offer(&mut self, chat: ChatId, reason: &str) {
         if let Some((analyst, _)) = self.offers.remove(&chat) {
-            let frame =
-                protocol::event("offer_revoked", json!({"chat_id": chat, "reason": reason}));
-            self.deps.hub.send(&Who::Staff(analyst), &frame);
+            self.offer_revoked(chat, analyst, reason);
         }
+    }
+
+    /// Tells `analyst` the offer of `chat` is gone.
+    fn offer_revoked(&self, chat: ChatId, analyst: String, reason: &str) {
+        let frame = protocol::event("offer_revoked", json!({"chat_id": chat, "reason": reason}));
+        self.deps.hub.send(&Who::Staff(analyst), &frame);
     }
 
     /// Runs the routing core and carries out its decisions.
@@ -220,32 +242,50 @@ impl Router {
         }
     }
 
-    /// The core made `chat` active with `analyst`: store and announce it through the chat actor.
+    /// The core made `chat` active with `analyst`: the chat actor stores it and tells the analyst
+    /// and the user; the queue hears once it is stored. Undone (the chat waits again in its
+    /// place) if it cannot be stored.
     fn assigned(&mut self, chat: ChatId, analyst: &str, reply: Option<Reply>) {
         self.revoke_offer_of_other(chat, analyst);
         let Some(person) = self.analyst_person(analyst) else {
+            return;
+        };
+        let Some(route) = self.core.chats.get(&chat).cloned() else {
             return;
         };
         let now = Utc::now();
         let Some(meta) = self.chats.get_mut(&chat) else {
             return;
         };
+        let before = meta.clone();
         let first_wait = meta
             .accepted_at
             .is_none()
             .then(|| (now - meta.created_at).as_seconds_f64());
         crate::metrics::assigned(first_wait);
         meta.accepted_at.get_or_insert(now);
-        meta.addr.do_send(Activate {
+        let addr = meta.addr.clone();
+        let waiting_since = meta.waiting_since;
+        let queue_id = route.queue_id.clone();
+        let mut waiting = route;
+        waiting.state = ChatState::Waiting;
+        waiting.analyst = None;
+        let change = self.pending_change(
+            chat,
+            Some(waiting),
+            Some(before),
+            vec![
+                pending::Announce::Dequeued(queue_id.clone(), "accepted"),
+                pending::Announce::State(queue_id, ChatState::Active, None),
+            ],
+        );
+        addr.do_send(Activate {
+            change,
             analyst: person,
             accepted_at: now,
-            waiting_since: meta.waiting_since,
+            waiting_since,
             reply,
         });
-        if let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone()) {
-            self.chat_dequeued(chat, &queue_id, "accepted");
-            self.ops_chat_state(chat, &queue_id, ChatState::Active, None);
-        }
     }
 
     /// When someone else takes an offered chat, the analyst it was offered to is told.
@@ -325,8 +365,9 @@ impl Router {
         });
     }
 
-    /// Ends a chat: the core forgets it, the queue and any offered analyst are told, and the chat
-    /// actor stores the end, answers the closer and tells both sides.
+    /// Ends a chat: the core forgets it, the chat actor stores the end, answers the closer and
+    /// tells both sides, and then the queue and any offered analyst are told. Undone (the chat
+    /// open again as it was) if the end cannot be stored.
     fn end_chat(
         &mut self,
         chat: ChatId,
@@ -340,23 +381,39 @@ impl Router {
             }
             return;
         };
-        if route.state.is_waiting() {
-            self.chat_dequeued(chat, &route.queue_id, "unanswered");
+        let Some(meta) = self.chats.remove(&chat) else {
+            return;
+        };
+        let queue_id = route.queue_id.clone();
+        let mut announce = Vec::new();
+        if route.state.is_waiting() && meta.announced {
+            announce.push(pending::Announce::Unlisted(queue_id.clone(), "unanswered"));
         }
-        if route.state == ChatState::Offered {
-            self.revoke_offer(chat, "closed");
+        if route.state == ChatState::Offered
+            && let Some((analyst, _)) = self.offers.remove(&chat)
+        {
+            announce.push(pending::Announce::Revoked(analyst, "closed"));
         }
-        self.dirty.insert(route.queue_id.clone());
-        crate::metrics::chat_ended(reason.as_str());
         let ended = if route.state == ChatState::Active {
             ChatState::Closed
         } else {
             ChatState::Unanswered
         };
-        self.ops_chat_state(chat, &route.queue_id, ended, Some(reason));
-        if let Some(meta) = self.chats.remove(&chat) {
-            meta.addr.do_send(End { reason, by, reply });
-        }
+        announce.push(pending::Announce::State(
+            queue_id.clone(),
+            ended,
+            Some(reason),
+        ));
+        announce.push(pending::Announce::Ended(reason));
+        self.dirty.insert(queue_id);
+        let addr = meta.addr.clone();
+        let change = self.pending_change(chat, Some(route), Some(meta), announce);
+        addr.do_send(End {
+            change,
+            reason,
+            by,
+            reply,
+        });
     }
 
     /// After any change: route the backlog and refresh positions of the queues touched.
@@ -400,6 +457,7 @@ impl Router {
             directory: self.deps.directory.clone(),
             writer: self.deps.writer.clone(),
             db: self.deps.db.clone(),
+            router: self.me.clone(),
         }
     }
 }

@@ -3,13 +3,13 @@
 //! leaving starts the grace period of contract §4. Past it, an analyst goes offline and their
 //! active chats return to the head of their queues; a user's open chats end `user_left`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix::prelude::*;
 use serde_json::json;
 
+use super::pending::Announce;
 use super::{Router, system};
-use crate::actors::chat::Requeue;
 use crate::actors::hub::Who;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::error::AppError;
@@ -176,17 +176,15 @@ impl Router {
             Who::Staff(id) => {
                 self.set_status(id, AnalystStatus::Offline, system());
                 for chat in chats {
-                    let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone())
-                    else {
+                    let Some(before) = self.core.chats.get(&chat).cloned() else {
                         continue;
                     };
-                    if self.core.requeue(chat, &queue_id, Place::Head).is_ok() {
-                        let position = self.core.position(chat);
-                        if let Some(meta) = self.chats.get_mut(&chat) {
-                            meta.waiting_since = Instant::now();
-                            meta.addr.do_send(Requeue { queue_id, position });
-                        }
-                        self.chat_queued(chat);
+                    if self
+                        .core
+                        .requeue(chat, &before.queue_id, Place::Head)
+                        .is_ok()
+                    {
+                        self.requeued(chat, before, vec![Announce::Queued], None);
                     }
                 }
             }

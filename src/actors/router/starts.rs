@@ -1,5 +1,6 @@
 //! Storing `start_chat`s in batches: the router queues each checked start here, and whatever has
-//! gathered while the previous batch was being stored goes to the database in one transaction.
+//! gathered while the previous batch was being stored goes to the store writer as one batch (one
+//! transaction).
 //! When it lands, each chat joins its queue in order, gets its chat actor, and is routed.
 //!
 //! One batch in flight, and no future per start in the router's context: actix polls every future
@@ -18,10 +19,12 @@ use serde_json::json;
 use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, SentIds};
 use crate::actors::hub::Reply;
+use crate::actors::store_writer::StoreStarts;
 use crate::domain::ChatState;
+use crate::error::{AppError, ErrorCode};
 use crate::protocol::Person;
 use crate::routing::ChatId;
-use crate::store::{self, chats::ChatToStart};
+use crate::store::chats::ChatToStart;
 
 /// Most starts stored in one transaction.
 const MAX_BATCH: usize = 500;
@@ -71,24 +74,27 @@ impl Router {
             })
             .collect();
         self.starts.storing = true;
-        let db = self.deps.writes.clone();
-        ctx.spawn(
-            async move { store::chats::start_all(&db, &rows).await }
-                .into_actor(self)
-                .map(move |result, act, ctx| {
-                    act.starts.storing = false;
-                    match result {
-                        Ok(call_ids) => act.started(batch.into_iter().zip(call_ids), ctx),
-                        Err(err) => {
-                            for start in batch {
-                                act.starting.remove(&(start.user.id, start.queue_id));
-                                start.reply.err(&err);
-                            }
-                        }
+        let stored = self.deps.writer.send(StoreStarts(rows));
+        let stored = async move {
+            match stored.await {
+                Ok(Ok(call_ids)) => Ok(call_ids),
+                Ok(Err(err)) => Err(AppError::new(ErrorCode::Unavailable, err.to_string())),
+                Err(err) => Err(AppError::new(ErrorCode::Unavailable, err.to_string())),
+            }
+        };
+        ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
+            act.starts.storing = false;
+            match result {
+                Ok(call_ids) => act.started(batch.into_iter().zip(call_ids), ctx),
+                Err(err) => {
+                    for start in batch {
+                        act.starting.remove(&(start.user.id, start.queue_id));
+                        start.reply.err(&err);
                     }
-                    act.store_starts(ctx);
-                }),
-        );
+                }
+            }
+            act.store_starts(ctx);
+        }));
     }
 
     /// Stored starts: each chat joins its queue and gets its actor, then the queue is routed once

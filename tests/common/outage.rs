@@ -1,0 +1,70 @@
+//! Database faults for tests: `Outage::begin` takes the test's database away for writes and
+//! `end` gives it back. SQLite: another connection holds the write lock (writes fail after
+//! `database.sqlite_busy_timeout_ms`). PostgreSQL: the test's database stops accepting
+//! connections and the server's sessions are terminated.
+
+use sea_orm::sqlx::{Connection, Executor, SqliteConnection};
+use sea_orm::{ConnectionTrait, Database};
+
+use super::{Db, TestApp};
+
+/// Something that takes the database away and gives it back.
+pub enum Outage {
+    SqliteLock(SqliteConnection),
+    Postgres {
+        admin: sea_orm::DatabaseConnection,
+        name: String,
+    },
+}
+
+impl Outage {
+    pub async fn begin(app: &TestApp) -> Outage {
+        let url = app.settings.database.url.clone();
+        match app.kind {
+            Db::Sqlite => {
+                let mut conn = SqliteConnection::connect(&url).await.unwrap();
+                conn.execute("BEGIN EXCLUSIVE").await.unwrap();
+                Outage::SqliteLock(conn)
+            }
+            Db::Postgres => {
+                let (server, name) = url.rsplit_once('/').unwrap();
+                let admin = Database::connect(format!("{server}/postgres"))
+                    .await
+                    .unwrap();
+                admin
+                    .execute_unprepared(&format!(
+                        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"
+                    ))
+                    .await
+                    .unwrap();
+                admin
+                    .execute_unprepared(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                    ))
+                    .await
+                    .unwrap();
+                Outage::Postgres {
+                    admin,
+                    name: name.to_string(),
+                }
+            }
+        }
+    }
+
+    pub async fn end(self) {
+        match self {
+            Outage::SqliteLock(mut conn) => {
+                conn.execute("COMMIT").await.unwrap();
+                conn.close().await.unwrap();
+            }
+            Outage::Postgres { admin, name } => {
+                admin
+                    .execute_unprepared(&format!(
+                        "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"
+                    ))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
