@@ -4,10 +4,18 @@
 use entities::{chat_messages, chats};
 use uuid::Uuid;
 
-use crate::actors::router::LiveChat;
 use crate::domain::{ChatState, EndReason, ParseError, Role};
 use crate::protocol::{Actor, ChatSummary, Message, MessageTag, Person};
 use crate::timefmt::{rfc3339, rfc3339_opt};
+
+/// The live part of an open chat's summary, as the router knows it (`LiveChats`).
+#[derive(Debug, Clone)]
+pub struct LiveChat {
+    pub state: ChatState,
+    pub position: Option<usize>,
+    pub analyst: Option<Person>,
+    pub last_seq: i64,
+}
 
 /// A stored message as the `message` event carries it.
 pub fn message(m: chat_messages::Model) -> Result<Message, ParseError> {

@@ -23,11 +23,12 @@ use utoipa::IntoParams;
 use crate::actors::feed::{
     AnalystStatusChanged, ChatStateChanged, OpsEvent, OpsPayload, QueueStats,
 };
-use crate::actors::router::{QueueLive, TakeSnapshot};
+use crate::actors::router::TakeSnapshot;
 use crate::auth::Principal;
 use crate::auth::caller::{authenticate, bearer_token};
 use crate::domain::{MemberRole, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::ops::QueueLive;
 use crate::state::AppState;
 use crate::store;
 

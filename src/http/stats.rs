@@ -8,9 +8,10 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::actors::router::{QueueLive, TakeSnapshot};
+use crate::actors::router::TakeSnapshot;
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::ops::QueueLive;
 use crate::state::AppState;
 use crate::store;
 
