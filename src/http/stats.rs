@@ -45,8 +45,8 @@ pub struct Stats {
     tag = "ops",
     responses(
         (status = 200, description = "Live totals", body = Stats),
-        (status = 401, description = "No valid token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Users may not read stats", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Users may not read stats", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
