@@ -13,6 +13,7 @@ pub mod hub;
 pub mod linking;
 pub mod outbox;
 pub mod queue;
+pub mod queue_views;
 pub mod router;
 pub mod session;
 pub mod socket;
