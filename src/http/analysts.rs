@@ -6,10 +6,10 @@ use entities::analysts;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::router::{AnalystPresence, SetStatus};
-use crate::auth::Caller;
 use crate::domain::{AnalystRole, AnalystStatus, MemberRole, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
+use crate::http::caller::Caller;
 use crate::http::check_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;

@@ -6,10 +6,10 @@ use entities::chats;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
-use crate::auth::Caller;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::access;
+use crate::http::caller::Caller;
 use crate::protocol::Person;
 use crate::state::AppState;
 use crate::store;

@@ -11,10 +11,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::actors::router::LiveChats;
-use crate::auth::Caller;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
+use crate::http::caller::Caller;
 use crate::http::calls::{CallView, call_view};
 use crate::protocol::{ChatSummary, Message, Person};
 use crate::state::AppState;

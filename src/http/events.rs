@@ -25,9 +25,9 @@ use crate::actors::feed::{
 };
 use crate::actors::router::TakeSnapshot;
 use crate::auth::Principal;
-use crate::auth::caller::{authenticate, bearer_token};
 use crate::domain::{MemberRole, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::caller::{authenticate, bearer_token};
 use crate::ops::QueueLive;
 use crate::state::AppState;
 use crate::store;

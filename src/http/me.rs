@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
-use crate::auth::Caller;
 use crate::error::AppResult;
 use crate::http::analysts::analyst_view;
+use crate::http::caller::Caller;
 use crate::state::AppState;
 use crate::store;
 

@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, delete, put, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::Caller;
 use crate::domain::MemberRole;
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
+use crate::http::caller::Caller;
 use crate::http::reload_directory;
 use crate::state::AppState;
 use crate::store;

@@ -7,11 +7,11 @@ use serde::Deserialize;
 
 use crate::actors::queue_views::queue_views;
 use crate::actors::router::{AnalystTable, SetQueueEnabled};
-use crate::auth::Caller;
 use crate::domain::{Role, RoutingMode};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
 use crate::http::body::Body;
+use crate::http::caller::Caller;
 use crate::http::check_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;

@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::actors::router::TakeSnapshot;
-use crate::auth::Caller;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::caller::Caller;
 use crate::ops::QueueLive;
 use crate::state::AppState;
 use crate::store;

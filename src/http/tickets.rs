@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, post, web};
 use serde_json::json;
 
-use crate::auth::Caller;
+use crate::http::caller::Caller;
 use crate::state::AppState;
 
 #[utoipa::path(
