@@ -14,7 +14,7 @@ use anyhow::Context;
 
 use actix::{Actor, Arbiter, AsyncContext};
 
-use crate::actors::directory::ChatDirectory;
+use crate::actors::chat::ChatDirectory;
 use crate::actors::feed::Feed;
 use crate::actors::hub::Hub;
 use crate::actors::router::{LoadDirectory, Router, RouterDeps};

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::domain::Role;
+use crate::timefmt::parse_ttl;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,40 +46,4 @@ pub enum Command {
 
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse().map_err(|e: crate::domain::ParseError| e.0)
-}
-
-/// Parses `90s`, `30m`, `8h`, `2d` (a bare number is seconds).
-pub fn parse_ttl(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 30m or 8h"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("{s:?}: unit must be s, m, h or d")),
-    };
-    if secs == 0 {
-        return Err("ttl must be greater than 0".into());
-    }
-    Ok(Duration::from_secs(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_ttl;
-    use std::time::Duration;
-
-    #[test]
-    fn ttls_parse_with_units() {
-        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
-        assert_eq!(parse_ttl("8h"), Ok(Duration::from_secs(28_800)));
-        assert!(parse_ttl("8w").is_err());
-        assert!(parse_ttl("h").is_err());
-        assert!(parse_ttl("0s").is_err());
-    }
 }

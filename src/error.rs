@@ -125,15 +125,32 @@ impl From<DbErr> for AppError {
     }
 }
 
-/// RFC 9457 problem details, with the contract's `code`.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
+/// RFC 9457 problem details with the contract's error `code` (`application/problem+json`): the
+/// body every HTTP error carries, and the schema the OpenAPI document names for it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `/problems/{code}`.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    code: &'a str,
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// One of the contract's error codes (`bad_request`, `not_found`, ...).
+    pub code: String,
+}
+
+impl Problem {
+    /// The problem body for `err`.
+    pub fn of(err: &AppError) -> Self {
+        let status = err.code.status();
+        Problem {
+            kind: format!("/problems/{}", err.code.as_str()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: err.message.clone(),
+            code: err.code.as_str().to_owned(),
+        }
+    }
 }
 
 impl ResponseError for AppError {
@@ -142,15 +159,8 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        HttpResponse::build(status)
+        HttpResponse::build(self.status_code())
             .content_type("application/problem+json")
-            .json(Problem {
-                kind: format!("/problems/{}", self.code.as_str()),
-                title: status.canonical_reason().unwrap_or("Error"),
-                status: status.as_u16(),
-                detail: &self.message,
-                code: self.code.as_str(),
-            })
+            .json(Problem::of(self))
     }
 }

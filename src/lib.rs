@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod load;
 pub mod metrics;
+pub mod ops;
 pub mod protocol;
 pub mod routing;
 pub mod seed;

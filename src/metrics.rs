@@ -12,7 +12,7 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::actors::router::OpsSnapshot;
+use crate::ops::OpsSnapshot;
 
 /// The process-wide registry of counters and histograms.
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);

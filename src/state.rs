@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use actix::Addr;
 use sea_orm::DatabaseConnection;
 
-use crate::actors::directory::ChatDirectory;
+use crate::actors::chat::ChatDirectory;
 use crate::actors::feed::Feed;
 use crate::actors::hub::Hub;
 use crate::actors::router::Router;

@@ -1,13 +1,23 @@
 //! Stored rows as clients see them: a `chat_messages` row as a `Message`, a `chats` row as a
-//! `ChatSummary` (with the live part from the router when the chat is still open).
+//! `ChatSummary` (with the live part from the router when the chat is still open), a `queues`
+//! row with its figures as a `QueueView`.
 
-use entities::{chat_messages, chats};
+use entities::{chat_messages, chats, queues};
 use uuid::Uuid;
 
-use crate::actors::router::LiveChat;
 use crate::domain::{ChatState, EndReason, ParseError, Role};
 use crate::protocol::{Actor, ChatSummary, Message, MessageTag, Person};
+use crate::store::queues::StoredFigures;
 use crate::timefmt::{rfc3339, rfc3339_opt};
+
+/// The live part of an open chat's summary, as the router knows it (`LiveChats`).
+#[derive(Debug, Clone)]
+pub struct LiveChat {
+    pub state: ChatState,
+    pub position: Option<usize>,
+    pub analyst: Option<Person>,
+    pub last_seq: i64,
+}
 
 /// A stored message as the `message` event carries it.
 pub fn message(m: chat_messages::Model) -> Result<Message, ParseError> {
@@ -66,4 +76,53 @@ pub fn chat_summary(
         position,
         last_seq,
     })
+}
+
+/// A queue as clients see it (contract §5).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub routing: String,
+    pub priority: i32,
+    pub sla_answer_secs: i32,
+    pub max_wait_secs: i32,
+    pub offer_timeout_secs: i32,
+    pub waiting: u64,
+    pub longest_wait_secs: i64,
+    pub analysts_online: u64,
+    pub analysts_available: u64,
+    pub active_chats: u64,
+    pub answered_today: u64,
+    pub unanswered_today: u64,
+    pub service_level: Option<f64>,
+}
+
+/// A queue with its stored figures and its (online, available) analysts.
+pub fn queue_view(
+    q: queues::Model,
+    f: StoredFigures,
+    (online, available): (u64, u64),
+) -> QueueView {
+    QueueView {
+        id: q.id,
+        name: q.name,
+        description: q.description,
+        enabled: q.enabled,
+        routing: q.routing,
+        priority: q.priority,
+        sla_answer_secs: q.sla_answer_secs,
+        max_wait_secs: q.max_wait_secs,
+        offer_timeout_secs: q.offer_timeout_secs,
+        waiting: f.waiting,
+        longest_wait_secs: f.longest_wait_secs,
+        analysts_online: online,
+        analysts_available: available,
+        active_chats: f.active_chats,
+        answered_today: f.answered_today,
+        unanswered_today: f.unanswered_today,
+        service_level: f.service_level,
+    }
 }

@@ -12,8 +12,8 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
-use crate::actors::router::QueueLive;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::ops::QueueLive;
 use crate::protocol::Person;
 use crate::routing::ChatId;
 

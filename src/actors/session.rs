@@ -14,11 +14,11 @@ use serde_json::json;
 
 use super::hub::{Reply, SessionHandle, Shutdown, Who};
 use super::outbox::{Deliver, Outbox, SessionId, SessionLink};
+use super::queue_views::queue_views;
 use super::router::{Connect, Disconnect, Hello};
 use crate::auth::Principal;
 use crate::domain::Role;
 use crate::error::{AppError, ErrorCode};
-use crate::http::queues::queue_views;
 use crate::protocol;
 use crate::state::AppState;
 use crate::store;

@@ -1,10 +1,9 @@
-//! Identity: who a request or socket speaks for. JWT verification (`jwt`), single-use WebSocket
-//! tickets (`tickets`) and the actix extractor that turns a bearer token into a `Caller` (`caller`).
+//! Identity: who a request or socket speaks for. JWT verification (`jwt`) and single-use WebSocket
+//! tickets (`tickets`). No actors and no app state here; the actix extractor that turns a bearer
+//! token into a `Caller` is `http::caller`.
 
-pub mod caller;
 pub mod jwt;
 pub mod tickets;
 
-pub use caller::Caller;
 pub use jwt::{Claims, JwtKeys, Principal};
 pub use tickets::Tickets;

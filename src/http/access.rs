@@ -3,9 +3,9 @@
 
 use entities::chats;
 
-use crate::auth::Caller;
 use crate::domain::{MemberRole, Role};
 use crate::error::AppResult;
+use crate::http::caller::Caller;
 use crate::state::AppState;
 use crate::store;
 

@@ -6,10 +6,10 @@ use entities::chats;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
-use crate::auth::Caller;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::access;
+use crate::http::caller::Caller;
 use crate::protocol::Person;
 use crate::state::AppState;
 use crate::store;
@@ -94,11 +94,11 @@ async fn may_see_call(state: &AppState, caller: &Caller, call: &CallView) -> App
     tag = "calls",
     responses(
         (status = 200, description = "The call with its history", body = CallView),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/calls/{id}")]

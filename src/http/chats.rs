@@ -11,12 +11,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::actors::router::LiveChats;
-use crate::auth::Caller;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
-use crate::http::calls::call_view;
-use crate::protocol::{ChatSummary, Person};
+use crate::http::caller::Caller;
+use crate::http::calls::{CallView, call_view};
+use crate::protocol::{ChatSummary, Message, Person};
 use crate::state::AppState;
 use crate::store;
 use crate::store::chats::{ListFilter, ListQuery};
@@ -82,12 +82,12 @@ pub struct ChatsQuery {
     tag = "chats",
     params(ChatsQuery),
     responses(
-        (status = 200, description = "One page of chats", body = crate::http::openapi::ChatPage),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "One page of chats", body = ChatPage),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/chats")]
@@ -139,12 +139,12 @@ pub async fn list_chats(
 #[utoipa::path(
     tag = "chats",
     responses(
-        (status = 200, description = "The chat, its call and transcript", body = crate::http::openapi::ChatDetail),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The chat, its call and transcript", body = ChatDetail),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/chats/{id}")]
@@ -171,4 +171,20 @@ pub async fn get_chat(
         .pop()
         .ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(json!({ "chat": chat, "call": call, "transcript": transcript })))
+}
+
+/// `GET /chats`: one page of chats.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ChatPage {
+    pub chats: Vec<ChatSummary>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /chats/{id}`: the chat, its call and its transcript.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ChatDetail {
+    pub chat: ChatSummary,
+    pub call: CallView,
+    pub transcript: Vec<Message>,
 }

@@ -23,11 +23,12 @@ use utoipa::IntoParams;
 use crate::actors::feed::{
     AnalystStatusChanged, ChatStateChanged, OpsEvent, OpsPayload, QueueStats,
 };
-use crate::actors::router::{QueueLive, TakeSnapshot};
+use crate::actors::router::TakeSnapshot;
 use crate::auth::Principal;
-use crate::auth::caller::{authenticate, bearer_token};
 use crate::domain::{MemberRole, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::caller::{authenticate, bearer_token};
+use crate::ops::QueueLive;
 use crate::state::AppState;
 use crate::store;
 
@@ -45,9 +46,9 @@ pub struct EventsQuery {
     params(EventsQuery, ("Last-Event-ID" = Option<u64>, Header, nullable = false, maximum = 9223372036854775807.0, description = "Resume after this event id (the `id` of the last event received)")),
     responses(
         (status = 200, description = "An endless event stream: `queue_stats`, `analyst_status` and `chat_state` events (the schema describes one event; its `data` is JSON of `QueueStats`, `AnalystStatusChanged` or `ChatStateChanged`), `retry` and `: heartbeat` comments", content_type = "text/event-stream", body = String),
-        (status = 400, description = "`Last-Event-ID` is not an event id", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token or ticket", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only managers and admins", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`Last-Event-ID` is not an event id", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token or ticket", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only managers and admins", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []), ())
 )]

@@ -3,21 +3,21 @@
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
-use crate::auth::Caller;
 use crate::error::AppResult;
 use crate::http::analysts::analyst_view;
+use crate::http::caller::Caller;
 use crate::state::AppState;
 use crate::store;
 
 #[utoipa::path(
     tag = "me",
     responses(
-        (status = 200, description = "The caller", body = crate::http::openapi::MeView),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The caller", body = MeView),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me")]
@@ -33,4 +33,15 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> AppResult<Htt
         })));
     }
     Ok(HttpResponse::Ok().json(json!({ "id": p.id, "name": p.name, "role": p.role })))
+}
+
+/// `GET /me`: the caller; `status`, `capacity` and `queues` for analysts and managers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MeView {
+    pub id: String,
+    pub name: String,
+    pub role: crate::domain::Role,
+    pub status: Option<String>,
+    pub capacity: Option<i32>,
+    pub queues: Option<Vec<crate::http::analysts::Membership>>,
 }

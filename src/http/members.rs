@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, delete, put, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::Caller;
 use crate::domain::MemberRole;
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
+use crate::http::caller::Caller;
 use crate::http::reload_directory;
 use crate::state::AppState;
 use crate::store;
@@ -22,13 +22,13 @@ pub struct PutMember {
     tag = "queues",
     request_body = PutMember,
     responses(
-        (status = 200, description = "Changed", body = crate::http::openapi::MemberView),
-        (status = 201, description = "Added", body = crate::http::openapi::MemberView),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Changed", body = MemberView),
+        (status = 201, description = "Added", body = MemberView),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/queues/{id}/members/{analyst_id}")]
@@ -66,11 +66,11 @@ pub async fn put_member(
     tag = "queues",
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/queues/{id}/members/{analyst_id}")]
@@ -89,4 +89,12 @@ pub async fn delete_member(
             "membership of {analyst_id} in {queue_id}"
         )))
     }
+}
+
+/// `PUT /queues/{id}/members/{analyst_id}`: the membership.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    pub queue_id: String,
+    pub analyst_id: String,
+    pub role: crate::domain::MemberRole,
 }

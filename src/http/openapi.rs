@@ -1,82 +1,25 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
 //! annotations as `api_v1` mounts them, so the document and the mounted routes come from one list.
-//! Also the shapes that handlers build with `json!` (documented here, checked by schemathesis in
-//! CI), the problem+json error, and the per-event schema of the `GET /events` stream.
+//! Also the per-event schema of the `GET /events` stream. The shapes handlers build with `json!`
+//! are documented next to their handlers, and the problem+json body is `error::Problem`; nothing
+//! but `http::configure` imports this file, so the document sits on top of the handlers.
 
 use std::sync::LazyLock;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, get};
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::actors::feed::{AnalystStatusChanged, ChatStateChanged, QueueStats};
 use crate::actors::router::AnalystRow;
 use crate::http::analysts::AnalystView;
-use crate::http::calls::CallView;
-use crate::protocol::{ChatSummary, Message};
 use crate::routing::ChatId;
 
-use crate::error::AppError;
-
-/// RFC 9457 problem details with the contract's error `code` (`application/problem+json`).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// `/problems/{code}`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// One of the contract's error codes (`bad_request`, `not_found`, ...).
-    pub code: String,
-}
-
-/// `GET /me`: the caller; `status`, `capacity` and `queues` for analysts and managers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MeView {
-    pub id: String,
-    pub name: String,
-    pub role: crate::domain::Role,
-    pub status: Option<String>,
-    pub capacity: Option<i32>,
-    pub queues: Option<Vec<crate::http::analysts::Membership>>,
-}
-
-/// `POST /ws-tickets`: a single-use ticket for `GET /ws?ticket=` or `GET /api/v1/events?ticket=`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TicketView {
-    pub ticket: String,
-    pub expires_in: u64,
-}
-
-/// `GET /chats`: one page of chats.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChatPage {
-    pub chats: Vec<ChatSummary>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// `GET /chats/{id}`: the chat, its call and its transcript.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChatDetail {
-    pub chat: ChatSummary,
-    pub call: CallView,
-    pub transcript: Vec<Message>,
-}
-
-/// `PUT /queues/{id}/members/{analyst_id}`: the membership.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberView {
-    pub queue_id: String,
-    pub analyst_id: String,
-    pub role: crate::domain::MemberRole,
-}
+use crate::error::{AppError, Problem};
 
 /// Types named only in annotations, kept referenced so unused-import lints stay quiet.
 #[allow(dead_code)]

@@ -2,87 +2,23 @@
 //! `PUT /queues/{id}` that creates or replaces a queue's settings.
 
 use actix_web::{HttpResponse, get, patch, put, web};
-use chrono::Utc;
 use entities::queues;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::actors::router::{AnalystTable, QueuePresence, SetQueueEnabled};
-use crate::auth::Caller;
+use crate::actors::queue_views::queue_views;
+use crate::actors::router::{AnalystTable, SetQueueEnabled};
 use crate::domain::{Role, RoutingMode};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
 use crate::http::body::Body;
+use crate::http::caller::Caller;
 use crate::http::check_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;
 use crate::state::AppState;
 use crate::store;
-use crate::store::queues::{QueueSpec, StoredFigures};
-
-/// A queue as clients see it (contract §5).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct QueueView {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub enabled: bool,
-    pub routing: String,
-    pub priority: i32,
-    pub sla_answer_secs: i32,
-    pub max_wait_secs: i32,
-    pub offer_timeout_secs: i32,
-    pub waiting: u64,
-    pub longest_wait_secs: i64,
-    pub analysts_online: u64,
-    pub analysts_available: u64,
-    pub active_chats: u64,
-    pub answered_today: u64,
-    pub unanswered_today: u64,
-    pub service_level: Option<f64>,
-}
-
-/// Builds the views of `queues`, reading their stored figures in one pass.
-pub async fn queue_views(
-    state: &AppState,
-    queues: Vec<queues::Model>,
-) -> AppResult<Vec<QueueView>> {
-    let mut figures = store::queues::figures(&state.db, &queues, Utc::now()).await?;
-    let presence = state
-        .router
-        .send(QueuePresence)
-        .await
-        .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;
-    Ok(queues
-        .into_iter()
-        .map(|q| {
-            let f = figures.remove(&q.id).unwrap_or_default();
-            let p = presence.get(&q.id).copied().unwrap_or_default();
-            view(q, f, p)
-        })
-        .collect())
-}
-
-fn view(q: queues::Model, f: StoredFigures, (online, available): (u64, u64)) -> QueueView {
-    QueueView {
-        id: q.id,
-        name: q.name,
-        description: q.description,
-        enabled: q.enabled,
-        routing: q.routing,
-        priority: q.priority,
-        sla_answer_secs: q.sla_answer_secs,
-        max_wait_secs: q.max_wait_secs,
-        offer_timeout_secs: q.offer_timeout_secs,
-        waiting: f.waiting,
-        longest_wait_secs: f.longest_wait_secs,
-        analysts_online: online,
-        analysts_available: available,
-        active_chats: f.active_chats,
-        answered_today: f.answered_today,
-        unanswered_today: f.unanswered_today,
-        service_level: f.service_level,
-    }
-}
+use crate::store::queues::QueueSpec;
+use crate::views::QueueView;
 
 /// The queues the caller may see: admins and users all of them (users pick one to chat in),
 /// analysts and managers the queues they belong to.
@@ -99,11 +35,11 @@ pub async fn visible_queues(state: &AppState, caller: &Caller) -> AppResult<Vec<
     tag = "queues",
     responses(
         (status = 200, description = "The queues the caller may see", body = Vec<QueueView>),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/queues")]
@@ -116,11 +52,11 @@ pub async fn list_queues(state: web::Data<AppState>, caller: Caller) -> AppResul
     tag = "queues",
     responses(
         (status = 200, description = "The queue", body = QueueView),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/queues/{id}")]
@@ -183,11 +119,11 @@ fn default_sla() -> i32 {
     responses(
         (status = 200, description = "Replaced", body = QueueView),
         (status = 201, description = "Created", body = QueueView),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/queues/{id}")]
@@ -256,11 +192,11 @@ pub struct PatchQueue {
     request_body = PatchQueue,
     responses(
         (status = 200, description = "Changed", body = QueueView),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/queues/{id}")]
@@ -297,11 +233,11 @@ pub async fn patch_queue(
     tag = "queues",
     responses(
         (status = 200, description = "The Chat Manager's analyst table", body = Vec<crate::actors::router::AnalystRow>),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/queues/{id}/analysts")]

@@ -8,9 +8,10 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::actors::router::{QueueLive, TakeSnapshot};
-use crate::auth::Caller;
+use crate::actors::router::TakeSnapshot;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::caller::Caller;
+use crate::ops::QueueLive;
 use crate::state::AppState;
 use crate::store;
 
@@ -44,8 +45,8 @@ pub struct Stats {
     tag = "ops",
     responses(
         (status = 200, description = "Live totals", body = Stats),
-        (status = 401, description = "No valid token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Users may not read stats", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Users may not read stats", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -3,18 +3,18 @@
 use actix_web::{HttpResponse, post, web};
 use serde_json::json;
 
-use crate::auth::Caller;
+use crate::http::caller::Caller;
 use crate::state::AppState;
 
 #[utoipa::path(
     tag = "auth",
     responses(
-        (status = 201, description = "A single-use ticket", body = crate::http::openapi::TicketView),
-        (status = 400, description = "Malformed input", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid bearer token", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed for this role", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not found, or not visible to the caller", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The engine or database is unavailable", body = crate::http::openapi::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "A single-use ticket", body = TicketView),
+        (status = 400, description = "Malformed input", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for this role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not found, or not visible to the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The engine or database is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/ws-tickets")]
@@ -24,4 +24,11 @@ pub async fn create_ticket(state: web::Data<AppState>, caller: Caller) -> HttpRe
         "ticket": ticket,
         "expires_in": state.tickets.ttl_secs(),
     }))
+}
+
+/// `POST /ws-tickets`: a single-use ticket for `GET /ws?ticket=` or `GET /api/v1/events?ticket=`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TicketView {
+    pub ticket: String,
+    pub expires_in: u64,
 }

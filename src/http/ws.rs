@@ -14,8 +14,8 @@ use crate::actors::hub::Who;
 use crate::actors::outbox::{Bound, Outbox};
 use crate::actors::session::Session;
 use crate::actors::socket::{ConnFd, Guarded, SocketAbort};
-use crate::auth::caller::{authenticate, bearer_token};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::http::caller::{authenticate, bearer_token};
 use crate::state::AppState;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);

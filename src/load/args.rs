@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::parse_ttl;
+use crate::timefmt::parse_ttl;
 
 /// How the harness's queue hands chats to analysts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
-use super::directory::ChatDirectory;
+use super::directory::Directory;
 use super::hub::{Hub, Reply, Who};
 use super::outbox::SessionId;
 use super::store_writer::{StoreRows, StoreWriter};
@@ -49,6 +49,9 @@ pub const RESUME_WINDOW: usize = 1000;
 /// How many of its latest messages a chat keeps in memory (with their encoded frames) for
 /// `resume` and the transcript on accept; older ones are read from the database.
 pub const KEPT_IN_MEMORY: usize = 100;
+
+/// Open chat id → its chat actor (see `directory`).
+pub type ChatDirectory = Directory<ChatActor>;
 
 /// What a chat actor needs from the rest of the engine.
 #[derive(Clone)]

@@ -32,8 +32,7 @@ pub use directory::LoadDirectory;
 pub use presence::*;
 pub use queries::*;
 
-use super::chat::{Activate, ChatActor, ChatChanged, ChatDeps, End};
-use super::directory::ChatDirectory;
+use super::chat::{Activate, ChatActor, ChatChanged, ChatDeps, ChatDirectory, End};
 use super::feed::Feed;
 use super::hub::{Hub, Reply, Who};
 use super::queue::{QueueActor, Waiting};

@@ -8,8 +8,10 @@ use serde::Serialize;
 
 use super::Router;
 use crate::domain::{AnalystStatus, ChatState};
+use crate::ops::{OpsSnapshot, QueueLive};
 use crate::protocol::Person;
 use crate::routing::ChatId;
+use crate::views::LiveChat;
 
 /// Per queue: (analysts online, analysts available).
 #[derive(Message)]
@@ -37,15 +39,6 @@ impl Handler<QueuePresence> for Router {
             .collect();
         MessageResult(out)
     }
-}
-
-/// The live part of an open chat's summary.
-#[derive(Debug, Clone)]
-pub struct LiveChat {
-    pub state: ChatState,
-    pub position: Option<usize>,
-    pub analyst: Option<Person>,
-    pub last_seq: i64,
 }
 
 /// Live state of the given chats (those still open).
@@ -152,28 +145,6 @@ impl Handler<AnalystPresence> for Router {
             .get(&msg.0)
             .map(|a| (a.status, a.is_connected()))
     }
-}
-
-/// One queue's live figures for ops (metrics, stats, events).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct QueueLive {
-    pub id: String,
-    pub waiting: u64,
-    pub longest_wait_secs: i64,
-    pub analysts_online: u64,
-    pub analysts_available: u64,
-    pub active_chats: u64,
-}
-
-/// The engine's live state in figures: open chats by state, analysts by status, each queue.
-#[derive(Debug, Clone, Default)]
-pub struct OpsSnapshot {
-    pub chats_by_state: std::collections::BTreeMap<ChatState, u64>,
-    pub analysts_by_status: std::collections::BTreeMap<AnalystStatus, u64>,
-    pub queues: Vec<QueueLive>,
-    /// The ops feed's last event id when the snapshot was taken (the router is its only
-    /// publisher, so later events describe later states).
-    pub feed_id: u64,
 }
 
 /// Asks the router for an `OpsSnapshot`.

@@ -1,4 +1,4 @@
-//! The `Caller` extractor: verifies the request's `Authorization: Bearer` token (any case of the
+//! The `Caller` extractor (HTTP edge; identity itself is `auth`): verifies the request's `Authorization: Bearer` token (any case of the
 //! scheme name) and, for analysts
 //! and managers, that they exist in the directory (a valid token for an unknown analyst is
 //! `forbidden`). Handlers then ask the caller what it may do with `require_*`.
@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 
-use super::Principal;
+use crate::auth::Principal;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
