@@ -20,7 +20,7 @@ use crate::store;
 use crate::store::queues::{QueueSpec, StoredFigures};
 
 /// A queue as clients see it (contract §5).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueView {
     pub id: String,
     pub name: String,
