@@ -1,11 +1,11 @@
 //! `GET /api/v1/me`: who the caller is; for analysts and managers also status, capacity and queues.
 
 use actix_web::{HttpResponse, get, web};
-use serde_json::json;
 
 use crate::auth::Caller;
 use crate::error::AppResult;
 use crate::http::analysts::analyst_view;
+use crate::http::openapi::MeView;
 use crate::state::AppState;
 use crate::store;
 
@@ -22,15 +22,22 @@ use crate::store;
 )]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
-    let p = &caller.0;
+    let p = caller.0;
+    let mut me = MeView {
+        id: p.id,
+        name: p.name,
+        role: p.role,
+        status: None,
+        capacity: None,
+        queues: None,
+    };
     if p.role.is_staff()
-        && let Some(analyst) = store::analysts::find(&state.db, &p.id).await?
+        && let Some(analyst) = store::analysts::find(&state.db, &me.id).await?
     {
         let view = analyst_view(&state, analyst).await?;
-        return Ok(HttpResponse::Ok().json(json!({
-            "id": p.id, "name": p.name, "role": p.role,
-            "status": view.status, "capacity": view.capacity, "queues": view.queues,
-        })));
+        me.status = Some(view.status);
+        me.capacity = Some(view.capacity);
+        me.queues = Some(view.queues);
     }
-    Ok(HttpResponse::Ok().json(json!({ "id": p.id, "name": p.name, "role": p.role })))
+    Ok(HttpResponse::Ok().json(me))
 }

@@ -1,7 +1,7 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
 //! annotations as `api_v1` mounts them, so the document and the mounted routes come from one list.
-//! Also the shapes that handlers build with `json!` (documented here, checked by schemathesis in
-//! CI), the problem+json error, and the per-event schema of the `GET /events` stream.
+//! Also the response bodies that have no home of their own (handlers serialize them, so body and
+//! schema are one type, checked by schemathesis in CI), the problem+json error, and the per-event schema of the `GET /events` stream.
 
 use std::sync::LazyLock;
 
@@ -42,8 +42,14 @@ pub struct MeView {
     pub id: String,
     pub name: String,
     pub role: crate::domain::Role,
+    /// Analysts and managers only (absent for others).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Analysts and managers only (absent for others).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i32>,
+    /// Analysts and managers only (absent for others).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queues: Option<Vec<crate::http::analysts::Membership>>,
 }
 
