@@ -1,9 +1,10 @@
 //! The WebSocket wire protocol (contract §3): what clients send (`client`: `ClientFrame`, parsed
-//! once at the edge), what the server sends (`server`: `ServerFrame` and the `ok` results), and the
-//! shapes both are made of (`shapes`). Frames are serialized once and shared by every session
-//! that receives them.
+//! once at the edge), what the server sends (`server`: `ServerFrame`; `results`: what each
+//! command's `ok` carries), and the shapes both are made of (`shapes`). Frames are serialized once
+//! and shared by every session that receives them.
 
 mod client;
+mod results;
 mod server;
 mod shapes;
 
@@ -12,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use client::*;
+pub use results::*;
 pub use server::*;
 pub use shapes::*;
 
