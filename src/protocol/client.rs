@@ -79,48 +79,69 @@ client_frames! {
 /// A command that names one chat (`typing`, `close_chat`, `accept`, `decline`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ChatRef {
+    /// The chat.
     pub chat_id: Uuid,
 }
 
+/// `send`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SendCmd {
+    /// The chat to send to.
     pub chat_id: Uuid,
+    /// The text: 1 to `limits.max_body_chars` characters.
     pub body: String,
+    /// The sender's id for it: a repeat in the same chat is stored once.
     #[serde(default)]
     pub client_msg_id: Option<String>,
 }
 
+/// `resume`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ResumeCmd {
+    /// The chat to catch up on.
     pub chat_id: Uuid,
+    /// The last seq the client has; every later one is replayed.
     pub after_seq: i64,
 }
 
+/// `start_chat`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StartChatCmd {
+    /// The queue to wait in.
     pub queue_id: String,
+    /// What it is about (may be absent or empty).
     #[serde(default)]
     pub subject: Option<String>,
+    /// An existing call of this user to log the chat for; absent: a new call.
     #[serde(default)]
     pub call_id: Option<String>,
 }
 
+/// `set_status`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SetStatusCmd {
+    /// The analyst's new status.
     pub status: AnalystStatus,
 }
 
+/// `link_call`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LinkCallCmd {
+    /// The chat.
     pub chat_id: Uuid,
+    /// The call whose history it is also written to.
     pub call_id: String,
 }
 
+/// `transfer`: to a queue or to an analyst.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TransferCmd {
+    /// The chat.
     pub chat_id: Uuid,
+    /// The queue it goes back to waiting in.
     #[serde(default)]
     pub queue_id: Option<String>,
+    /// The analyst it is offered to.
     #[serde(default)]
     pub analyst_id: Option<String>,
 }
