@@ -1,6 +1,8 @@
 //! Protocol encode/decode: what the engine does once per frame on the hot path. `decode_send`
 //! parses a client's `send` command (`protocol::decode`), `encode_message` serializes the
-//! `message` event relayed to the peer, `ok_frame` builds the sender's acknowledgement.
+//! `message` event relayed to the peer, `ok_frame` builds the sender's acknowledgement (a typed
+//! `OkResult::Sent`, as `Reply::ok` does) and `ok_frame_json` the same from `json!`, the path
+//! the actors not yet converted still take.
 
 // A benchmark, like a test, stops at the first thing that goes wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,7 +10,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 use switchboard::domain::Role;
-use switchboard::protocol::{self, Actor, Message, MessageTag};
+use switchboard::protocol::{self, Actor, Message, MessageTag, OkResult, ServerFrame};
 use uuid::Uuid;
 
 fn bench(c: &mut Criterion) {
@@ -42,6 +44,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| protocol::encode(std::hint::black_box(&message)));
     });
     group.bench_function("ok_frame", |b| {
+        b.iter(|| {
+            let sent = OkResult::Sent {
+                chat_id: chat,
+                seq: 42,
+                at: Some("2026-11-25T11:20:56.123Z".into()),
+            };
+            ServerFrame::ok(Some("s123456789"), std::hint::black_box(sent)).encode()
+        });
+    });
+    group.bench_function("ok_frame_json", |b| {
         b.iter(|| {
             protocol::ok_frame(
                 Some("s123456789"),

@@ -6,7 +6,7 @@ use entities::{chat_messages, chats, queues};
 use uuid::Uuid;
 
 use crate::domain::{ChatState, EndReason, ParseError, Role};
-use crate::protocol::{Actor, ChatSummary, Message, MessageTag, Person};
+use crate::protocol::{Actor, ChatSummary, Message, MessageTag, Person, QueueView};
 use crate::store::queues::StoredFigures;
 use crate::timefmt::{rfc3339, rfc3339_opt};
 
@@ -76,28 +76,6 @@ pub fn chat_summary(
         position,
         last_seq,
     })
-}
-
-/// A queue as clients see it (contract §5).
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct QueueView {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub enabled: bool,
-    pub routing: String,
-    pub priority: i32,
-    pub sla_answer_secs: i32,
-    pub max_wait_secs: i32,
-    pub offer_timeout_secs: i32,
-    pub waiting: u64,
-    pub longest_wait_secs: i64,
-    pub analysts_online: u64,
-    pub analysts_available: u64,
-    pub active_chats: u64,
-    pub answered_today: u64,
-    pub unanswered_today: u64,
-    pub service_level: Option<f64>,
 }
 
 /// A queue with its stored figures and its (online, available) analysts.

@@ -6,7 +6,6 @@
 use actix::dev::SendError;
 use actix::prelude::*;
 use actix_web_actors::ws;
-use serde_json::json;
 
 use super::archive;
 use super::chat::{LinkCall, PostMessage, Resume, Typing};
@@ -15,7 +14,7 @@ use super::router::{Accept, CloseChat, Decline, SetStatus, StartChat, Transfer};
 use super::session::Session;
 use crate::domain::{Role, is_valid_id};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::protocol::{Actor as ActorRef, ClientFrame, Person};
+use crate::protocol::{Actor as ActorRef, ClientFrame, OkResult, Person, ServerFrame};
 
 /// Longest `client_msg_id` and chat subject.
 const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
@@ -70,13 +69,12 @@ impl Session {
         let state = self.state.clone();
         let router = &state.router;
         match frame {
-            ClientFrame::Ping => reply.frame(crate::protocol::event(
-                "pong",
-                match &reply.reference {
-                    Some(r) => json!({"ref": r}),
-                    None => json!({}),
-                },
-            )),
+            ClientFrame::Ping => reply.frame(
+                ServerFrame::Pong {
+                    reference: reply.reference.clone(),
+                }
+                .encode(),
+            ),
             ClientFrame::Send(cmd) => {
                 let limits = &state.settings.limits;
                 if let Err(err) = check_text("body", &cmd.body, limits.max_body_chars, false)
@@ -237,9 +235,10 @@ impl Session {
     }
 
     /// Answers a command from the database once its future resolves.
-    fn answer_from_archive<F>(&self, work: F, reply: Reply, ctx: &mut ws::WebsocketContext<Self>)
+    fn answer_from_archive<F, T>(&self, work: F, reply: Reply, ctx: &mut ws::WebsocketContext<Self>)
     where
-        F: std::future::Future<Output = AppResult<serde_json::Value>> + 'static,
+        F: std::future::Future<Output = AppResult<T>> + 'static,
+        T: Into<OkResult> + 'static,
     {
         ctx.spawn(
             work.into_actor(self)

@@ -7,13 +7,11 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use actix::{Message, Recipient};
-use bytestring::ByteString;
-use serde_json::Value;
-
 pub use super::outbox::{Deliver, SessionId, SessionLink};
 use crate::error::AppError;
-use crate::protocol;
+use crate::protocol::{OkResult, ServerFrame};
+use actix::{Message, Recipient};
+use bytestring::ByteString;
 
 /// The engine is stopping: the session closes with 1012 (service restart).
 #[derive(Debug, Clone, Copy, Message)]
@@ -135,17 +133,19 @@ impl Reply {
         self.link.push(frame);
     }
 
-    pub fn ok(&self, result: Value) {
-        self.push(protocol::ok_frame(self.reference.as_deref(), result));
+    /// Answers `ok` with the command's result beside `ref`.
+    pub fn ok(&self, result: impl Into<OkResult>) {
+        self.push(ServerFrame::ok(self.reference.as_deref(), result).encode());
     }
 
+    /// Answers `error`.
     pub fn err(&self, err: &AppError) {
         tracing::debug!(session = self.session_id, code = err.code.as_str(), message = %err.message, "command refused");
-        self.push(protocol::error_frame(self.reference.as_deref(), err));
+        self.push(ServerFrame::error(self.reference.as_deref(), err).encode());
     }
 
     /// Answers with the outcome of a command.
-    pub fn answer(&self, result: Result<Value, AppError>) {
+    pub fn answer(&self, result: Result<impl Into<OkResult>, AppError>) {
         match result {
             Ok(value) => self.ok(value),
             Err(err) => self.err(&err),

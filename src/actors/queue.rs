@@ -8,10 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use serde_json::json;
 
 use super::hub::{Hub, Who};
-use crate::protocol;
+use crate::protocol::ServerFrame;
 use crate::routing::ChatId;
 
 pub struct QueueActor {
@@ -49,10 +48,12 @@ impl Handler<Waiting> for QueueActor {
         for (index, (chat_id, user_id)) in msg.order.into_iter().enumerate() {
             let now = (index + 1, msg.analysts_available);
             if self.told.get(&chat_id) != Some(&now) {
-                let frame = protocol::event(
-                    "queue_position",
-                    json!({"chat_id": chat_id, "position": now.0, "analysts_available": now.1}),
-                );
+                let frame = ServerFrame::QueuePosition {
+                    chat_id,
+                    position: now.0,
+                    analysts_available: now.1,
+                }
+                .encode();
                 self.hub.send(&Who::User(user_id), &frame);
             }
             told.insert(chat_id, now);

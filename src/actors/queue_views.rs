@@ -7,9 +7,10 @@ use entities::queues;
 
 use crate::actors::router::QueuePresence;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::protocol::QueueView;
 use crate::state::AppState;
 use crate::store;
-use crate::views::{QueueView, queue_view};
+use crate::views::queue_view;
 
 /// Builds the views of `queues`, reading their stored figures in one pass.
 pub async fn queue_views(

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web::web;
 use actix_web_actors::ws;
-use serde_json::json;
 
 use super::hub::{Reply, SessionHandle, Shutdown, Who};
 use super::outbox::{Deliver, Outbox, SessionId, SessionLink};
@@ -19,7 +18,7 @@ use super::router::{Connect, Disconnect, Hello};
 use crate::auth::Principal;
 use crate::domain::Role;
 use crate::error::{AppError, ErrorCode};
-use crate::protocol;
+use crate::protocol::{self, AnalystHello, Person, ServerFrame, StaffHello};
 use crate::state::AppState;
 use crate::store;
 
@@ -155,33 +154,43 @@ impl Session {
         principal: Principal,
         hello: Hello,
     ) -> Result<Vec<bytestring::ByteString>, AppError> {
-        let person = json!({"id": principal.id, "name": principal.name});
         if principal.role == Role::User {
-            let frame = protocol::event(
-                "hello",
-                json!({"role": "user", "user": person, "chats": hello.chats}),
-            );
-            return Ok(vec![frame]);
+            let user = Person {
+                id: principal.id,
+                name: principal.name,
+            };
+            let hello = ServerFrame::Hello(protocol::Hello::User {
+                user,
+                chats: hello.chats,
+            });
+            return Ok(vec![hello.encode()]);
         }
         let (status, capacity) = hello
             .status
             .unwrap_or((crate::domain::AnalystStatus::Offline, 0));
         let queues = store::queues::list_for_analyst(&state.db, &principal.id).await?;
         let queues = queue_views(&state, queues).await?;
-        let mut frames = vec![protocol::event(
-            "hello",
-            json!({
-                "role": principal.role,
-                "analyst": {"id": principal.id, "name": principal.name, "status": status, "capacity": capacity},
-                "queues": queues,
-                "chats": hello.chats,
-            }),
-        )];
+        let staff = StaffHello {
+            analyst: AnalystHello {
+                id: principal.id,
+                name: principal.name,
+                status,
+                capacity,
+            },
+            queues,
+            chats: hello.chats,
+        };
+        let hello_frame = match principal.role {
+            Role::Manager => protocol::Hello::Manager(staff),
+            Role::Admin => protocol::Hello::Admin(staff),
+            Role::Analyst | Role::User => protocol::Hello::Analyst(staff),
+        };
+        let mut frames = vec![ServerFrame::Hello(hello_frame).encode()];
         frames.extend(
             hello
                 .waiting
                 .into_iter()
-                .map(|chat| protocol::event("chat_queued", json!({ "chat": chat }))),
+                .map(|chat| ServerFrame::ChatQueued { chat }.encode()),
         );
         Ok(frames)
     }

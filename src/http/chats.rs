@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, web};
 use entities::chats;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::actors::router::LiveChats;
@@ -133,7 +132,7 @@ pub async fn list_chats(
     };
     let (rows, next_cursor) = store::chats::list(&state.db, &query).await?;
     let chats = summaries(&state, rows).await?;
-    Ok(HttpResponse::Ok().json(json!({ "chats": chats, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(ChatPage { chats, next_cursor }))
 }
 
 #[utoipa::path(
@@ -170,7 +169,11 @@ pub async fn get_chat(
         .await?
         .pop()
         .ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(json!({ "chat": chat, "call": call, "transcript": transcript })))
+    Ok(HttpResponse::Ok().json(ChatDetail {
+        chat,
+        call,
+        transcript,
+    }))
 }
 
 /// `GET /chats`: one page of chats.

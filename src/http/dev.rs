@@ -2,8 +2,7 @@
 //! which every profile but development and test refuses.
 
 use actix_web::{HttpResponse, post, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Claims;
 use crate::domain::Role;
@@ -21,6 +20,12 @@ pub struct DevTokenRequest {
     sub: String,
     role: Role,
     name: String,
+}
+
+/// The minted token: `{"token"}`.
+#[derive(Debug, Serialize)]
+struct DevToken {
+    token: String,
 }
 
 #[post("/dev/token")]
@@ -45,5 +50,5 @@ pub async fn dev_token(
             exp: chrono::Utc::now().timestamp() + ttl,
         })
         .map_err(|e| AppError::new(crate::error::ErrorCode::Internal, e.to_string()))?;
-    Ok(HttpResponse::Ok().json(json!({ "token": token })))
+    Ok(HttpResponse::Ok().json(DevToken { token }))
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::actors::router::QueuePresence;
 use crate::state::AppState;
@@ -14,9 +14,29 @@ use crate::store;
 /// How long `/readyz` waits for the router.
 const ROUTER_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The body of both: `{"status"}`, and for `/readyz` the `checks` too.
+#[derive(Debug, Serialize)]
+struct Health {
+    /// `ok`, or `degraded` when a check fails.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<Checks>,
+}
+
+/// What `/readyz` checked: `ok` or what went wrong, each.
+#[derive(Debug, Serialize)]
+struct Checks {
+    database: &'static str,
+    message_writes: &'static str,
+    router: &'static str,
+}
+
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        checks: None,
+    })
 }
 
 #[get("/readyz")]
@@ -42,10 +62,20 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(_) => "ok",
         Err(_) => "unavailable",
     };
-    let checks = json!({"database": database, "message_writes": writes, "router": router});
+    let checks = Some(Checks {
+        database,
+        message_writes: writes,
+        router,
+    });
     if [database, writes, router].iter().all(|c| *c == "ok") {
-        HttpResponse::Ok().json(json!({"status": "ok", "checks": checks}))
+        HttpResponse::Ok().json(Health {
+            status: "ok",
+            checks,
+        })
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({"status": "degraded", "checks": checks}))
+        HttpResponse::ServiceUnavailable().json(Health {
+            status: "degraded",
+            checks,
+        })
     }
 }

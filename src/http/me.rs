@@ -1,7 +1,6 @@
 //! `GET /api/v1/me`: who the caller is; for analysts and managers also status, capacity and queues.
 
 use actix_web::{HttpResponse, get, web};
-use serde_json::json;
 
 use crate::error::AppResult;
 use crate::http::analysts::analyst_view;
@@ -22,17 +21,24 @@ use crate::store;
 )]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
-    let p = &caller.0;
+    let p = caller.0;
+    let mut me = MeView {
+        id: p.id,
+        name: p.name,
+        role: p.role,
+        status: None,
+        capacity: None,
+        queues: None,
+    };
     if p.role.is_staff()
-        && let Some(analyst) = store::analysts::find(&state.db, &p.id).await?
+        && let Some(analyst) = store::analysts::find(&state.db, &me.id).await?
     {
         let view = analyst_view(&state, analyst).await?;
-        return Ok(HttpResponse::Ok().json(json!({
-            "id": p.id, "name": p.name, "role": p.role,
-            "status": view.status, "capacity": view.capacity, "queues": view.queues,
-        })));
+        me.status = Some(view.status);
+        me.capacity = Some(view.capacity);
+        me.queues = Some(view.queues);
     }
-    Ok(HttpResponse::Ok().json(json!({ "id": p.id, "name": p.name, "role": p.role })))
+    Ok(HttpResponse::Ok().json(me))
 }
 
 /// `GET /me`: the caller; `status`, `capacity` and `queues` for analysts and managers.
@@ -41,7 +47,13 @@ pub struct MeView {
     pub id: String,
     pub name: String,
     pub role: crate::domain::Role,
+    /// Analysts and managers only (absent for others).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Analysts and managers only (absent for others).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i32>,
+    /// Analysts and managers only (absent for others).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queues: Option<Vec<crate::http::analysts::Membership>>,
 }

@@ -2,10 +2,9 @@
 
 use actix_web::{HttpResponse, delete, put, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::domain::MemberRole;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::body::Body;
 use crate::http::caller::Caller;
 use crate::http::reload_directory;
@@ -57,9 +56,15 @@ pub async fn put_member(
     } else {
         HttpResponse::Ok()
     };
-    Ok(response.json(json!({
-        "queue_id": member.queue_id, "analyst_id": member.analyst_id, "role": member.role,
-    })))
+    let role = member
+        .role
+        .parse::<MemberRole>()
+        .map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
+    Ok(response.json(MemberView {
+        queue_id: member.queue_id,
+        analyst_id: member.analyst_id,
+        role,
+    }))
 }
 
 #[utoipa::path(

@@ -15,10 +15,10 @@ use crate::http::caller::Caller;
 use crate::http::check_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;
+use crate::protocol::QueueView;
 use crate::state::AppState;
 use crate::store;
 use crate::store::queues::QueueSpec;
-use crate::views::QueueView;
 
 /// The queues the caller may see: admins and users all of them (users pick one to chat in),
 /// analysts and managers the queues they belong to.

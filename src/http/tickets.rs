@@ -1,7 +1,6 @@
 //! `POST /api/v1/ws-tickets`: trades the caller's bearer token for a single-use WebSocket ticket.
 
 use actix_web::{HttpResponse, post, web};
-use serde_json::json;
 
 use crate::http::caller::Caller;
 use crate::state::AppState;
@@ -20,10 +19,10 @@ use crate::state::AppState;
 #[post("/ws-tickets")]
 pub async fn create_ticket(state: web::Data<AppState>, caller: Caller) -> HttpResponse {
     let ticket = state.tickets.issue(caller.0);
-    HttpResponse::Created().json(json!({
-        "ticket": ticket,
-        "expires_in": state.tickets.ttl_secs(),
-    }))
+    HttpResponse::Created().json(TicketView {
+        ticket,
+        expires_in: state.tickets.ttl_secs(),
+    })
 }
 
 /// `POST /ws-tickets`: a single-use ticket for `GET /ws?ticket=` or `GET /api/v1/events?ticket=`.

@@ -77,10 +77,14 @@ impl Handler<Typing> for ChatActor {
         if !self.is_participant(&msg.from) {
             return msg.reply.err(&self.not_found());
         }
-        let frame = protocol::event(
-            "typing",
-            json!({"chat_id": self.facts.id, "from": {"id": msg.from.id, "name": msg.from.name}}),
-        );
+        let frame = ServerFrame::Typing {
+            chat_id: self.facts.id,
+            from: Person {
+                id: msg.from.id,
+                name: msg.from.name,
+            },
+        }
+        .encode();
         let other = if msg.from.role == Role::User {
             self.analyst()
         } else {
@@ -89,6 +93,8 @@ impl Handler<Typing> for ChatActor {
         if let Some(other) = other {
             self.deps.hub.send(&other, &frame);
         }
-        msg.reply.ok(json!({"chat_id": self.facts.id}));
+        msg.reply.ok(OkResult::Chat {
+            chat_id: self.facts.id,
+        });
     }
 }

@@ -15,6 +15,7 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
+// `json!` and `protocol::event` are still used by `lifecycle`, until it builds `ServerFrame`s.
 use serde_json::json;
 
 use super::directory::Directory;
@@ -23,7 +24,9 @@ use super::outbox::SessionId;
 use super::store_writer::{StoreRows, StoreWriter};
 use crate::domain::{ChatState, EndReason, Role};
 use crate::error::{AppError, ErrorCode};
-use crate::protocol::{self, Actor as ActorRef, ChatSummary, Message, MessageTag, Person};
+use crate::protocol::{
+    self, Actor as ActorRef, ChatSummary, Message, MessageTag, OkResult, Person, ServerFrame,
+};
 use crate::routing::ChatId;
 use crate::store::{self, messages::NewMessage};
 use crate::timefmt::rfc3339;
@@ -247,8 +250,11 @@ impl ChatActor {
     fn committed_group(&mut self, group: Vec<Pending>) {
         for Pending { message, reply } in group {
             let frame = protocol::encode(&message);
-            let ok = json!({"chat_id": message.chat_id, "seq": message.seq, "at": message.at});
-            reply.ok(ok);
+            reply.ok(OkResult::Sent {
+                chat_id: message.chat_id,
+                seq: message.seq,
+                at: Some(message.at.clone()),
+            });
             // The sender has its ok; a session being replayed to gets this seq from its replay.
             let skip = |id| id == reply.session_id || self.replays.contains_key(&id);
             self.deps.hub.send_skipping(&self.user(), skip, &frame);
@@ -311,13 +317,17 @@ impl ChatActor {
     }
 
     /// The ok for an already stored message.
-    fn ack_of(&self, seq: i64) -> Result<serde_json::Value, AppError> {
+    fn ack_of(&self, seq: i64) -> Result<OkResult, AppError> {
         let at = self
             .recent
             .iter()
             .find(|(m, _)| m.seq == seq)
             .map(|(m, _)| m.at.clone());
-        Ok(json!({"chat_id": self.facts.id, "seq": seq, "at": at}))
+        Ok(OkResult::Sent {
+            chat_id: self.facts.id,
+            seq,
+            at,
+        })
     }
 
     /// After the chat ended and its last messages are stored: write the history (a step of its

@@ -112,9 +112,11 @@ impl ChatActor {
             Next::Done => {
                 if let Some(r) = self.replays.remove(&session) {
                     let state = self.facts.state;
-                    r.reply.ok(
-                        json!({"chat_id": self.facts.id, "state": state, "last_seq": committed}),
-                    );
+                    r.reply.ok(OkResult::Resumed {
+                        chat_id: self.facts.id,
+                        state,
+                        last_seq: committed,
+                    });
                 }
                 self.stop_if_idle(ctx);
             }

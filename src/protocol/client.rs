@@ -1,115 +1,149 @@
-//! The WebSocket wire protocol (contract §3): `ClientFrame` (commands, parsed once at the edge) and
-//! the shapes the server sends (`ok`, `error`, events). Frames are serialized once and shared by
-//! every session that receives them.
+//! What clients send (contract §3.3–§3.5): `ClientFrame`, parsed once at the edge by `decode`.
+//! The command names are written once, in the `client_frames!` table below, which yields the
+//! enum, `kind()`, `COMMANDS` and the decoder's dispatch.
 
-use bytestring::ByteString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::domain::{AnalystStatus, Role};
-use crate::error::{AppError, ErrorCode};
+use crate::domain::AnalystStatus;
+use crate::error::AppError;
 
 /// Longest `ref` a client may attach to a command.
 pub const MAX_REF_CHARS: usize = 64;
 
-/// A client command.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClientFrame {
-    Ping,
-    Send(SendCmd),
-    Typing(ChatRef),
-    CloseChat(ChatRef),
-    Resume(ResumeCmd),
-    StartChat(StartChatCmd),
-    SetStatus(SetStatusCmd),
-    Accept(ChatRef),
-    Decline(ChatRef),
-    LinkCall(LinkCallCmd),
-    Transfer(TransferCmd),
+/// Declares `ClientFrame`, `COMMANDS`, `ClientFrame::kind` and the decoder's dispatch from one
+/// table of `Variant(fields) = "type"` rows (a unit variant takes no fields).
+macro_rules! client_frames {
+    ($($(#[$meta:meta])* $variant:ident $(($cmd:ty))? = $name:literal,)+) => {
+        /// A client command.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum ClientFrame {
+            $($(#[$meta])* $variant $(($cmd))?,)+
+        }
+
+        /// Every command `type`.
+        pub const COMMANDS: &[&str] = &[$($name),+];
+
+        impl ClientFrame {
+            /// The command's `type`, for logs and metrics.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(client_frames!(@pattern $variant $(($cmd))?) => $name,)+
+                }
+            }
+        }
+
+        /// Decodes the fields of a command of type `kind`; `None` for an unknown type.
+        fn dispatch(kind: &str, object: Map<String, Value>) -> Option<Result<ClientFrame, AppError>> {
+            match kind {
+                $($name => Some(client_frames!(@decode object $variant $(($cmd))?)),)+
+                _ => None,
+            }
+        }
+    };
+    (@pattern $variant:ident ($cmd:ty)) => { ClientFrame::$variant(_) };
+    (@pattern $variant:ident) => { ClientFrame::$variant };
+    (@decode $object:ident $variant:ident ($cmd:ty)) => { fields::<$cmd>($object).map(ClientFrame::$variant) };
+    (@decode $object:ident $variant:ident) => {{
+        drop($object);
+        Ok(ClientFrame::$variant)
+    }};
+}
+
+client_frames! {
+    /// `ping`: answered with `pong`.
+    Ping = "ping",
+    /// `send {chat_id, body, client_msg_id}`.
+    Send(SendCmd) = "send",
+    /// `typing {chat_id}`.
+    Typing(ChatRef) = "typing",
+    /// `close_chat {chat_id}`.
+    CloseChat(ChatRef) = "close_chat",
+    /// `resume {chat_id, after_seq}`.
+    Resume(ResumeCmd) = "resume",
+    /// `start_chat {queue_id, subject?, call_id?}` (users).
+    StartChat(StartChatCmd) = "start_chat",
+    /// `set_status {status}` (staff).
+    SetStatus(SetStatusCmd) = "set_status",
+    /// `accept {chat_id}` (staff).
+    Accept(ChatRef) = "accept",
+    /// `decline {chat_id}` (staff).
+    Decline(ChatRef) = "decline",
+    /// `link_call {chat_id, call_id}` (staff).
+    LinkCall(LinkCallCmd) = "link_call",
+    /// `transfer {chat_id, queue_id}` or `transfer {chat_id, analyst_id}` (staff).
+    Transfer(TransferCmd) = "transfer",
 }
 
 /// A command that names one chat (`typing`, `close_chat`, `accept`, `decline`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ChatRef {
+    /// The chat.
     pub chat_id: Uuid,
 }
 
+/// `send`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SendCmd {
+    /// The chat to send to.
     pub chat_id: Uuid,
+    /// The text: 1 to `limits.max_body_chars` characters.
     pub body: String,
+    /// The sender's id for it: a repeat in the same chat is stored once.
     #[serde(default)]
     pub client_msg_id: Option<String>,
 }
 
+/// `resume`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ResumeCmd {
+    /// The chat to catch up on.
     pub chat_id: Uuid,
+    /// The last seq the client has; every later one is replayed.
     pub after_seq: i64,
 }
 
+/// `start_chat`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StartChatCmd {
+    /// The queue to wait in.
     pub queue_id: String,
+    /// What it is about (may be absent or empty).
     #[serde(default)]
     pub subject: Option<String>,
+    /// An existing call of this user to log the chat for; absent: a new call.
     #[serde(default)]
     pub call_id: Option<String>,
 }
 
+/// `set_status`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SetStatusCmd {
+    /// The analyst's new status.
     pub status: AnalystStatus,
 }
 
+/// `link_call`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LinkCallCmd {
+    /// The chat.
     pub chat_id: Uuid,
+    /// The call whose history it is also written to.
     pub call_id: String,
 }
 
+/// `transfer`: to a queue or to an analyst.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TransferCmd {
+    /// The chat.
     pub chat_id: Uuid,
+    /// The queue it goes back to waiting in.
     #[serde(default)]
     pub queue_id: Option<String>,
+    /// The analyst it is offered to.
     #[serde(default)]
     pub analyst_id: Option<String>,
-}
-
-/// Every command `type`.
-pub const COMMANDS: &[&str] = &[
-    "ping",
-    "send",
-    "typing",
-    "close_chat",
-    "resume",
-    "start_chat",
-    "set_status",
-    "accept",
-    "decline",
-    "link_call",
-    "transfer",
-];
-
-impl ClientFrame {
-    /// The command's `type`, for logs and metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ClientFrame::Ping => "ping",
-            ClientFrame::Send(_) => "send",
-            ClientFrame::Typing(_) => "typing",
-            ClientFrame::CloseChat(_) => "close_chat",
-            ClientFrame::Resume(_) => "resume",
-            ClientFrame::StartChat(_) => "start_chat",
-            ClientFrame::SetStatus(_) => "set_status",
-            ClientFrame::Accept(_) => "accept",
-            ClientFrame::Decline(_) => "decline",
-            ClientFrame::LinkCall(_) => "link_call",
-            ClientFrame::Transfer(_) => "transfer",
-        }
-    }
 }
 
 /// Deserializes a command's fields, naming the path of the first field that does not fit.
@@ -158,133 +192,20 @@ pub fn decode(text: &str) -> (Option<String>, Result<ClientFrame, AppError>) {
             );
         }
     };
-    let frame = match kind.as_str() {
-        "ping" => Ok(ClientFrame::Ping),
-        "send" => fields(object).map(ClientFrame::Send),
-        "typing" => fields(object).map(ClientFrame::Typing),
-        "close_chat" => fields(object).map(ClientFrame::CloseChat),
-        "resume" => fields(object).map(ClientFrame::Resume),
-        "start_chat" => fields(object).map(ClientFrame::StartChat),
-        "set_status" => fields(object).map(ClientFrame::SetStatus),
-        "accept" => fields(object).map(ClientFrame::Accept),
-        "decline" => fields(object).map(ClientFrame::Decline),
-        "link_call" => fields(object).map(ClientFrame::LinkCall),
-        "transfer" => fields(object).map(ClientFrame::Transfer),
-        other => Err(AppError::bad_request(format!(
+    let frame = dispatch(&kind, object).unwrap_or_else(|| {
+        Err(AppError::bad_request(format!(
             "unknown type `{}`: expected one of {}",
-            other.chars().take(64).collect::<String>(),
+            kind.chars().take(64).collect::<String>(),
             COMMANDS.join(", ")
-        ))),
-    };
+        )))
+    });
     (reference, frame)
-}
-
-/// `{"id","name"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Person {
-    pub id: String,
-    pub name: String,
-}
-
-/// Who did something: `{"role","id","name"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Actor {
-    pub role: Role,
-    pub id: String,
-    pub name: String,
-}
-
-/// A chat as clients see it (contract §3.1).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct ChatSummary {
-    pub chat_id: Uuid,
-    pub queue_id: String,
-    pub state: crate::domain::ChatState,
-    pub user: Person,
-    pub analyst: Option<Person>,
-    pub subject: String,
-    pub call_id: String,
-    pub created_at: String,
-    pub accepted_at: Option<String>,
-    pub ended_at: Option<String>,
-    pub end_reason: Option<crate::domain::EndReason>,
-    pub position: Option<usize>,
-    pub last_seq: i64,
-}
-
-/// A stored chat message (contract §3.1); its `type` is always `message`.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Message {
-    #[serde(rename = "type")]
-    pub kind: MessageTag,
-    pub chat_id: Uuid,
-    pub seq: i64,
-    pub from: Actor,
-    pub body: String,
-    pub at: String,
-    pub client_msg_id: Option<String>,
-}
-
-/// The constant `"message"` tag of `Message`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageTag {
-    Message,
-}
-
-/// Serializes any frame once, for every session that receives it.
-pub fn encode(frame: &impl Serialize) -> ByteString {
-    ByteString::from(serde_json::to_string(frame).unwrap_or_else(|err| {
-        tracing::error!(error = %err, "frame did not serialize");
-        r#"{"type":"error","code":"internal","message":"frame did not serialize"}"#.into()
-    }))
-}
-
-/// `{"type":"ok","ref":..., ...result}`; `result` must be a JSON object (or null).
-pub fn ok_frame(reference: Option<&str>, result: Value) -> ByteString {
-    let mut object = match result {
-        Value::Object(object) => object,
-        _ => Map::new(),
-    };
-    object.insert("type".into(), Value::from("ok"));
-    if let Some(r) = reference {
-        object.insert("ref".into(), Value::from(r));
-    }
-    encode(&object)
-}
-
-/// `{"type":"error","ref":...,"code":...,"message":...}`.
-pub fn error_frame(reference: Option<&str>, err: &AppError) -> ByteString {
-    #[derive(Serialize)]
-    struct ErrorFrame<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
-        reference: Option<&'a str>,
-        code: ErrorCode,
-        message: &'a str,
-    }
-    encode(&ErrorFrame {
-        kind: "error",
-        reference,
-        code: err.code,
-        message: &err.message,
-    })
-}
-
-/// Builds an event frame: `{"type": kind, ...fields}`.
-pub fn event(kind: &str, fields: Value) -> ByteString {
-    let mut object = match fields {
-        Value::Object(object) => object,
-        _ => Map::new(),
-    };
-    object.insert("type".into(), Value::from(kind));
-    encode(&object)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn commands_parse_with_their_ref() {
@@ -367,16 +288,5 @@ mod tests {
                     .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
-    }
-
-    #[test]
-    fn ok_and_error_frames_echo_the_ref() {
-        let ok = ok_frame(Some("r9"), serde_json::json!({"seq": 3}));
-        let v: Value = serde_json::from_str(&ok).unwrap();
-        assert_eq!(v, serde_json::json!({"type": "ok", "ref": "r9", "seq": 3}));
-        let err = error_frame(Some("r9"), &AppError::conflict("taken"));
-        let v: Value = serde_json::from_str(&err).unwrap();
-        assert_eq!(v["code"], "conflict");
-        assert_eq!(v["ref"], "r9");
     }
 }

@@ -1,0 +1,109 @@
+//! The shapes frames are made of (contract §3.1): `Person`, `Actor`, `ChatSummary`, `Message`, and
+//! `QueueView` (contract §5, in analysts' `hello`),
+//! shared by WebSocket frames and HTTP bodies.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{ChatState, EndReason, Role};
+
+/// `{"id","name"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Person {
+    /// The principal's id.
+    pub id: String,
+    /// Their display name.
+    pub name: String,
+}
+
+/// Who did something: `{"role","id","name"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Actor {
+    /// Whose id space `id` is in.
+    pub role: Role,
+    /// The principal's id.
+    pub id: String,
+    /// Their display name.
+    pub name: String,
+}
+
+/// A chat as clients see it (contract §3.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChatSummary {
+    /// The chat.
+    pub chat_id: Uuid,
+    /// The queue it waits in or was answered from.
+    pub queue_id: String,
+    /// Where it is in its life.
+    pub state: ChatState,
+    /// The user who started it.
+    pub user: Person,
+    /// The analyst who has (or had) it; null while waiting.
+    pub analyst: Option<Person>,
+    /// The user's subject (may be empty).
+    pub subject: String,
+    /// The call it belongs to.
+    pub call_id: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; null until an analyst accepted it.
+    pub accepted_at: Option<String>,
+    /// RFC 3339; null while open.
+    pub ended_at: Option<String>,
+    /// Why it ended; null while open.
+    pub end_reason: Option<EndReason>,
+    /// 1-based place in its queue while waiting, else null.
+    pub position: Option<usize>,
+    /// The seq of its last stored message (0 for none).
+    pub last_seq: i64,
+}
+
+/// A stored chat message (contract §3.1); its `type` is always `message`, so it is a whole frame
+/// on its own (`ServerFrame::Message`) as well as an item of a transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Message {
+    /// Always `message`.
+    #[serde(rename = "type")]
+    pub kind: MessageTag,
+    /// The chat it was sent in.
+    pub chat_id: Uuid,
+    /// Its place in the chat: 1, 2, 3, … with no gaps.
+    pub seq: i64,
+    /// Who sent it.
+    pub from: Actor,
+    /// The text.
+    pub body: String,
+    /// When it was stored, RFC 3339.
+    pub at: String,
+    /// The sender's id for it, if they gave one.
+    pub client_msg_id: Option<String>,
+}
+
+/// The constant `"message"` tag of `Message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageTag {
+    Message,
+}
+
+/// A queue as clients see it (contract §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QueueView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub routing: String,
+    pub priority: i32,
+    pub sla_answer_secs: i32,
+    pub max_wait_secs: i32,
+    pub offer_timeout_secs: i32,
+    pub waiting: u64,
+    pub longest_wait_secs: i64,
+    pub analysts_online: u64,
+    pub analysts_available: u64,
+    pub active_chats: u64,
+    pub answered_today: u64,
+    pub unanswered_today: u64,
+    pub service_level: Option<f64>,
+}
