@@ -1,14 +1,12 @@
 //! Protocol encode/decode: what the engine does once per frame on the hot path. `decode_send`
 //! parses a client's `send` command (`protocol::decode`), `encode_message` serializes the
 //! `message` event relayed to the peer, `ok_frame` builds the sender's acknowledgement (a typed
-//! `OkResult::Sent`, as `Reply::ok` does) and `ok_frame_json` the same from `json!`, the path
-//! the actors not yet converted still take.
+//! `OkResult::Sent`, as `Reply::ok` does).
 
 // A benchmark, like a test, stops at the first thing that goes wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use serde_json::json;
 use switchboard::domain::Role;
 use switchboard::protocol::{self, Actor, Message, MessageTag, OkResult, ServerFrame};
 use uuid::Uuid;
@@ -51,14 +49,6 @@ fn bench(c: &mut Criterion) {
                 at: Some("2026-11-25T11:20:56.123Z".into()),
             };
             ServerFrame::ok(Some("s123456789"), std::hint::black_box(sent)).encode()
-        });
-    });
-    group.bench_function("ok_frame_json", |b| {
-        b.iter(|| {
-            protocol::ok_frame(
-                Some("s123456789"),
-                json!({"chat_id": chat, "seq": 42, "at": "2026-11-25T11:20:56.123Z"}),
-            )
         });
     });
     group.finish();

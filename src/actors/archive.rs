@@ -6,7 +6,7 @@
 
 use actix_web::web;
 use chrono::Utc;
-use serde_json::{Value, json};
+
 use uuid::Uuid;
 
 use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
@@ -15,7 +15,7 @@ use super::linking;
 use super::store_writer::{ChatChange, StoreChange};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::protocol::{self, Actor as ActorRef};
+use crate::protocol::{self, Actor as ActorRef, OkResult};
 use crate::state::AppState;
 use crate::store;
 use crate::views;
@@ -40,7 +40,7 @@ pub async fn refuse_ended(
     state: web::Data<AppState>,
     who: ActorRef,
     chat_id: Uuid,
-) -> AppResult<Value> {
+) -> AppResult<OkResult> {
     own_chat(&state, &who, chat_id).await?;
     Err(AppError::conflict("the chat has ended"))
 }
@@ -53,7 +53,7 @@ pub async fn resume(
     chat_id: Uuid,
     after_seq: i64,
     to: Reply,
-) -> AppResult<Value> {
+) -> AppResult<OkResult> {
     let chat = own_chat(&state, &who, chat_id).await?;
     let id = chat_id.to_string();
     let last_seq = store::messages::last_seqs(&state.db, std::slice::from_ref(&id))
@@ -89,7 +89,15 @@ pub async fn resume(
             }
         }
     }
-    Ok(json!({"chat_id": chat_id, "state": chat.state, "last_seq": last_seq}))
+    let state = chat
+        .state
+        .parse()
+        .map_err(|_| AppError::new(ErrorCode::Internal, "a stored chat state is unknown"))?;
+    Ok(OkResult::Resumed {
+        chat_id,
+        state,
+        last_seq,
+    })
 }
 
 /// `link_call` on an ended chat: checked against the linking rule (`actors::linking`), then its
@@ -99,7 +107,7 @@ pub async fn link_ended(
     who: ActorRef,
     chat_id: Uuid,
     call_id: String,
-) -> AppResult<Value> {
+) -> AppResult<OkResult> {
     let chat = store::chats::find(&state.db, &chat_id.to_string())
         .await?
         .ok_or_else(|| AppError::not_found(format!("chat {chat_id}")))?;
@@ -132,5 +140,5 @@ pub async fn link_ended(
             .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?
             .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;
     }
-    Ok(json!({"chat_id": chat_id, "call_id": call_id}))
+    Ok(OkResult::Linked { chat_id, call_id })
 }

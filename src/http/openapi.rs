@@ -1,7 +1,7 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]`
 //! annotations as `api_v1` mounts them, so the document and the mounted routes come from one list.
-//! Also the per-event schema of the `GET /events` stream. The shapes handlers build with `json!`
-//! are documented next to their handlers, and the problem+json body is `error::Problem`; nothing
+//! Also the per-event schema of the `GET /events` stream. The bodies handlers send are typed and
+//! documented next to their handlers, and the problem+json body is `error::Problem`; nothing
 //! but `http::configure` imports this file, so the document sits on top of the handlers.
 
 use std::sync::LazyLock;

@@ -10,7 +10,6 @@ mod shapes;
 
 use bytestring::ByteString;
 use serde::Serialize;
-use serde_json::Value;
 
 pub use client::*;
 pub use results::*;
@@ -23,25 +22,4 @@ pub fn encode(frame: &impl Serialize) -> ByteString {
         tracing::error!(error = %err, "frame did not serialize");
         r#"{"type":"error","code":"internal","message":"frame did not serialize"}"#.into()
     }))
-}
-
-/// `{"type":"ok","ref":..., ...result}`; `result` must be a JSON object (or null).
-///
-/// Goes once the router, the chat lifecycle and the archive are converted: use
-/// `ServerFrame::ok(reference, OkResult::…).encode()` (or `Reply::ok`).
-pub fn ok_frame(reference: Option<&str>, result: Value) -> ByteString {
-    ServerFrame::ok(reference, result).encode()
-}
-
-/// Builds an event frame from JSON: `{"type": kind, ...fields}`.
-///
-/// Goes once the router, the chat lifecycle and the archive are converted: use the
-/// `ServerFrame` variant, e.g. `ServerFrame::ChatQueued { chat }.encode()`.
-pub fn event(kind: &str, fields: Value) -> ByteString {
-    let mut object = match fields {
-        Value::Object(object) => object,
-        _ => serde_json::Map::new(),
-    };
-    object.insert("type".into(), Value::from(kind));
-    encode(&object)
 }

@@ -2,7 +2,7 @@
 //! variant per result shape, flattened into `ServerFrame::Ok`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
 use uuid::Uuid;
 
 use super::{ChatSummary, Message};
@@ -68,9 +68,6 @@ pub enum OkResult {
         /// The chat.
         chat_id: Uuid,
     },
-    /// A result still built as JSON (a non-object is sent as no fields). Only for the actors not
-    /// yet converted (router, chat lifecycle, archive); it goes once they are.
-    Untyped(Map<String, Value>),
 }
 
 /// Reads an `Option` that must be present (possibly null), unlike serde's default for `Option`.
@@ -80,14 +77,4 @@ where
     T: Deserialize<'de>,
 {
     Option::deserialize(deserializer)
-}
-
-/// Lets the actors not yet converted answer with `json!`; goes with `OkResult::Untyped`.
-impl From<Value> for OkResult {
-    fn from(value: Value) -> OkResult {
-        match value {
-            Value::Object(object) => OkResult::Untyped(object),
-            _ => OkResult::Untyped(Map::new()),
-        }
-    }
 }

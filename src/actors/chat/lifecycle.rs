@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::*;
 use crate::actors::linking;
 use crate::actors::store_writer::{Activation, ChatChange, StoreChange};
+use crate::protocol::{OkResult, ServerFrame};
 
 /// Transcripts being read at once. Each holds a whole chat's messages in memory: when a thousand
 /// long chats end together, they take their turn here instead of all loading at once (closing
@@ -263,13 +264,14 @@ impl ChatActor {
         let in_memory: Vec<Message> = self.transcript().into_iter().cloned().collect();
         let transcript = stored.unwrap_or(in_memory);
         let analyst = Who::Staff(msg.analyst.id.clone());
-        let assigned = protocol::event(
-            "chat_assigned",
-            json!({"chat": chat, "transcript": transcript}),
-        );
+        let assigned = ServerFrame::ChatAssigned {
+            chat: chat.clone(),
+            transcript: transcript.clone(),
+        }
+        .encode();
         match &msg.reply {
             Some(reply) => {
-                reply.ok(json!({"chat": chat, "transcript": transcript}));
+                reply.ok(OkResult::Accepted { chat, transcript });
                 self.deps
                     .hub
                     .send_except(&analyst, reply.session_id, &assigned);
@@ -279,11 +281,12 @@ impl ChatActor {
                 crate::metrics::queued_to_assigned(msg.waiting_since.elapsed());
             }
         }
-        let accepted = protocol::event(
-            "chat_accepted",
-            json!({"chat_id": self.facts.id, "analyst": msg.analyst, "accepted_at": rfc3339(msg.accepted_at)}),
-        );
-        self.deps.hub.send(&self.user(), &accepted);
+        let accepted = ServerFrame::ChatAccepted {
+            chat_id: self.facts.id,
+            analyst: msg.analyst,
+            accepted_at: rfc3339(msg.accepted_at),
+        };
+        self.deps.hub.send(&self.user(), &accepted.encode());
         self.tell_router(msg.change, true);
     }
 
@@ -298,14 +301,15 @@ impl ChatActor {
                     act.facts.state = ChatState::Waiting;
                     act.facts.analyst = None;
                     act.facts.queue_id = msg.queue_id.clone();
+                    let chat_id = act.facts.id;
                     if let Some(reply) = &msg.reply {
-                        reply.ok(json!({"chat_id": act.facts.id}));
+                        reply.ok(OkResult::Chat { chat_id });
                     }
-                    let frame = protocol::event(
-                        "chat_requeued",
-                        json!({"chat_id": act.facts.id, "position": msg.position}),
-                    );
-                    act.deps.hub.send(&act.user(), &frame);
+                    let frame = ServerFrame::ChatRequeued {
+                        chat_id,
+                        position: msg.position,
+                    };
+                    act.deps.hub.send(&act.user(), &frame.encode());
                     act.tell_router(msg.change, true);
                 }
                 Err(err) => {
@@ -370,14 +374,17 @@ impl ChatActor {
         self.ended = Some(at);
         self.facts.state = state;
         self.deps.directory.remove(&self.facts.id);
+        let chat_id = self.facts.id;
         if let Some(reply) = &msg.reply {
-            reply.ok(json!({"chat_id": self.facts.id}));
+            reply.ok(OkResult::Chat { chat_id });
         }
-        let frame = protocol::event(
-            "chat_closed",
-            json!({"chat_id": self.facts.id, "by": msg.by, "reason": msg.reason, "ended_at": rfc3339(at)}),
-        );
-        self.broadcast(&frame);
+        let frame = ServerFrame::ChatClosed {
+            chat_id,
+            by: msg.by,
+            reason: msg.reason,
+            ended_at: rfc3339(at),
+        };
+        self.broadcast(&frame.encode());
         self.tell_router(msg.change, true);
         self.finish_if_done(ctx);
     }
@@ -417,7 +424,7 @@ impl ChatActor {
                 .await
                 .map_err(unavailable)?
                 .map_err(unavailable)?;
-            Ok(json!({"chat_id": chat_id, "call_id": call_id}))
+            Ok(OkResult::Linked { chat_id, call_id })
         };
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
             reply.answer(result);

@@ -15,8 +15,6 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
-// `json!` and `protocol::event` are still used by `lifecycle`, until it builds `ServerFrame`s.
-use serde_json::json;
 
 use super::directory::Directory;
 use super::hub::{Hub, Reply, Who};

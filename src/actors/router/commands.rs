@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use chrono::Utc;
-use serde_json::json;
 
 use super::Router;
 use super::pending::Announce;
@@ -16,7 +15,7 @@ use crate::actors::chat::Requeue;
 use crate::actors::hub::Reply;
 use crate::domain::{AnalystStatus, ChatState, EndReason, Role};
 use crate::error::{AppError, ErrorCode};
-use crate::protocol::{self, Actor as ActorRef, Person};
+use crate::protocol::{Actor as ActorRef, OkResult, Person, ServerFrame};
 use crate::routing::{ChatId, ChatRoute, Place};
 use crate::timefmt::rfc3339;
 
@@ -97,7 +96,7 @@ impl Handler<SetStatus> for Router {
             return Err(err);
         }
         if let Some(reply) = &msg.reply {
-            reply.ok(json!({"status": msg.status}));
+            reply.ok(OkResult::Status { status: msg.status });
         }
         self.set_status(&msg.analyst_id, msg.status, msg.by);
         self.after_change(ctx);
@@ -147,7 +146,9 @@ impl Handler<Decline> for Router {
         }
         self.offers.remove(&msg.chat_id);
         crate::metrics::offer("declined");
-        msg.reply.ok(json!({"chat_id": msg.chat_id}));
+        msg.reply.ok(OkResult::Chat {
+            chat_id: msg.chat_id,
+        });
         self.after_change(ctx);
     }
 }
@@ -297,10 +298,12 @@ impl Handler<SetQueueEnabled> for Router {
         if let Some(q) = self.core.queues.get_mut(&msg.queue_id) {
             q.config.enabled = msg.enabled;
         }
-        let frame = protocol::event(
-            "queue_status",
-            json!({"queue_id": msg.queue_id, "enabled": msg.enabled, "by": msg.by, "at": rfc3339(Utc::now())}),
-        );
-        self.to_queue(&msg.queue_id, frame);
+        let frame = ServerFrame::QueueStatus {
+            queue_id: msg.queue_id.clone(),
+            enabled: msg.enabled,
+            by: msg.by,
+            at: rfc3339(Utc::now()),
+        };
+        self.to_queue(&msg.queue_id, frame.encode());
     }
 }

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
-use serde_json::json;
 
 pub use commands::*;
 pub use directory::LoadDirectory;
@@ -38,7 +37,9 @@ use super::hub::{Hub, Reply, Who};
 use super::queue::{QueueActor, Waiting};
 use super::store_writer::StoreWriter;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
-use crate::protocol::{self, Actor as ActorRef, ChatSummary, Person};
+use crate::protocol::{
+    Actor as ActorRef, ChatSummary, DequeueReason, Person, RevokeReason, ServerFrame,
+};
 use crate::routing::{ChatId, Core, Decision};
 use crate::settings::Settings;
 use crate::store;
@@ -182,17 +183,20 @@ impl Router {
 
     fn chat_queued(&mut self, chat: ChatId) {
         if let Some(summary) = self.summary(chat) {
-            let frame = protocol::event("chat_queued", json!({ "chat": summary }));
-            self.to_queue(&summary.queue_id, frame);
+            let queue_id = summary.queue_id.clone();
+            self.to_queue(
+                &queue_id,
+                ServerFrame::ChatQueued { chat: summary }.encode(),
+            );
             if let Some(meta) = self.chats.get_mut(&chat) {
                 meta.announced = true;
             }
-            self.ops_chat_state(chat, &summary.queue_id, ChatState::Waiting, None);
-            self.dirty.insert(summary.queue_id);
+            self.ops_chat_state(chat, &queue_id, ChatState::Waiting, None);
+            self.dirty.insert(queue_id);
         }
     }
 
-    fn chat_dequeued(&mut self, chat: ChatId, queue_id: &str, reason: &str) {
+    fn chat_dequeued(&mut self, chat: ChatId, queue_id: &str, reason: DequeueReason) {
         let announced = self
             .chats
             .get_mut(&chat)
@@ -204,25 +208,29 @@ impl Router {
     }
 
     /// Tells the queue's analysts a chat listed to them no longer waits.
-    fn unlisted(&self, chat: ChatId, queue_id: &str, reason: &str) {
-        let frame = protocol::event(
-            "chat_dequeued",
-            json!({"chat_id": chat, "queue_id": queue_id, "reason": reason}),
-        );
-        self.to_queue(queue_id, frame);
+    fn unlisted(&self, chat: ChatId, queue_id: &str, reason: DequeueReason) {
+        let frame = ServerFrame::ChatDequeued {
+            chat_id: chat,
+            queue_id: queue_id.to_string(),
+            reason,
+        };
+        self.to_queue(queue_id, frame.encode());
     }
 
     /// Tells the analyst their offer is gone and forgets its timer.
-    fn revoke_offer(&mut self, chat: ChatId, reason: &str) {
+    fn revoke_offer(&mut self, chat: ChatId, reason: RevokeReason) {
         if let Some((analyst, _)) = self.offers.remove(&chat) {
             self.offer_revoked(chat, analyst, reason);
         }
     }
 
     /// Tells `analyst` the offer of `chat` is gone.
-    fn offer_revoked(&self, chat: ChatId, analyst: String, reason: &str) {
-        let frame = protocol::event("offer_revoked", json!({"chat_id": chat, "reason": reason}));
-        self.deps.hub.send(&Who::Staff(analyst), &frame);
+    fn offer_revoked(&self, chat: ChatId, analyst: String, reason: RevokeReason) {
+        let frame = ServerFrame::OfferRevoked {
+            chat_id: chat,
+            reason,
+        };
+        self.deps.hub.send(&Who::Staff(analyst), &frame.encode());
     }
 
     /// Runs the routing core and carries out its decisions.
@@ -274,7 +282,7 @@ impl Router {
             Some(waiting),
             Some(before),
             vec![
-                pending::Announce::Dequeued(queue_id.clone(), "accepted"),
+                pending::Announce::Dequeued(queue_id.clone(), DequeueReason::Accepted),
                 pending::Announce::State(queue_id, ChatState::Active, None),
             ],
         );
@@ -290,7 +298,7 @@ impl Router {
     /// When someone else takes an offered chat, the analyst it was offered to is told.
     fn revoke_offer_of_other(&mut self, chat: ChatId, taker: &str) {
         if self.offers.get(&chat).is_some_and(|(a, _)| a != taker) {
-            self.revoke_offer(chat, "taken");
+            self.revoke_offer(chat, RevokeReason::Taken);
         } else {
             self.offers.remove(&chat);
         }
@@ -309,15 +317,17 @@ impl Router {
                 q.config.offer_timeout_secs
             });
         let expires_at = Utc::now() + chrono::Duration::seconds(timeout as i64);
-        let frame = protocol::event(
-            "chat_offered",
-            json!({"chat": summary, "expires_at": rfc3339(expires_at)}),
-        );
+        let queue_id = summary.queue_id.clone();
+        let frame = ServerFrame::ChatOffered {
+            chat: summary,
+            expires_at: rfc3339(expires_at),
+        }
+        .encode();
         self.deps.hub.send(&Who::Staff(analyst.to_string()), &frame);
         let generation = self.next_generation();
         self.offers.insert(chat, (analyst.to_string(), generation));
         crate::metrics::offer("made");
-        self.ops_chat_state(chat, &summary.queue_id, ChatState::Offered, None);
+        self.ops_chat_state(chat, &queue_id, ChatState::Offered, None);
         let analyst = analyst.to_string();
         ctx.run_later(Duration::from_secs(timeout), move |act, ctx| {
             act.offer_lapsed(chat, &analyst, generation, ctx);
@@ -335,7 +345,7 @@ impl Router {
         if self.offers.get(&chat) != Some(&(analyst.to_string(), generation)) {
             return;
         }
-        self.revoke_offer(chat, "timeout");
+        self.revoke_offer(chat, RevokeReason::Timeout);
         crate::metrics::offer("timed_out");
         self.core.pass(analyst, chat);
         self.set_status(analyst, AnalystStatus::Away, system());
@@ -349,10 +359,12 @@ impl Router {
         };
         a.status = status;
         self.ops_analyst_status(analyst, status, &by);
-        let frame = protocol::event(
-            "status_changed",
-            json!({"status": status, "by": by, "at": rfc3339(Utc::now())}),
-        );
+        let frame = ServerFrame::StatusChanged {
+            status,
+            by,
+            at: rfc3339(Utc::now()),
+        }
+        .encode();
         self.deps.hub.send(&Who::Staff(analyst.to_string()), &frame);
         self.dirty.extend(self.core.queue_ids_of(analyst));
         let db = self.deps.db.clone();
@@ -386,12 +398,15 @@ impl Router {
         let queue_id = route.queue_id.clone();
         let mut announce = Vec::new();
         if route.state.is_waiting() && meta.announced {
-            announce.push(pending::Announce::Unlisted(queue_id.clone(), "unanswered"));
+            announce.push(pending::Announce::Unlisted(
+                queue_id.clone(),
+                DequeueReason::Unanswered,
+            ));
         }
         if route.state == ChatState::Offered
             && let Some((analyst, _)) = self.offers.remove(&chat)
         {
-            announce.push(pending::Announce::Revoked(analyst, "closed"));
+            announce.push(pending::Announce::Revoked(analyst, RevokeReason::Closed));
         }
         let ended = if route.state == ChatState::Active {
             ChatState::Closed

@@ -13,6 +13,7 @@ use actix::prelude::*;
 use super::{ChatMeta, Router};
 use crate::actors::chat::{ChangeId, ChatChanged};
 use crate::domain::{ChatState, EndReason};
+use crate::protocol::{DequeueReason, RevokeReason};
 use crate::routing::{ChatId, ChatRoute};
 
 /// How long after a change that could not be stored the backlog is routed again.
@@ -21,15 +22,15 @@ const REROUTE_AFTER: Duration = Duration::from_secs(1);
 /// What the router tells others once a change is stored.
 pub(super) enum Announce {
     /// `chat_dequeued` to the queue's analysts, with the reason, if they were told it waits.
-    Dequeued(String, &'static str),
+    Dequeued(String, DequeueReason),
     /// `chat_dequeued` to the queue's analysts of an ended chat they were told waits.
-    Unlisted(String, &'static str),
+    Unlisted(String, DequeueReason),
     /// `chat_queued` to the chat's queue's analysts.
     Queued,
     /// The chat is offered to this analyst (a transfer to them).
     Offer(String),
     /// `offer_revoked` to the analyst the chat was offered to, with the reason.
-    Revoked(String, &'static str),
+    Revoked(String, RevokeReason),
     /// The chat's state on the ops feed, in its queue.
     State(String, ChatState, Option<EndReason>),
     /// The chat ended for this reason (metrics).

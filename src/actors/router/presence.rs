@@ -6,14 +6,13 @@
 use std::time::Duration;
 
 use actix::prelude::*;
-use serde_json::json;
 
 use super::pending::Announce;
 use super::{Router, system};
 use crate::actors::hub::Who;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::error::AppError;
-use crate::protocol::{self, ChatSummary};
+use crate::protocol::{ChatSummary, RevokeReason, ServerFrame};
 use crate::routing::{ChatId, Place};
 
 /// What a new session is told first.
@@ -97,7 +96,7 @@ impl Handler<Disconnect> for Router {
             if sessions == 0
                 && let Some(chat) = self.core.analysts.get(id).and_then(|a| a.offer)
             {
-                self.revoke_offer(chat, "timeout");
+                self.revoke_offer(chat, RevokeReason::Timeout);
                 self.core.pass(id, chat);
             }
         }
@@ -157,11 +156,11 @@ impl Router {
                 },
                 Who::Staff(_) => Who::User(route.user_id.clone()),
             };
-            let frame = protocol::event(
-                "peer_status",
-                json!({"chat_id": chat, "connected": connected}),
-            );
-            self.deps.hub.send(&other, &frame);
+            let frame = ServerFrame::PeerStatus {
+                chat_id: chat,
+                connected,
+            };
+            self.deps.hub.send(&other, &frame.encode());
         }
     }
 

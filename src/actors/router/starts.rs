@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, SentIds};
@@ -22,7 +21,7 @@ use crate::actors::hub::Reply;
 use crate::actors::store_writer::StoreStarts;
 use crate::domain::ChatState;
 use crate::error::{AppError, ErrorCode};
-use crate::protocol::Person;
+use crate::protocol::{OkResult, Person};
 use crate::routing::ChatId;
 use crate::store::chats::ChatToStart;
 
@@ -162,7 +161,11 @@ impl Router {
         let decisions = self.core.route();
         for (chat_id, call_id, reply) in queued {
             let position = self.core.position(chat_id);
-            reply.ok(json!({"chat_id": chat_id, "call_id": call_id, "position": position}));
+            reply.ok(OkResult::Started {
+                chat_id,
+                call_id,
+                position,
+            });
             if position.is_some() {
                 self.chat_queued(chat_id);
             }

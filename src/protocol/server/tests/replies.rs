@@ -1,11 +1,10 @@
-//! `ok` (with every `OkResult`), `error`, `pong` and `hello` against the contract's shapes, and
-//! the untyped path the actors not yet converted take.
+//! `ok` (with every `OkResult`), `error`, `pong` and `hello` against the contract's shapes.
 
 use serde_json::{Value, json};
 
 use super::*;
 use crate::domain::{AnalystStatus, ChatState};
-use crate::protocol::{OkResult, ok_frame};
+use crate::protocol::OkResult;
 
 fn ok(result: OkResult) -> ServerFrame {
     ServerFrame::ok(Some("r1"), result)
@@ -141,21 +140,9 @@ fn hello_has_the_contract_shape() {
     }
 }
 
-/// The path the actors not yet converted take: `json!` results and events, as before.
+/// An error frame carries the command's `ref` and the contract's code.
 #[test]
-fn untyped_results_and_events_keep_their_shape() {
-    let frame = ok_frame(Some("r9"), json!({"seq": 3}));
-    let v: Value = serde_json::from_str(&frame).unwrap();
-    assert_eq!(v, json!({"type": "ok", "ref": "r9", "seq": 3}));
-    let frame = ok_frame(None, Value::Null);
-    assert_eq!(&*frame, r#"{"type":"ok"}"#);
-    let frame = crate::protocol::event("chat_requeued", json!({"chat_id": CHAT, "position": 1}));
-    let typed = ServerFrame::ChatRequeued {
-        chat_id: chat_id(),
-        position: Some(1),
-    };
-    let v: Value = serde_json::from_str(&frame).unwrap();
-    assert_eq!(v, serde_json::to_value(&typed).unwrap());
+fn error_frames_carry_ref_and_code() {
     let err = error_frame(Some("r9"), &AppError::conflict("taken"));
     let v: Value = serde_json::from_str(&err).unwrap();
     assert_eq!(v["code"], "conflict");
