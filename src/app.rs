@@ -58,7 +58,7 @@ impl Application {
         // each batch does not take the actors' time.
         let writer = StoreWriter::start_in_arbiter(&Arbiter::new().handle(), move |_| writer);
         let deps = RouterDeps {
-            hub: hub.clone(),
+            delivery: hub.clone(),
             directory: directory.clone(),
             writer: writer.clone(),
             feed: feed.clone(),

@@ -1,5 +1,6 @@
 //! The hub: which WebSocket sessions each principal has open, so that every session of a
-//! principal receives that principal's events. Senders never wait on a session: frames are
+//! principal receives that principal's events; the in-process implementation of the delivery
+//! seam (`Delivery`). Senders never wait on a session: frames are
 //! serialized once, shared, and queued through each session's outbox (`outbox.rs`), which drops a
 //! session that stopped reading once its bound is full. Also the `Reply` handle a command carries so that the
 //! actor that completes it can answer the session that sent it, in order with its events.
@@ -7,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+pub use super::delivery::{Delivery, Who};
 pub use super::outbox::{Deliver, SessionId, SessionLink};
 use crate::error::AppError;
 use crate::protocol::{OkResult, ServerFrame};
@@ -17,26 +19,6 @@ use bytestring::ByteString;
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
-/// Whose sessions: end users, staff (analysts, managers) and admins have separate id spaces.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Who {
-    User(String),
-    Staff(String),
-    Admin(String),
-}
-
-impl Who {
-    /// The sessions a principal's events go to.
-    pub fn of(principal: &crate::auth::Principal) -> Who {
-        let id = principal.id.clone();
-        match principal.role {
-            crate::domain::Role::User => Who::User(id),
-            crate::domain::Role::Analyst | crate::domain::Role::Manager => Who::Staff(id),
-            crate::domain::Role::Admin => Who::Admin(id),
-        }
-    }
-}
-
 /// One open session: its id, the way to its socket, and how to close it.
 #[derive(Debug, Clone)]
 pub struct SessionHandle {
@@ -97,25 +79,20 @@ impl Hub {
             .map(|s| s.link.outbox().queued())
             .fold((0, 0), |(f, b), (df, db)| (f + df, b + db))
     }
+}
 
-    /// Sends a frame to every session of a principal.
-    pub fn send(&self, who: &Who, frame: &ByteString) {
-        self.send_skipping(who, |_| false, frame);
-    }
-
-    /// Sends a frame to every session of a principal but one.
-    pub fn send_except(&self, who: &Who, except: SessionId, frame: &ByteString) {
-        self.send_skipping(who, |id| id == except, frame);
-    }
-
-    /// Sends a frame to every session of a principal that `skip` does not name. Each goes
-    /// through the session's outbox: a session past its bound is dropped there, never waited on.
-    pub fn send_skipping(&self, who: &Who, skip: impl Fn(SessionId) -> bool, frame: &ByteString) {
+impl Delivery for Hub {
+    /// Each frame goes through the session's outbox: a session past its bound is dropped there.
+    fn send_skipping(&self, who: &Who, skip: &dyn Fn(SessionId) -> bool, frame: &ByteString) {
         let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
         let Some(list) = map.get(who) else { return };
         for session in list.iter().filter(|s| !skip(s.id)) {
             session.link.push(frame.clone());
         }
+    }
+
+    fn sessions(&self, who: &Who) -> usize {
+        self.count(who)
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod chat;
 pub mod commands;
+pub mod delivery;
 pub mod directory;
 pub mod feed;
 pub mod hub;

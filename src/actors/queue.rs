@@ -9,20 +9,20 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::hub::{Hub, Who};
+use super::delivery::{Delivery, Who};
 use crate::protocol::ServerFrame;
 use crate::routing::ChatId;
 
 pub struct QueueActor {
-    hub: Arc<Hub>,
+    delivery: Arc<dyn Delivery>,
     /// What each waiting user was last told: (position, analysts available).
     told: HashMap<ChatId, (usize, usize)>,
 }
 
 impl QueueActor {
-    pub fn new(hub: Arc<Hub>) -> Self {
+    pub fn new(delivery: Arc<dyn Delivery>) -> Self {
         QueueActor {
-            hub,
+            delivery,
             told: HashMap::new(),
         }
     }
@@ -54,7 +54,7 @@ impl Handler<Waiting> for QueueActor {
                     analysts_available: now.1,
                 }
                 .encode();
-                self.hub.send(&Who::User(user_id), &frame);
+                self.delivery.send(&Who::User(user_id), &frame);
             }
             told.insert(chat_id, now);
         }

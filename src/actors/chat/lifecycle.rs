@@ -273,11 +273,11 @@ impl ChatActor {
             Some(reply) => {
                 reply.ok(OkResult::Accepted { chat, transcript });
                 self.deps
-                    .hub
+                    .delivery
                     .send_except(&analyst, reply.session_id, &assigned);
             }
             None => {
-                self.deps.hub.send(&analyst, &assigned);
+                self.deps.delivery.send(&analyst, &assigned);
                 crate::metrics::queued_to_assigned(msg.waiting_since.elapsed());
             }
         }
@@ -286,7 +286,7 @@ impl ChatActor {
             analyst: msg.analyst,
             accepted_at: rfc3339(msg.accepted_at),
         };
-        self.deps.hub.send(&self.user(), &accepted.encode());
+        self.deps.delivery.send(&self.user(), &accepted.encode());
         self.tell_router(msg.change, true);
     }
 
@@ -309,7 +309,7 @@ impl ChatActor {
                         chat_id,
                         position: msg.position,
                     };
-                    act.deps.hub.send(&act.user(), &frame.encode());
+                    act.deps.delivery.send(&act.user(), &frame.encode());
                     act.tell_router(msg.change, true);
                 }
                 Err(err) => {

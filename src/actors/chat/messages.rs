@@ -91,7 +91,7 @@ impl Handler<Typing> for ChatActor {
             Some(self.user())
         };
         if let Some(other) = other {
-            self.deps.hub.send(&other, &frame);
+            self.deps.delivery.send(&other, &frame);
         }
         msg.reply.ok(OkResult::Chat {
             chat_id: self.facts.id,

@@ -16,8 +16,9 @@ use bytestring::ByteString;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
+use super::delivery::{Delivery, Who};
 use super::directory::Directory;
-use super::hub::{Hub, Reply, Who};
+use super::hub::Reply;
 use super::outbox::SessionId;
 use super::store_writer::{StoreRows, StoreWriter};
 use crate::domain::{ChatState, EndReason, Role};
@@ -57,7 +58,8 @@ pub type ChatDirectory = Directory<ChatActor>;
 /// What a chat actor needs from the rest of the engine.
 #[derive(Clone)]
 pub struct ChatDeps {
-    pub hub: Arc<Hub>,
+    /// Where frames for the participants go.
+    pub delivery: Arc<dyn Delivery>,
     pub directory: Arc<ChatDirectory>,
     pub writer: Addr<StoreWriter>,
     /// Reads (transcripts, linking checks); every write goes through `writer`.
@@ -173,9 +175,9 @@ impl ChatActor {
 
     /// Sends a frame to every session of both participants.
     fn broadcast(&self, frame: &ByteString) {
-        self.deps.hub.send(&self.user(), frame);
+        self.deps.delivery.send(&self.user(), frame);
         if let Some(analyst) = self.analyst() {
-            self.deps.hub.send(&analyst, frame);
+            self.deps.delivery.send(&analyst, frame);
         }
     }
 
@@ -255,9 +257,11 @@ impl ChatActor {
             });
             // The sender has its ok; a session being replayed to gets this seq from its replay.
             let skip = |id| id == reply.session_id || self.replays.contains_key(&id);
-            self.deps.hub.send_skipping(&self.user(), skip, &frame);
+            self.deps
+                .delivery
+                .send_skipping(&self.user(), &skip, &frame);
             if let Some(analyst) = self.analyst() {
-                self.deps.hub.send_skipping(&analyst, skip, &frame);
+                self.deps.delivery.send_skipping(&analyst, &skip, &frame);
             }
             self.last_seq.store(message.seq, Ordering::Release);
             self.recent.push_back((message, frame));

@@ -131,10 +131,10 @@ impl Router {
                 max_wait_secs: i64::from(q.max_wait_secs),
                 offer_timeout_secs: u64::try_from(q.offer_timeout_secs).unwrap_or(1).max(1),
             });
-            let hub = self.deps.hub.clone();
+            let delivery = self.deps.delivery.clone();
             self.queue_actors
                 .entry(q.id.clone())
-                .or_insert_with(|| QueueActor::new(hub).start());
+                .or_insert_with(|| QueueActor::new(delivery).start());
         }
         for a in &loaded.analysts {
             let new = !self.core.analysts.contains_key(&a.id);

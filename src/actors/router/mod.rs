@@ -32,8 +32,9 @@ pub use presence::*;
 pub use queries::*;
 
 use super::chat::{Activate, ChatActor, ChatChanged, ChatDeps, ChatDirectory, End};
+use super::delivery::{Delivery, Who};
 use super::feed::Feed;
-use super::hub::{Hub, Reply, Who};
+use super::hub::Reply;
 use super::queue::{QueueActor, Waiting};
 use super::store_writer::StoreWriter;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
@@ -48,7 +49,8 @@ use crate::timefmt::rfc3339;
 /// What the router needs from the rest of the engine.
 #[derive(Clone)]
 pub struct RouterDeps {
-    pub hub: Arc<Hub>,
+    /// Where frames for principals go.
+    pub delivery: Arc<dyn Delivery>,
     pub directory: Arc<ChatDirectory>,
     pub writer: Addr<StoreWriter>,
     /// Where ops events go (`GET /api/v1/events`).
@@ -176,7 +178,7 @@ impl Router {
     fn to_queue(&self, queue_id: &str, frame: bytestring::ByteString) {
         if let Some(queue) = self.core.queues.get(queue_id) {
             for member in &queue.members {
-                self.deps.hub.send(&Who::Staff(member.clone()), &frame);
+                self.deps.delivery.send(&Who::Staff(member.clone()), &frame);
             }
         }
     }
@@ -230,7 +232,9 @@ impl Router {
             chat_id: chat,
             reason,
         };
-        self.deps.hub.send(&Who::Staff(analyst), &frame.encode());
+        self.deps
+            .delivery
+            .send(&Who::Staff(analyst), &frame.encode());
     }
 
     /// Runs the routing core and carries out its decisions.
@@ -323,7 +327,9 @@ impl Router {
             expires_at: rfc3339(expires_at),
         }
         .encode();
-        self.deps.hub.send(&Who::Staff(analyst.to_string()), &frame);
+        self.deps
+            .delivery
+            .send(&Who::Staff(analyst.to_string()), &frame);
         let generation = self.next_generation();
         self.offers.insert(chat, (analyst.to_string(), generation));
         crate::metrics::offer("made");
@@ -365,7 +371,9 @@ impl Router {
             at: rfc3339(Utc::now()),
         }
         .encode();
-        self.deps.hub.send(&Who::Staff(analyst.to_string()), &frame);
+        self.deps
+            .delivery
+            .send(&Who::Staff(analyst.to_string()), &frame);
         self.dirty.extend(self.core.queue_ids_of(analyst));
         let db = self.deps.db.clone();
         let analyst = analyst.to_string();
@@ -467,7 +475,7 @@ impl Router {
 
     fn chat_deps(&self) -> ChatDeps {
         ChatDeps {
-            hub: self.deps.hub.clone(),
+            delivery: self.deps.delivery.clone(),
             directory: self.deps.directory.clone(),
             writer: self.deps.writer.clone(),
             db: self.deps.db.clone(),

@@ -37,7 +37,7 @@ impl Handler<Connect> for Router {
     type Result = Result<Hello, AppError>;
 
     fn handle(&mut self, msg: Connect, ctx: &mut Context<Self>) -> Self::Result {
-        let sessions = self.deps.hub.count(&msg.who);
+        let sessions = self.deps.delivery.sessions(&msg.who);
         let returning = self.away.remove(&msg.who).is_some();
         let hello = match &msg.who {
             Who::Staff(id) => {
@@ -86,7 +86,7 @@ impl Handler<Disconnect> for Router {
     type Result = ();
 
     fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
-        let sessions = self.deps.hub.count(&msg.who);
+        let sessions = self.deps.delivery.sessions(&msg.who);
         if let Who::Staff(id) = &msg.who
             && let Some(analyst) = self.core.analysts.get_mut(id)
         {
@@ -160,7 +160,7 @@ impl Router {
                 chat_id: chat,
                 connected,
             };
-            self.deps.hub.send(&other, &frame.encode());
+            self.deps.delivery.send(&other, &frame.encode());
         }
     }
 
