@@ -19,8 +19,9 @@ use crate::protocol::{OkResult, ServerFrame};
 /// 1,000 chats of 1,500 messages at once raised the peak RSS from ~550 MB to ~1 GB).
 static HISTORY_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
-/// How often a change nobody waits on is tried before the router is told it failed.
-const RETRIES: u32 = 5;
+/// How often a change nobody waits on (auto routing, a requeue or an end the engine decided) is
+/// tried, a second apart, before the router is told it failed and puts the chat back.
+const RETRIES: u32 = 30;
 /// How often the history of an ended chat is tried (it is derived from stored messages, so
 /// nothing acknowledged is lost if it never lands, but the call's page would lack it).
 const HISTORY_RETRIES: u32 = 60;

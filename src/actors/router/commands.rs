@@ -245,7 +245,10 @@ impl Router {
             .requeue(msg.chat_id, &queue_id, Place::ByCreation)?;
         let mut announce = vec![Announce::Queued];
         if let Some(target) = &msg.to_analyst {
-            self.core.offer_to(msg.chat_id, target)?;
+            if let Err(err) = self.core.offer_to(msg.chat_id, target) {
+                self.core.restore(before);
+                return Err(err);
+            }
             announce.push(Announce::Offer(target.clone()));
         }
         self.requeued(msg.chat_id, before, announce, Some(msg.reply.clone()));
