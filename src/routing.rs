@@ -6,12 +6,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use uuid::Uuid;
-
+pub use crate::domain::ChatId;
 use crate::domain::{AnalystStatus, ChatState, RoutingMode};
 use crate::error::{AppError, ErrorCode};
-
-pub type ChatId = Uuid;
 
 /// A queue's routing settings.
 #[derive(Debug, Clone, PartialEq)]

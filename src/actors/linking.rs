@@ -5,8 +5,8 @@
 //! see the chat but not link it gets `forbidden`; one who may not see it gets `not_found` for the
 //! chat, and any call that is not the chat user's answers `not_found`, like one that does not exist.
 
+use crate::domain::ChatId;
 use sea_orm::ConnectionTrait;
-use uuid::Uuid;
 
 use crate::domain::{MemberRole, Role};
 use crate::error::{AppError, AppResult};
@@ -15,7 +15,7 @@ use crate::store;
 
 /// The facts about a chat the rule looks at.
 pub struct LinkTarget<'a> {
-    pub chat_id: Uuid,
+    pub chat_id: ChatId,
     pub queue_id: &'a str,
     /// The chat's user: the only owner of calls it may be linked to.
     pub user_id: &'a str,

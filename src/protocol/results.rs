@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use uuid::Uuid;
+use crate::domain::ChatId;
 
 use super::{ChatSummary, Message};
 use crate::domain::{AnalystStatus, ChatState};
@@ -25,7 +25,7 @@ pub enum OkResult {
     /// `start_chat`.
     Started {
         /// The new chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Its call (the one named, or a new one).
         call_id: String,
         /// Its place as the reply leaves; null if it was answered at once.
@@ -35,7 +35,7 @@ pub enum OkResult {
     /// `send`, also for a repeated `client_msg_id`.
     Sent {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// The message's seq.
         seq: i64,
         /// When it was stored, RFC 3339 (null if no longer known).
@@ -45,7 +45,7 @@ pub enum OkResult {
     /// `resume`, after the replayed messages.
     Resumed {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Its state now.
         state: ChatState,
         /// Its last stored seq.
@@ -54,7 +54,7 @@ pub enum OkResult {
     /// `link_call`.
     Linked {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// The call it is now written to.
         call_id: String,
     },
@@ -66,7 +66,7 @@ pub enum OkResult {
     /// `typing`, `close_chat`, `decline`, `transfer`.
     Chat {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
     },
 }
 

@@ -2,8 +2,8 @@
 //! `QueueView` (contract §5, in analysts' `hello`),
 //! shared by WebSocket frames and HTTP bodies.
 
+use crate::domain::ChatId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::domain::{ChatState, EndReason, Role};
 
@@ -31,7 +31,8 @@ pub struct Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChatSummary {
     /// The chat.
-    pub chat_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub chat_id: ChatId,
     /// The queue it waits in or was answered from.
     pub queue_id: String,
     /// Where it is in its life.
@@ -66,7 +67,8 @@ pub struct Message {
     #[serde(rename = "type")]
     pub kind: MessageTag,
     /// The chat it was sent in.
-    pub chat_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub chat_id: ChatId,
     /// Its place in the chat: 1, 2, 3, … with no gaps.
     pub seq: i64,
     /// Who sent it.

@@ -271,7 +271,7 @@ proptest! {
             clock += 1;
             match op {
                 Op::Start { queue } => {
-                    let id = Uuid::from_u128(clock as u128);
+                    let id = ChatId::from_uuid(uuid::Uuid::from_u128(clock as u128));
                     core.enqueue(id, &qid(queue), "u", clock).unwrap();
                 }
                 Op::Status { analyst, status } => core.analysts.get_mut(&aid(analyst)).unwrap().status = status,
@@ -333,7 +333,7 @@ fn two_accepts_of_one_chat_have_one_winner() {
         capacities: vec![2; ANALYSTS],
         members: vec![vec![true; ANALYSTS]; QUEUES],
     });
-    let chat = Uuid::from_u128(1);
+    let chat = ChatId::from_uuid(uuid::Uuid::from_u128(1));
     core.enqueue(chat, "q0", "u", 1).unwrap();
     assert!(core.accept("a0", chat).is_ok());
     assert_eq!(
@@ -350,7 +350,9 @@ fn positions_follow_queue_order() {
         capacities: vec![2; ANALYSTS],
         members: vec![vec![true; ANALYSTS]; QUEUES],
     });
-    let ids: Vec<ChatId> = (1..=3).map(Uuid::from_u128).collect();
+    let ids: Vec<ChatId> = (1..=3)
+        .map(|n| ChatId::from_uuid(uuid::Uuid::from_u128(n)))
+        .collect();
     for (i, id) in ids.iter().enumerate() {
         core.enqueue(*id, "q0", "u", i as i64).unwrap();
     }
@@ -370,7 +372,9 @@ fn a_restored_chat_is_back_as_it_was() {
         capacities: vec![2; ANALYSTS],
         members: vec![vec![true; ANALYSTS]; QUEUES],
     });
-    let ids: Vec<ChatId> = (1..=3).map(Uuid::from_u128).collect();
+    let ids: Vec<ChatId> = (1..=3)
+        .map(|n| ChatId::from_uuid(uuid::Uuid::from_u128(n)))
+        .collect();
     for (i, id) in ids.iter().enumerate() {
         core.enqueue(*id, "q0", "u", i as i64).unwrap();
     }

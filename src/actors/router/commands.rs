@@ -62,7 +62,7 @@ impl Handler<StartChat> for Router {
             reply,
         } = msg;
         let start = PendingStart {
-            chat_id: uuid::Uuid::now_v7(),
+            chat_id: ChatId::new(),
             created_at: Utc::now(),
             user,
             queue_id,

@@ -19,7 +19,7 @@ use crate::actors::queue::QueueActor;
 use crate::domain::{AnalystStatus, ChatState, RoutingMode};
 use crate::error::AppError;
 use crate::protocol::{Message, Person};
-use crate::routing::QueueConfig;
+use crate::routing::{ChatId, QueueConfig};
 use crate::store;
 use crate::views;
 
@@ -180,7 +180,7 @@ impl Router {
             last_seq,
         } in open
         {
-            let Ok(id) = chat.id.parse::<uuid::Uuid>() else {
+            let Ok(id) = ChatId::parse(&chat.id) else {
                 continue;
             };
             let state: ChatState = chat.state.parse().unwrap_or(ChatState::Waiting);
