@@ -11,7 +11,7 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use switchboard::domain::{AnalystStatus, RoutingMode};
+use switchboard::domain::{AnalystId, AnalystStatus, RoutingMode};
 use switchboard::routing::{ChatId, Core, Decision, QueueConfig};
 
 const ANALYSTS: usize = 1_000;
@@ -33,11 +33,11 @@ fn core_with_free_analysts() -> Core {
     for i in 0..ANALYSTS {
         let id = format!("analyst-{i:04}");
         core.upsert_analyst(&id, &id, CAPACITY);
-        if let Some(a) = core.analysts.get_mut(&id) {
+        if let Some(a) = core.analysts.get_mut(id.as_str()) {
             a.status = AnalystStatus::Available;
             a.sessions = 1;
         }
-        members.insert(id);
+        members.insert(AnalystId::from(id));
     }
     core.set_members("desk", members);
     core

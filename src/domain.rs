@@ -176,6 +176,20 @@ macro_rules! string_id {
             }
         }
 
+        /// Reads as the `&str` it wraps, so the core's `&str` lookups take an id as they are.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
         impl PartialEq<str> for $name {
             fn eq(&self, other: &str) -> bool {
                 self.0 == other

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::{AnalystId, QueueId};
 
 const QUEUES: usize = 3;
 const ANALYSTS: usize = 4;
@@ -90,12 +91,12 @@ fn setup() -> impl Strategy<Value = Setup> {
         })
 }
 
-fn qid(i: usize) -> String {
-    format!("q{i}")
+fn qid(i: usize) -> QueueId {
+    QueueId::from(format!("q{i}"))
 }
 
-fn aid(i: usize) -> String {
-    format!("a{i}")
+fn aid(i: usize) -> AnalystId {
+    AnalystId::from(format!("a{i}"))
 }
 
 fn build(s: &Setup) -> Core {
@@ -106,14 +107,14 @@ fn build(s: &Setup) -> Core {
     for q in 0..QUEUES {
         core.upsert_queue(QueueConfig {
             id: qid(q),
-            name: qid(q),
+            name: qid(q).into_string(),
             enabled: true,
             routing: s.modes[q],
             priority: s.priorities[q],
             max_wait_secs: 0,
             offer_timeout_secs: 20,
         });
-        let members: BTreeSet<String> = (0..ANALYSTS)
+        let members: BTreeSet<AnalystId> = (0..ANALYSTS)
             .filter(|a| s.members[q][*a])
             .map(aid)
             .collect();
@@ -132,7 +133,7 @@ fn rank(core: &Core, chat: ChatId) -> (i32, i64) {
 }
 
 /// Waiting (not offered) chats in routed queues that some eligible member has not passed on.
-fn routable(core: &Core) -> Vec<(ChatId, String)> {
+fn routable(core: &Core) -> Vec<(ChatId, AnalystId)> {
     let mut out = Vec::new();
     for route in core.chats.values() {
         if route.state != ChatState::Waiting {

@@ -34,7 +34,7 @@ impl Handler<StartChat> for Router {
     type Result = ();
 
     fn handle(&mut self, msg: StartChat, ctx: &mut Context<Self>) {
-        let Some(queue) = self.core.queues.get(&msg.queue_id) else {
+        let Some(queue) = self.core.queues.get(msg.queue_id.as_str()) else {
             return msg
                 .reply
                 .err(&AppError::not_found(format!("queue {}", msg.queue_id)));
@@ -88,7 +88,7 @@ impl Handler<SetStatus> for Router {
     type Result = Result<(), AppError>;
 
     fn handle(&mut self, msg: SetStatus, ctx: &mut Context<Self>) -> Self::Result {
-        if !self.core.analysts.contains_key(&msg.analyst_id) {
+        if !self.core.analysts.contains_key(msg.analyst_id.as_str()) {
             let err = AppError::not_found(format!("analyst {}", msg.analyst_id));
             if let Some(reply) = &msg.reply {
                 reply.err(&err);
@@ -222,7 +222,7 @@ impl Router {
         }
         let queue_id = match (&msg.queue_id, &msg.to_analyst) {
             (Some(q), None) => {
-                if !self.core.queues.contains_key(q) {
+                if !self.core.queues.contains_key(q.as_str()) {
                     return Err(AppError::not_found(format!("queue {q}")));
                 }
                 q.clone()
@@ -232,7 +232,7 @@ impl Router {
                     return Err(AppError::bad_request("transfer to another analyst"));
                 }
                 self.core.check_offer(target)?;
-                route.queue_id.clone()
+                route.queue_id.to_string()
             }
             _ => {
                 return Err(AppError::bad_request(
@@ -275,7 +275,7 @@ impl Router {
         let change = self.pending_change(chat, Some(before), Some(was), announce);
         addr.do_send(Requeue {
             change,
-            queue_id,
+            queue_id: queue_id.to_string(),
             position,
             reply,
         });
@@ -295,7 +295,7 @@ impl Handler<SetQueueEnabled> for Router {
     type Result = ();
 
     fn handle(&mut self, msg: SetQueueEnabled, _: &mut Context<Self>) {
-        if let Some(q) = self.core.queues.get_mut(&msg.queue_id) {
+        if let Some(q) = self.core.queues.get_mut(msg.queue_id.as_str()) {
             q.config.enabled = msg.enabled;
         }
         let frame = ServerFrame::QueueStatus {

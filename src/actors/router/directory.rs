@@ -16,7 +16,7 @@ use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, KEPT_IN_MEMORY, SentIds};
 use crate::actors::hub::Who;
 use crate::actors::queue::QueueActor;
-use crate::domain::{AnalystStatus, ChatState, RoutingMode};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, RoutingMode};
 use crate::error::AppError;
 use crate::protocol::{Message, Person};
 use crate::routing::{ChatId, QueueConfig};
@@ -123,7 +123,7 @@ impl Router {
     fn apply_directory(&mut self, loaded: &Loaded, first: bool) {
         for q in &loaded.queues {
             self.core.upsert_queue(QueueConfig {
-                id: q.id.clone(),
+                id: QueueId::from(q.id.as_str()),
                 name: q.name.clone(),
                 enabled: q.enabled,
                 routing: q.routing.parse().unwrap_or(RoutingMode::Manual),
@@ -133,28 +133,28 @@ impl Router {
             });
             let delivery = self.deps.delivery.clone();
             self.queue_actors
-                .entry(q.id.clone())
+                .entry(QueueId::from(q.id.as_str()))
                 .or_insert_with(|| QueueActor::new(delivery).start());
         }
         for a in &loaded.analysts {
-            let new = !self.core.analysts.contains_key(&a.id);
+            let new = !self.core.analysts.contains_key(a.id.as_str());
             self.core
                 .upsert_analyst(&a.id, &a.name, usize::try_from(a.capacity).unwrap_or(1));
             if first && new {
                 // Statuses survive a restart for the grace period; `restore` starts the timers.
-                if let Some(state) = self.core.analysts.get_mut(&a.id) {
+                if let Some(state) = self.core.analysts.get_mut(a.id.as_str()) {
                     state.status = a.status.parse().unwrap_or(AnalystStatus::Offline);
                 }
             }
         }
-        let mut members: HashMap<&str, BTreeSet<String>> = loaded
+        let mut members: HashMap<&str, BTreeSet<AnalystId>> = loaded
             .queues
             .iter()
             .map(|q| (q.id.as_str(), BTreeSet::new()))
             .collect();
         for m in &loaded.members {
             if let Some(set) = members.get_mut(m.queue_id.as_str()) {
-                set.insert(m.analyst_id.clone());
+                set.insert(AnalystId::from(m.analyst_id.as_str()));
             }
         }
         for (queue_id, set) in members {
@@ -170,7 +170,7 @@ impl Router {
             .analysts
             .values()
             .filter(|a| a.status != AnalystStatus::Offline)
-            .map(|a| Who::Staff(a.id.clone()))
+            .map(|a| Who::Staff(a.id.to_string()))
             .collect();
         for OpenChat {
             chat,

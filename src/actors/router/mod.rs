@@ -37,7 +37,7 @@ use super::feed::Feed;
 use super::hub::Reply;
 use super::queue::{QueueActor, Waiting};
 use super::store_writer::StoreWriter;
-use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::domain::{AnalystStatus, ChatState, EndReason, QueueId};
 use crate::protocol::{
     Actor as ActorRef, ChatSummary, DequeueReason, Person, RevokeReason, ServerFrame,
 };
@@ -88,7 +88,7 @@ pub fn system() -> Person {
 pub struct Router {
     core: Core,
     chats: HashMap<ChatId, ChatMeta>,
-    queue_actors: HashMap<String, Addr<QueueActor>>,
+    queue_actors: HashMap<QueueId, Addr<QueueActor>>,
     /// (user, queue) pairs whose start_chat is being stored: a second start is a conflict.
     starting: BTreeSet<(String, String)>,
     /// Checked starts waiting to be stored, in batches.
@@ -100,7 +100,7 @@ pub struct Router {
     /// Counter for timer generations.
     generation: u64,
     /// Queues whose waiting users may need a new position.
-    dirty: BTreeSet<String>,
+    dirty: BTreeSet<QueueId>,
     /// Whether the directory has been loaded once (statuses start offline then).
     loaded: bool,
     /// Changes sent to chat actors and not yet stored, by chat, oldest first.
@@ -140,7 +140,7 @@ impl Router {
 
     fn analyst_person(&self, id: &str) -> Option<Person> {
         self.core.analysts.get(id).map(|a| Person {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             name: a.name.clone(),
         })
     }
@@ -158,7 +158,7 @@ impl Router {
         };
         Some(ChatSummary {
             chat_id: chat,
-            queue_id: route.queue_id.clone(),
+            queue_id: route.queue_id.to_string(),
             state: route.state,
             user: meta.user.clone(),
             analyst,
@@ -178,7 +178,9 @@ impl Router {
     fn to_queue(&self, queue_id: &str, frame: bytestring::ByteString) {
         if let Some(queue) = self.core.queues.get(queue_id) {
             for member in &queue.members {
-                self.deps.delivery.send(&Who::Staff(member.clone()), &frame);
+                self.deps
+                    .delivery
+                    .send(&Who::Staff(member.to_string()), &frame);
             }
         }
     }
@@ -194,7 +196,7 @@ impl Router {
                 meta.announced = true;
             }
             self.ops_chat_state(chat, &queue_id, ChatState::Waiting, None);
-            self.dirty.insert(queue_id);
+            self.dirty.insert(QueueId::from(queue_id));
         }
     }
 
@@ -206,7 +208,7 @@ impl Router {
         if announced {
             self.unlisted(chat, queue_id, reason);
         }
-        self.dirty.insert(queue_id.to_string());
+        self.dirty.insert(QueueId::from(queue_id));
     }
 
     /// Tells the queue's analysts a chat listed to them no longer waits.
@@ -316,7 +318,7 @@ impl Router {
         let timeout = self
             .core
             .queues
-            .get(&summary.queue_id)
+            .get(summary.queue_id.as_str())
             .map_or(self.deps.settings.routing.offer_timeout_secs, |q| {
                 q.config.offer_timeout_secs
             });
@@ -448,7 +450,7 @@ impl Router {
             };
             let order = queue
                 .waiting()
-                .filter_map(|c| self.core.chats.get(&c).map(|r| (c, r.user_id.clone())))
+                .filter_map(|c| self.core.chats.get(&c).map(|r| (c, r.user_id.to_string())))
                 .collect();
             let analysts_available = self.core.analysts_available(&queue_id);
             if let Some(q) = self.queue_actors.get(&queue_id) {

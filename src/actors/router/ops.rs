@@ -28,9 +28,12 @@ impl Router {
         let Some(a) = self.core.analysts.get(analyst) else {
             return;
         };
-        let queues = self.core.queues_of(analyst).map(|q| q.config.id.clone());
+        let queues = self
+            .core
+            .queues_of(analyst)
+            .map(|q| q.config.id.to_string());
         let data = AnalystStatusChanged {
-            analyst_id: a.id.clone(),
+            analyst_id: a.id.to_string(),
             name: a.name.clone(),
             status,
             connected: a.is_connected(),
@@ -49,7 +52,11 @@ impl Router {
         state: ChatState,
         reason: Option<EndReason>,
     ) {
-        let analyst_id = self.core.chats.get(&chat).and_then(|r| r.analyst.clone());
+        let analyst_id = self
+            .core
+            .chats
+            .get(&chat)
+            .and_then(|r| r.analyst.as_ref().map(ToString::to_string));
         let data = ChatStateChanged {
             chat_id: chat,
             queue_id: queue_id.to_string(),

@@ -7,7 +7,7 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::Router;
-use crate::domain::{AnalystStatus, ChatState};
+use crate::domain::{AnalystStatus, ChatState, QueueId};
 use crate::ops::{OpsSnapshot, QueueLive};
 use crate::protocol::Person;
 use crate::routing::ChatId;
@@ -34,7 +34,7 @@ impl Handler<QueuePresence> for Router {
                     online += 1;
                     available += u64::from(a.status == AnalystStatus::Available);
                 }
-                (q.config.id.clone(), (online, available))
+                (q.config.id.to_string(), (online, available))
             })
             .collect();
         MessageResult(out)
@@ -100,15 +100,15 @@ impl Handler<AnalystTable> for Router {
     type Result = MessageResult<AnalystTable>;
 
     fn handle(&mut self, msg: AnalystTable, _: &mut Context<Self>) -> Self::Result {
-        let Some(queue) = self.core.queues.get(&msg.queue_id) else {
+        let Some(queue) = self.core.queues.get(msg.queue_id.as_str()) else {
             return MessageResult(Vec::new());
         };
         let rows = queue
             .members
             .iter()
-            .filter_map(|m| self.core.analysts.get(m))
+            .filter_map(|m| self.core.analysts.get(m.as_str()))
             .map(|a| AnalystRow {
-                id: a.id.clone(),
+                id: a.id.to_string(),
                 name: a.name.clone(),
                 status: a.status,
                 connected: a.is_connected(),
@@ -142,7 +142,7 @@ impl Handler<AnalystPresence> for Router {
     fn handle(&mut self, msg: AnalystPresence, _: &mut Context<Self>) -> Self::Result {
         self.core
             .analysts
-            .get(&msg.0)
+            .get(msg.0.as_str())
             .map(|a| (a.status, a.is_connected()))
     }
 }
@@ -171,7 +171,7 @@ impl Handler<TakeSnapshot> for Router {
             };
             *snap.analysts_by_status.entry(status).or_default() += 1;
         }
-        let mut ids: Vec<&String> = self.core.queues.keys().collect();
+        let mut ids: Vec<&QueueId> = self.core.queues.keys().collect();
         ids.sort();
         snap.queues = ids
             .into_iter()
@@ -205,7 +205,7 @@ impl Router {
             .filter(|r| r.queue_id == queue_id && r.state == ChatState::Active)
             .count();
         Some(QueueLive {
-            id: q.config.id.clone(),
+            id: q.config.id.to_string(),
             waiting: q.waiting_len() as u64,
             longest_wait_secs: oldest.map_or(0, |t| (now_ms - t).max(0) / 1000),
             analysts_online: online,

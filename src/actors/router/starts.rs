@@ -19,7 +19,7 @@ use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, SentIds};
 use crate::actors::hub::Reply;
 use crate::actors::store_writer::StoreStarts;
-use crate::domain::ChatState;
+use crate::domain::{ChatState, QueueId};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{OkResult, Person};
 use crate::routing::ChatId;
@@ -153,7 +153,7 @@ impl Router {
                 announced: false,
             });
             crate::metrics::chat_started();
-            self.dirty.insert(queue_id);
+            self.dirty.insert(QueueId::from(queue_id));
             queued.push((chat_id, call_id, reply));
         }
         // Route before answering, so each reply says whether it was answered at once; the chat
