@@ -4,7 +4,7 @@
 
 use entities::{chat_messages, chats, queues};
 
-use crate::domain::{ChatId, ChatState, EndReason, ParseError, Role};
+use crate::domain::{ChatId, ChatState, EndReason, ParseError, QueueId, Role};
 use crate::protocol::{Actor, ChatSummary, Message, MessageTag, Person, QueueView};
 use crate::store::queues::StoredFigures;
 use crate::timefmt::{rfc3339, rfc3339_opt};
@@ -56,7 +56,7 @@ pub fn chat_summary(
     };
     Ok(ChatSummary {
         chat_id: ChatId::parse(&c.id)?,
-        queue_id: c.queue_id,
+        queue_id: QueueId::from(c.queue_id),
         state,
         user,
         analyst,
@@ -78,7 +78,7 @@ pub fn queue_view(
     (online, available): (u64, u64),
 ) -> QueueView {
     QueueView {
-        id: q.id,
+        id: QueueId::from(q.id),
         name: q.name,
         description: q.description,
         enabled: q.enabled,

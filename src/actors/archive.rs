@@ -7,13 +7,11 @@
 use actix_web::web;
 use chrono::Utc;
 
-use crate::domain::ChatId;
-
 use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
 use super::hub::Reply;
 use super::linking;
 use super::store_writer::{ChatChange, StoreChange};
-use crate::domain::Role;
+use crate::domain::{ChatId, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef, OkResult};
 use crate::state::AppState;

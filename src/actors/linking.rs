@@ -5,10 +5,9 @@
 //! see the chat but not link it gets `forbidden`; one who may not see it gets `not_found` for the
 //! chat, and any call that is not the chat user's answers `not_found`, like one that does not exist.
 
-use crate::domain::ChatId;
 use sea_orm::ConnectionTrait;
 
-use crate::domain::{MemberRole, Role};
+use crate::domain::{ChatId, MemberRole, Role};
 use crate::error::{AppError, AppResult};
 use crate::protocol::Actor as ActorRef;
 use crate::store;

@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-use crate::domain::ChatId;
 use actix_web::{HttpResponse, get, web};
 use entities::chats;
 use serde::Deserialize;
 
 use crate::actors::router::LiveChats;
-use crate::domain::Role;
+use crate::domain::{ChatId, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
 use crate::http::caller::Caller;

@@ -2,11 +2,10 @@
 //! The command names are written once, in the `client_frames!` table below, which yields the
 //! enum, `kind()`, `COMMANDS` and the decoder's dispatch.
 
-use crate::domain::ChatId;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::domain::AnalystStatus;
+use crate::domain::{AnalystId, AnalystStatus, ChatId, QueueId};
 use crate::error::AppError;
 
 /// Longest `ref` a client may attach to a command.
@@ -108,7 +107,7 @@ pub struct ResumeCmd {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StartChatCmd {
     /// The queue to wait in.
-    pub queue_id: String,
+    pub queue_id: QueueId,
     /// What it is about (may be absent or empty).
     #[serde(default)]
     pub subject: Option<String>,
@@ -140,10 +139,10 @@ pub struct TransferCmd {
     pub chat_id: ChatId,
     /// The queue it goes back to waiting in.
     #[serde(default)]
-    pub queue_id: Option<String>,
+    pub queue_id: Option<QueueId>,
     /// The analyst it is offered to.
     #[serde(default)]
-    pub analyst_id: Option<String>,
+    pub analyst_id: Option<AnalystId>,
 }
 
 /// Deserializes a command's fields, naming the path of the first field that does not fit.

@@ -3,10 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ChatId;
-
 use super::{ChatSummary, Message};
-use crate::domain::{AnalystStatus, ChatState};
+use crate::domain::{AnalystStatus, ChatId, ChatState};
 
 /// What an `ok` carries beside `type` and `ref`, by command. Written without a tag of its own;
 /// read back by shape, so the variants are ordered richest first and an optional field that

@@ -3,12 +3,11 @@
 //! `OkResult` (`results`). A frame is built, encoded once with `encode` and the bytes shared by
 //! every session that receives it.
 
-use crate::domain::ChatId;
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, ChatSummary, Message, OkResult, Person};
-use crate::domain::{AnalystStatus, EndReason};
+use crate::domain::{AnalystStatus, ChatId, EndReason, QueueId};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::QueueView;
 
@@ -105,14 +104,14 @@ pub enum ServerFrame {
         /// The chat.
         chat_id: ChatId,
         /// The queue it left.
-        queue_id: String,
+        queue_id: QueueId,
         /// Why it left.
         reason: DequeueReason,
     },
     /// To analysts of a queue: a manager turned it on or off.
     QueueStatus {
         /// The queue.
-        queue_id: String,
+        queue_id: QueueId,
         /// Whether it now takes new chats.
         enabled: bool,
         /// Who turned it.

@@ -2,10 +2,9 @@
 //! `QueueView` (contract §5, in analysts' `hello`),
 //! shared by WebSocket frames and HTTP bodies.
 
-use crate::domain::ChatId;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ChatState, EndReason, Role};
+use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role};
 
 /// `{"id","name"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -34,7 +33,8 @@ pub struct ChatSummary {
     #[schema(value_type = uuid::Uuid)]
     pub chat_id: ChatId,
     /// The queue it waits in or was answered from.
-    pub queue_id: String,
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
     /// Where it is in its life.
     pub state: ChatState,
     /// The user who started it.
@@ -91,7 +91,8 @@ pub enum MessageTag {
 /// A queue as clients see it (contract §5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: QueueId,
     pub name: String,
     pub description: String,
     pub enabled: bool,

@@ -57,7 +57,7 @@ pub struct Activate {
 #[rtype(result = "()")]
 pub struct Requeue {
     pub change: ChangeId,
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub position: Option<usize>,
     /// The transferring analyst's session; `None` when the analyst was lost.
     pub reply: Option<Reply>,
@@ -293,7 +293,7 @@ impl ChatActor {
     fn requeue(&mut self, msg: Requeue, attempt: u32, ctx: &mut Context<Self>) {
         let stored = self.store(ChatChange::Requeue {
             chat_id: self.facts.id.to_string(),
-            queue_id: msg.queue_id.clone(),
+            queue_id: msg.queue_id.to_string(),
         });
         ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
             match result {

@@ -21,7 +21,7 @@ use super::directory::Directory;
 use super::hub::Reply;
 use super::outbox::SessionId;
 use super::store_writer::{StoreRows, StoreWriter};
-use crate::domain::{ChatState, EndReason, Role};
+use crate::domain::{ChatState, EndReason, QueueId, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{
     self, Actor as ActorRef, ChatSummary, Message, MessageTag, OkResult, Person, ServerFrame,
@@ -72,7 +72,7 @@ pub struct ChatDeps {
 #[derive(Debug, Clone)]
 pub struct ChatFacts {
     pub id: ChatId,
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub call_id: String,
     pub subject: String,
     pub user: Person,

@@ -13,7 +13,7 @@ use super::pending::Announce;
 use super::starts::PendingStart;
 use crate::actors::chat::Requeue;
 use crate::actors::hub::Reply;
-use crate::domain::{AnalystStatus, ChatState, EndReason, Role};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId, Role, UserId};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{Actor as ActorRef, OkResult, Person, ServerFrame};
 use crate::routing::{ChatId, ChatRoute, Place};
@@ -24,7 +24,7 @@ use crate::timefmt::rfc3339;
 #[rtype(result = "()")]
 pub struct StartChat {
     pub user: Person,
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub subject: String,
     pub call_id: Option<String>,
     pub reply: Reply,
@@ -43,7 +43,7 @@ impl Handler<StartChat> for Router {
             let text = format!("{} is offline", queue.config.name);
             return msg.reply.err(&AppError::new(ErrorCode::QueueOffline, text));
         }
-        let key = (msg.user.id.clone(), msg.queue_id.clone());
+        let key = (UserId::from(msg.user.id.as_str()), msg.queue_id.clone());
         let open_here = self
             .core
             .chats_of_user(&msg.user.id)
@@ -196,8 +196,8 @@ impl Handler<CloseChat> for Router {
 pub struct Transfer {
     pub analyst_id: String,
     pub chat_id: ChatId,
-    pub queue_id: Option<String>,
-    pub to_analyst: Option<String>,
+    pub queue_id: Option<QueueId>,
+    pub to_analyst: Option<AnalystId>,
     pub reply: Reply,
 }
 
@@ -232,7 +232,7 @@ impl Router {
                     return Err(AppError::bad_request("transfer to another analyst"));
                 }
                 self.core.check_offer(target)?;
-                route.queue_id.to_string()
+                route.queue_id.clone()
             }
             _ => {
                 return Err(AppError::bad_request(
@@ -275,7 +275,7 @@ impl Router {
         let change = self.pending_change(chat, Some(before), Some(was), announce);
         addr.do_send(Requeue {
             change,
-            queue_id: queue_id.to_string(),
+            queue_id: queue_id.clone(),
             position,
             reply,
         });
@@ -286,7 +286,7 @@ impl Router {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SetQueueEnabled {
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub enabled: bool,
     pub by: Person,
 }

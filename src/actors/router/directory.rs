@@ -213,7 +213,7 @@ impl Router {
             };
             let facts = ChatFacts {
                 id,
-                queue_id: chat.queue_id.clone(),
+                queue_id: QueueId::from(chat.queue_id.as_str()),
                 call_id: chat.call_id.clone(),
                 subject: chat.subject.clone(),
                 user: user.clone(),

@@ -37,7 +37,7 @@ use super::feed::Feed;
 use super::hub::Reply;
 use super::queue::{QueueActor, Waiting};
 use super::store_writer::StoreWriter;
-use crate::domain::{AnalystStatus, ChatState, EndReason, QueueId};
+use crate::domain::{AnalystStatus, ChatState, EndReason, QueueId, UserId};
 use crate::protocol::{
     Actor as ActorRef, ChatSummary, DequeueReason, Person, RevokeReason, ServerFrame,
 };
@@ -90,7 +90,7 @@ pub struct Router {
     chats: HashMap<ChatId, ChatMeta>,
     queue_actors: HashMap<QueueId, Addr<QueueActor>>,
     /// (user, queue) pairs whose start_chat is being stored: a second start is a conflict.
-    starting: BTreeSet<(String, String)>,
+    starting: BTreeSet<(UserId, QueueId)>,
     /// Checked starts waiting to be stored, in batches.
     starts: starts::Starts,
     /// Pending offers: chat → (analyst, timer generation).
@@ -158,7 +158,7 @@ impl Router {
         };
         Some(ChatSummary {
             chat_id: chat,
-            queue_id: route.queue_id.to_string(),
+            queue_id: route.queue_id.clone(),
             state: route.state,
             user: meta.user.clone(),
             analyst,
@@ -196,7 +196,7 @@ impl Router {
                 meta.announced = true;
             }
             self.ops_chat_state(chat, &queue_id, ChatState::Waiting, None);
-            self.dirty.insert(QueueId::from(queue_id));
+            self.dirty.insert(queue_id);
         }
     }
 
@@ -215,7 +215,7 @@ impl Router {
     fn unlisted(&self, chat: ChatId, queue_id: &str, reason: DequeueReason) {
         let frame = ServerFrame::ChatDequeued {
             chat_id: chat,
-            queue_id: queue_id.to_string(),
+            queue_id: QueueId::from(queue_id),
             reason,
         };
         self.to_queue(queue_id, frame.encode());

@@ -12,7 +12,7 @@ use actix::prelude::*;
 
 use super::{ChatMeta, Router};
 use crate::actors::chat::{ChangeId, ChatChanged};
-use crate::domain::{ChatState, EndReason, QueueId};
+use crate::domain::{AnalystId, ChatState, EndReason, QueueId};
 use crate::protocol::{DequeueReason, RevokeReason};
 use crate::routing::{ChatId, ChatRoute};
 
@@ -28,7 +28,7 @@ pub(super) enum Announce {
     /// `chat_queued` to the chat's queue's analysts.
     Queued,
     /// The chat is offered to this analyst (a transfer to them).
-    Offer(String),
+    Offer(AnalystId),
     /// `offer_revoked` to the analyst the chat was offered to, with the reason.
     Revoked(String, RevokeReason),
     /// The chat's state on the ops feed, in its queue.

@@ -93,7 +93,7 @@ pub struct ChatUser {
 #[derive(Message)]
 #[rtype(result = "Vec<AnalystRow>")]
 pub struct AnalystTable {
-    pub queue_id: String,
+    pub queue_id: QueueId,
 }
 
 impl Handler<AnalystTable> for Router {
