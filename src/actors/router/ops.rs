@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use super::Router;
 use crate::actors::feed::{AnalystStatusChanged, ChatStateChanged, QueueStats};
-use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::domain::{AnalystStatus, ChatState, EndReason, QueueId};
 use crate::protocol::Person;
 use crate::routing::ChatId;
 use crate::timefmt::rfc3339;
@@ -19,7 +19,7 @@ impl Router {
                 figures,
                 at: rfc3339(Utc::now()),
             };
-            self.deps.feed.publish(vec![queue_id.to_string()], &data);
+            self.deps.feed.publish(vec![QueueId::from(queue_id)], &data);
         }
     }
 
@@ -28,12 +28,9 @@ impl Router {
         let Some(a) = self.core.analysts.get(analyst) else {
             return;
         };
-        let queues = self
-            .core
-            .queues_of(analyst)
-            .map(|q| q.config.id.to_string());
+        let queues = self.core.queues_of(analyst).map(|q| q.config.id.clone());
         let data = AnalystStatusChanged {
-            analyst_id: a.id.to_string(),
+            analyst_id: a.id.clone(),
             name: a.name.clone(),
             status,
             connected: a.is_connected(),
@@ -52,19 +49,15 @@ impl Router {
         state: ChatState,
         reason: Option<EndReason>,
     ) {
-        let analyst_id = self
-            .core
-            .chats
-            .get(&chat)
-            .and_then(|r| r.analyst.as_ref().map(ToString::to_string));
+        let analyst_id = self.core.chats.get(&chat).and_then(|r| r.analyst.clone());
         let data = ChatStateChanged {
             chat_id: chat,
-            queue_id: queue_id.to_string(),
+            queue_id: QueueId::from(queue_id),
             state,
             analyst_id,
             reason,
             at: rfc3339(Utc::now()),
         };
-        self.deps.feed.publish(vec![queue_id.to_string()], &data);
+        self.deps.feed.publish(vec![QueueId::from(queue_id)], &data);
     }
 }
