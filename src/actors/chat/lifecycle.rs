@@ -263,7 +263,7 @@ impl ChatActor {
         let chat = self.summary(None);
         let in_memory: Vec<Message> = self.transcript().into_iter().cloned().collect();
         let transcript = stored.unwrap_or(in_memory);
-        let analyst = Who::Staff(msg.analyst.id.clone());
+        let analyst = Who::Staff(AnalystId::from(msg.analyst.id.as_str()));
         let assigned = ServerFrame::ChatAssigned {
             chat: chat.clone(),
             transcript: transcript.clone(),

@@ -16,7 +16,7 @@ use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, KEPT_IN_MEMORY, SentIds};
 use crate::actors::hub::Who;
 use crate::actors::queue::QueueActor;
-use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, RoutingMode};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, RoutingMode, UserId};
 use crate::error::AppError;
 use crate::protocol::{Message, Person};
 use crate::routing::{ChatId, QueueConfig};
@@ -170,7 +170,7 @@ impl Router {
             .analysts
             .values()
             .filter(|a| a.status != AnalystStatus::Offline)
-            .map(|a| Who::Staff(a.id.to_string()))
+            .map(|a| Who::Staff(a.id.clone()))
             .collect();
         for OpenChat {
             chat,
@@ -194,7 +194,7 @@ impl Router {
                 Some(a) => {
                     self.core
                         .restore_active(id, &chat.queue_id, &chat.user_id, created_ms, &a.id);
-                    absent.insert(Who::Staff(a.id.clone()));
+                    absent.insert(Who::Staff(AnalystId::from(a.id.as_str())));
                 }
                 None => {
                     if self
@@ -206,7 +206,7 @@ impl Router {
                     }
                 }
             }
-            absent.insert(Who::User(chat.user_id.clone()));
+            absent.insert(Who::User(UserId::from(chat.user_id.as_str())));
             let user = Person {
                 id: chat.user_id.clone(),
                 name: user_name,

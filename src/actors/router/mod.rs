@@ -37,7 +37,7 @@ use super::feed::Feed;
 use super::hub::Reply;
 use super::queue::{QueueActor, Waiting};
 use super::store_writer::StoreWriter;
-use crate::domain::{AnalystStatus, ChatState, EndReason, QueueId, UserId};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId, UserId};
 use crate::protocol::{
     Actor as ActorRef, ChatSummary, DequeueReason, Person, RevokeReason, ServerFrame,
 };
@@ -178,9 +178,7 @@ impl Router {
     fn to_queue(&self, queue_id: &str, frame: bytestring::ByteString) {
         if let Some(queue) = self.core.queues.get(queue_id) {
             for member in &queue.members {
-                self.deps
-                    .delivery
-                    .send(&Who::Staff(member.to_string()), &frame);
+                self.deps.delivery.send(&Who::Staff(member.clone()), &frame);
             }
         }
     }
@@ -236,7 +234,7 @@ impl Router {
         };
         self.deps
             .delivery
-            .send(&Who::Staff(analyst), &frame.encode());
+            .send(&Who::Staff(AnalystId::from(analyst)), &frame.encode());
     }
 
     /// Runs the routing core and carries out its decisions.
@@ -331,7 +329,7 @@ impl Router {
         .encode();
         self.deps
             .delivery
-            .send(&Who::Staff(analyst.to_string()), &frame);
+            .send(&Who::Staff(AnalystId::from(analyst)), &frame);
         let generation = self.next_generation();
         self.offers.insert(chat, (analyst.to_string(), generation));
         crate::metrics::offer("made");
@@ -375,7 +373,7 @@ impl Router {
         .encode();
         self.deps
             .delivery
-            .send(&Who::Staff(analyst.to_string()), &frame);
+            .send(&Who::Staff(AnalystId::from(analyst)), &frame);
         self.dirty.extend(self.core.queue_ids_of(analyst));
         let db = self.deps.db.clone();
         let analyst = analyst.to_string();
@@ -450,7 +448,7 @@ impl Router {
             };
             let order = queue
                 .waiting()
-                .filter_map(|c| self.core.chats.get(&c).map(|r| (c, r.user_id.to_string())))
+                .filter_map(|c| self.core.chats.get(&c).map(|r| (c, r.user_id.clone())))
                 .collect();
             let analysts_available = self.core.analysts_available(&queue_id);
             if let Some(q) = self.queue_actors.get(&queue_id) {

@@ -151,10 +151,10 @@ impl Router {
             let other = match who {
                 Who::Admin(_) => continue,
                 Who::User(_) => match (&route.analyst, route.state) {
-                    (Some(a), ChatState::Active) => Who::Staff(a.to_string()),
+                    (Some(a), ChatState::Active) => Who::Staff(a.clone()),
                     _ => continue,
                 },
-                Who::Staff(_) => Who::User(route.user_id.to_string()),
+                Who::Staff(_) => Who::User(route.user_id.clone()),
             };
             let frame = ServerFrame::PeerStatus {
                 chat_id: chat,
