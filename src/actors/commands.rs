@@ -12,7 +12,7 @@ use super::chat::{LinkCall, PostMessage, Resume, Typing};
 use super::hub::Reply;
 use super::router::{Accept, CloseChat, Decline, SetStatus, StartChat, Transfer};
 use super::session::Session;
-use crate::domain::{Role, is_valid_id};
+use crate::domain::{AnalystId, Role, is_valid_id};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{Actor as ActorRef, ClientFrame, OkResult, Person, ServerFrame};
 
@@ -167,24 +167,24 @@ impl Session {
             }
             ClientFrame::SetStatus(cmd) => {
                 router.do_send(SetStatus {
-                    analyst_id: self.principal.id.clone(),
+                    analyst_id: AnalystId::from(self.principal.id.as_str()),
                     status: cmd.status,
                     by: self.person(),
                     reply: Some(reply),
                 });
             }
             ClientFrame::Accept(cmd) => router.do_send(Accept {
-                analyst_id: self.principal.id.clone(),
+                analyst_id: AnalystId::from(self.principal.id.as_str()),
                 chat_id: cmd.chat_id,
                 reply,
             }),
             ClientFrame::Decline(cmd) => router.do_send(Decline {
-                analyst_id: self.principal.id.clone(),
+                analyst_id: AnalystId::from(self.principal.id.as_str()),
                 chat_id: cmd.chat_id,
                 reply,
             }),
             ClientFrame::Transfer(cmd) => router.do_send(Transfer {
-                analyst_id: self.principal.id.clone(),
+                analyst_id: AnalystId::from(self.principal.id.as_str()),
                 chat_id: cmd.chat_id,
                 queue_id: cmd.queue_id,
                 to_analyst: cmd.analyst_id,

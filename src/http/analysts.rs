@@ -6,7 +6,7 @@ use entities::analysts;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::router::{AnalystPresence, SetStatus};
-use crate::domain::{AnalystRole, AnalystStatus, MemberRole, Role};
+use crate::domain::{AnalystId, AnalystRole, AnalystStatus, MemberRole, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
 use crate::http::caller::Caller;
@@ -232,7 +232,7 @@ pub async fn patch_analyst(
     state
         .router
         .send(SetStatus {
-            analyst_id: id.to_string(),
+            analyst_id: AnalystId::from(id.as_str()),
             status,
             by,
             reply: None,

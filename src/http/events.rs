@@ -25,7 +25,7 @@ use crate::actors::feed::{
 };
 use crate::actors::router::TakeSnapshot;
 use crate::auth::Principal;
-use crate::domain::{MemberRole, QueueId, Role};
+use crate::domain::{MemberRole, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::caller::{authenticate, bearer_token};
 use crate::ops::QueueLive;
@@ -231,7 +231,7 @@ impl Stream {
 
 /// A snapshot `queue_stats` (id 0: not resumable, sent without an id).
 fn current_figures(figures: QueueLive) -> Option<Arc<OpsEvent>> {
-    let queues = vec![QueueId::from(figures.id.as_str())];
+    let queues = vec![figures.id.clone()];
     let data = QueueStats {
         figures,
         at: crate::timefmt::rfc3339(chrono::Utc::now()),

@@ -78,7 +78,7 @@ impl Handler<StartChat> for Router {
 #[derive(Message)]
 #[rtype(result = "Result<(), AppError>")]
 pub struct SetStatus {
-    pub analyst_id: String,
+    pub analyst_id: AnalystId,
     pub status: AnalystStatus,
     pub by: Person,
     pub reply: Option<Reply>,
@@ -108,7 +108,7 @@ impl Handler<SetStatus> for Router {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Accept {
-    pub analyst_id: String,
+    pub analyst_id: AnalystId,
     pub chat_id: ChatId,
     pub reply: Reply,
 }
@@ -129,7 +129,7 @@ impl Handler<Accept> for Router {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Decline {
-    pub analyst_id: String,
+    pub analyst_id: AnalystId,
     pub chat_id: ChatId,
     pub reply: Reply,
 }
@@ -194,7 +194,7 @@ impl Handler<CloseChat> for Router {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Transfer {
-    pub analyst_id: String,
+    pub analyst_id: AnalystId,
     pub chat_id: ChatId,
     pub queue_id: Option<QueueId>,
     pub to_analyst: Option<AnalystId>,

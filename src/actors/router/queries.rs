@@ -7,7 +7,7 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::Router;
-use crate::domain::{AnalystStatus, ChatState, QueueId};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId};
 use crate::ops::{OpsSnapshot, QueueLive};
 use crate::protocol::Person;
 use crate::routing::ChatId;
@@ -73,7 +73,8 @@ impl Handler<LiveChats> for Router {
 /// One row of the Chat Manager's analyst table.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AnalystRow {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: AnalystId,
     pub name: String,
     pub status: AnalystStatus,
     pub connected: bool,
@@ -108,7 +109,7 @@ impl Handler<AnalystTable> for Router {
             .iter()
             .filter_map(|m| self.core.analysts.get(m.as_str()))
             .map(|a| AnalystRow {
-                id: a.id.to_string(),
+                id: a.id.clone(),
                 name: a.name.clone(),
                 status: a.status,
                 connected: a.is_connected(),
@@ -205,7 +206,7 @@ impl Router {
             .filter(|r| r.queue_id == queue_id && r.state == ChatState::Active)
             .count();
         Some(QueueLive {
-            id: q.config.id.to_string(),
+            id: q.config.id.clone(),
             waiting: q.waiting_len() as u64,
             longest_wait_secs: oldest.map_or(0, |t| (now_ms - t).max(0) / 1000),
             analysts_online: online,
