@@ -10,7 +10,7 @@ use crate::domain::{AnalystId, AnalystRole, AnalystStatus, MemberRole, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
 use crate::http::caller::Caller;
-use crate::http::check_id;
+use crate::http::parse_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;
 use crate::state::AppState;
@@ -171,7 +171,7 @@ pub async fn put_analyst(
     body: Body<PutAnalyst>,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
-    check_id("analyst id", &id)?;
+    let id: AnalystId = parse_id("analyst id", &id)?;
     let b = body.into_inner();
     let name = b.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {

@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
 use crate::http::body::Body;
 use crate::http::caller::Caller;
-use crate::http::check_id;
+use crate::http::parse_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;
 use crate::protocol::QueueView;
@@ -134,7 +134,7 @@ pub async fn put_queue(
     body: Body<PutQueue>,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
-    check_id("queue id", &id)?;
+    let id: QueueId = parse_id("queue id", &id)?;
     let b = body.into_inner();
     let name = b.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
