@@ -94,7 +94,7 @@ pub struct Router {
     /// Checked starts waiting to be stored, in batches.
     starts: starts::Starts,
     /// Pending offers: chat → (analyst, timer generation).
-    offers: HashMap<ChatId, (String, u64)>,
+    offers: HashMap<ChatId, (AnalystId, u64)>,
     /// Principals with no session left, and the generation of their grace timer.
     away: HashMap<Who, u64>,
     /// Counter for timer generations.
@@ -227,14 +227,14 @@ impl Router {
     }
 
     /// Tells `analyst` the offer of `chat` is gone.
-    fn offer_revoked(&self, chat: ChatId, analyst: String, reason: RevokeReason) {
+    fn offer_revoked(&self, chat: ChatId, analyst: AnalystId, reason: RevokeReason) {
         let frame = ServerFrame::OfferRevoked {
             chat_id: chat,
             reason,
         };
         self.deps
             .delivery
-            .send(&Who::Staff(AnalystId::from(analyst)), &frame.encode());
+            .send(&Who::Staff(analyst), &frame.encode());
     }
 
     /// Runs the routing core and carries out its decisions.
@@ -331,7 +331,8 @@ impl Router {
             .delivery
             .send(&Who::Staff(AnalystId::from(analyst)), &frame);
         let generation = self.next_generation();
-        self.offers.insert(chat, (analyst.to_string(), generation));
+        self.offers
+            .insert(chat, (AnalystId::from(analyst), generation));
         crate::metrics::offer("made");
         self.ops_chat_state(chat, &queue_id, ChatState::Offered, None);
         let analyst = analyst.to_string();
@@ -348,7 +349,7 @@ impl Router {
         generation: u64,
         ctx: &mut Context<Self>,
     ) {
-        if self.offers.get(&chat) != Some(&(analyst.to_string(), generation)) {
+        if self.offers.get(&chat) != Some(&(AnalystId::from(analyst), generation)) {
             return;
         }
         self.revoke_offer(chat, RevokeReason::Timeout);

@@ -30,7 +30,7 @@ pub(super) enum Announce {
     /// The chat is offered to this analyst (a transfer to them).
     Offer(AnalystId),
     /// `offer_revoked` to the analyst the chat was offered to, with the reason.
-    Revoked(String, RevokeReason),
+    Revoked(AnalystId, RevokeReason),
     /// The chat's state on the ops feed, in its queue.
     State(QueueId, ChatState, Option<EndReason>),
     /// The chat ended for this reason (metrics).
