@@ -7,12 +7,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use switchboard::domain::Role;
+use switchboard::domain::{ChatId, Role};
 use switchboard::protocol::{self, Actor, Message, MessageTag, OkResult, ServerFrame};
-use uuid::Uuid;
 
 fn bench(c: &mut Criterion) {
-    let chat = Uuid::now_v7();
+    let chat = ChatId::new();
     let body = "x".repeat(64);
     let send = format!(
         r#"{{"type":"send","ref":"s123456789","chat_id":"{chat}","body":"{body}","client_msg_id":"123456789.42"}}"#

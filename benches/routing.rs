@@ -11,9 +11,8 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use switchboard::domain::{AnalystStatus, RoutingMode};
-use switchboard::routing::{Core, Decision, QueueConfig};
-use uuid::Uuid;
+use switchboard::domain::{AnalystId, AnalystStatus, RoutingMode};
+use switchboard::routing::{ChatId, Core, Decision, QueueConfig};
 
 const ANALYSTS: usize = 1_000;
 const WAITING: usize = 10_000;
@@ -34,11 +33,11 @@ fn core_with_free_analysts() -> Core {
     for i in 0..ANALYSTS {
         let id = format!("analyst-{i:04}");
         core.upsert_analyst(&id, &id, CAPACITY);
-        if let Some(a) = core.analysts.get_mut(&id) {
+        if let Some(a) = core.analysts.get_mut(id.as_str()) {
             a.status = AnalystStatus::Available;
             a.sessions = 1;
         }
-        members.insert(id);
+        members.insert(AnalystId::from(id));
     }
     core.set_members("desk", members);
     core
@@ -47,7 +46,7 @@ fn core_with_free_analysts() -> Core {
 fn enqueue(core: &mut Core, n: usize, from_ms: i64) {
     for i in 0..n {
         let ms = from_ms + i64::try_from(i).unwrap();
-        core.enqueue(Uuid::now_v7(), "desk", &format!("user-{ms}"), ms)
+        core.enqueue(ChatId::new(), "desk", &format!("user-{ms}"), ms)
             .unwrap();
     }
 }
@@ -76,7 +75,7 @@ fn one_freed(c: &mut Criterion) {
     // Fill every analyst, then leave 10,000 more chats waiting.
     let mut core = core_with_free_analysts();
     enqueue(&mut core, ANALYSTS * CAPACITY, 0);
-    let mut active: VecDeque<Uuid> = core
+    let mut active: VecDeque<ChatId> = core
         .route()
         .into_iter()
         .map(|d| match d {
@@ -99,7 +98,7 @@ fn one_freed(c: &mut Criterion) {
             if let Some(Decision::Assign { chat, .. }) = decisions.first() {
                 active.push_back(*chat);
             }
-            core.enqueue(Uuid::now_v7(), "desk", "user", next_ms)
+            core.enqueue(ChatId::new(), "desk", "user", next_ms)
                 .unwrap();
             next_ms += 1;
         });

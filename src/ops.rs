@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::domain::{AnalystStatus, ChatState};
+use crate::domain::{AnalystStatus, ChatState, QueueId};
 
 /// One queue's live figures for ops (metrics, stats, events).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueLive {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: QueueId,
     pub waiting: u64,
     pub longest_wait_secs: i64,
     pub analysts_online: u64,

@@ -6,17 +6,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use uuid::Uuid;
-
-use crate::domain::{AnalystStatus, ChatState, RoutingMode};
+pub use crate::domain::ChatId;
+use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, RoutingMode, UserId};
 use crate::error::{AppError, ErrorCode};
-
-pub type ChatId = Uuid;
 
 /// A queue's routing settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueConfig {
-    pub id: String,
+    pub id: QueueId,
     pub name: String,
     pub enabled: bool,
     pub routing: RoutingMode,
@@ -29,7 +26,7 @@ pub struct QueueConfig {
 pub struct QueueState {
     pub config: QueueConfig,
     /// Member analysts (as analyst or manager).
-    pub members: BTreeSet<String>,
+    pub members: BTreeSet<AnalystId>,
     /// Chats waiting here (waiting or offered), in queue order.
     waiting: BTreeSet<(i64, ChatId)>,
 }
@@ -48,7 +45,7 @@ impl QueueState {
 /// An analyst as the router sees them.
 #[derive(Debug, Clone)]
 pub struct AnalystState {
-    pub id: String,
+    pub id: AnalystId,
     pub name: String,
     pub capacity: usize,
     pub status: AnalystStatus,
@@ -93,16 +90,16 @@ impl AnalystState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRoute {
     pub id: ChatId,
-    pub queue_id: String,
-    pub user_id: String,
+    pub queue_id: QueueId,
+    pub user_id: UserId,
     /// Creation time in milliseconds; orders the queue.
     pub created_ms: i64,
     /// Waiting, Offered or Active.
     pub state: ChatState,
     /// The analyst it is active with, or offered to.
-    pub analyst: Option<String>,
+    pub analyst: Option<AnalystId>,
     /// Analysts who declined or let an offer lapse: not offered this chat again.
-    pub passed: BTreeSet<String>,
+    pub passed: BTreeSet<AnalystId>,
     /// Key in the queue's order (creation time, or before the head when requeued there).
     order_key: i64,
 }
@@ -111,9 +108,9 @@ pub struct ChatRoute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Auto routing: the chat is now active with the analyst.
-    Assign { chat: ChatId, analyst: String },
+    Assign { chat: ChatId, analyst: AnalystId },
     /// Offer routing: the chat is offered to the analyst.
-    Offer { chat: ChatId, analyst: String },
+    Offer { chat: ChatId, analyst: AnalystId },
 }
 
 /// Where a requeued chat goes in its queue.
@@ -128,11 +125,11 @@ pub enum Place {
 /// The whole routing state.
 #[derive(Debug, Default, Clone)]
 pub struct Core {
-    pub queues: HashMap<String, QueueState>,
-    pub analysts: HashMap<String, AnalystState>,
+    pub queues: HashMap<QueueId, QueueState>,
+    pub analysts: HashMap<AnalystId, AnalystState>,
     pub chats: HashMap<ChatId, ChatRoute>,
     /// Each user's open chats (kept with `chats`, so finding them never scans every chat).
-    by_user: HashMap<String, BTreeSet<ChatId>>,
+    by_user: HashMap<UserId, BTreeSet<ChatId>>,
     /// Monotonic counter for `last_assigned`.
     tick: u64,
 }
@@ -160,7 +157,7 @@ impl Core {
     }
 
     /// Replaces a queue's members.
-    pub fn set_members(&mut self, queue_id: &str, members: BTreeSet<String>) {
+    pub fn set_members(&mut self, queue_id: &str, members: BTreeSet<AnalystId>) {
         if let Some(q) = self.queues.get_mut(queue_id) {
             q.members = members;
         }
@@ -170,7 +167,7 @@ impl Core {
     pub fn upsert_analyst(&mut self, id: &str, name: &str, capacity: usize) {
         let a = self
             .analysts
-            .entry(id.to_string())
+            .entry(AnalystId::from(id))
             .or_insert_with(|| AnalystState::new(id, name, capacity));
         a.name = name.to_string();
         a.capacity = capacity;
@@ -184,7 +181,7 @@ impl Core {
     }
 
     /// The ids of the queues an analyst belongs to.
-    pub fn queue_ids_of(&self, analyst: &str) -> Vec<String> {
+    pub fn queue_ids_of(&self, analyst: &str) -> Vec<QueueId> {
         self.queues_of(analyst)
             .map(|q| q.config.id.clone())
             .collect()
@@ -217,7 +214,7 @@ impl Core {
         analyst: Option<&str>,
     ) {
         self.by_user
-            .entry(user_id.to_string())
+            .entry(UserId::from(user_id))
             .or_default()
             .insert(id);
         let state = if analyst.is_some() {
@@ -233,7 +230,7 @@ impl Core {
                 user_id: user_id.into(),
                 created_ms,
                 state,
-                analyst: analyst.map(str::to_string),
+                analyst: analyst.map(AnalystId::from),
                 passed: BTreeSet::new(),
                 order_key: created_ms,
             },
@@ -337,7 +334,7 @@ impl Core {
             q.waiting.remove(&(route.order_key, chat));
         }
         route.state = ChatState::Active;
-        route.analyst = Some(analyst.to_string());
+        route.analyst = Some(AnalystId::from(analyst));
         self.tick += 1;
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.open.insert(chat);
@@ -356,7 +353,7 @@ impl Core {
         }
         route.state = ChatState::Waiting;
         route.analyst = None;
-        route.passed.insert(analyst.to_string());
+        route.passed.insert(AnalystId::from(analyst));
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.offer = None;
         }
@@ -401,7 +398,7 @@ impl Core {
             return Err(err(ErrorCode::Conflict, "the chat is not waiting"));
         }
         route.state = ChatState::Offered;
-        route.analyst = Some(analyst.to_string());
+        route.analyst = Some(AnalystId::from(analyst));
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.offer = Some(chat);
         }
@@ -433,7 +430,7 @@ impl Core {
             a.open.remove(&chat);
         }
         route.state = ChatState::Waiting;
-        route.queue_id = queue_id.to_string();
+        route.queue_id = QueueId::from(queue_id);
         route.passed.clear();
         route.order_key = match (place, head) {
             (Place::Head, Some(head)) => head.min(route.created_ms) - 1,
@@ -521,7 +518,7 @@ impl Core {
     }
 
     /// The next (chat, analyst) pair to route, if any.
-    fn best_pair(&self) -> Option<(ChatId, String, RoutingMode)> {
+    fn best_pair(&self) -> Option<(ChatId, AnalystId, RoutingMode)> {
         let mut eligible: Vec<&AnalystState> =
             self.analysts.values().filter(|a| a.is_eligible()).collect();
         if eligible.is_empty() {
@@ -530,7 +527,7 @@ impl Core {
         eligible.sort_by(|a, b| {
             (a.open.len(), a.last_assigned, &a.id).cmp(&(b.open.len(), b.last_assigned, &b.id))
         });
-        let mut best: Option<((i32, i64), ChatId, &str, RoutingMode)> = None;
+        let mut best: Option<((i32, i64), ChatId, &AnalystId, RoutingMode)> = None;
         for queue in self.queues.values() {
             if queue.config.routing == RoutingMode::Manual
                 || !eligible.iter().any(|a| queue.members.contains(&a.id))
@@ -558,7 +555,7 @@ impl Core {
                 }
             }
         }
-        best.map(|(_, chat, analyst, mode)| (chat, analyst.to_string(), mode))
+        best.map(|(_, chat, analyst, mode)| (chat, analyst.clone(), mode))
     }
 }
 

@@ -3,9 +3,8 @@
 //! row with its figures as a `QueueView`.
 
 use entities::{chat_messages, chats, queues};
-use uuid::Uuid;
 
-use crate::domain::{ChatState, EndReason, ParseError, Role};
+use crate::domain::{ChatId, ChatState, EndReason, ParseError, QueueId, Role};
 use crate::protocol::{Actor, ChatSummary, Message, MessageTag, Person, QueueView};
 use crate::store::queues::StoredFigures;
 use crate::timefmt::{rfc3339, rfc3339_opt};
@@ -23,10 +22,7 @@ pub struct LiveChat {
 pub fn message(m: chat_messages::Model) -> Result<Message, ParseError> {
     Ok(Message {
         kind: MessageTag::Message,
-        chat_id: m
-            .chat_id
-            .parse::<Uuid>()
-            .map_err(|e| ParseError(e.to_string()))?,
+        chat_id: ChatId::parse(&m.chat_id)?,
         seq: m.seq,
         from: Actor {
             role: m.sender_role.parse::<Role>()?,
@@ -59,11 +55,8 @@ pub fn chat_summary(
         None => (stored_state, None, analyst, last_seq),
     };
     Ok(ChatSummary {
-        chat_id: c
-            .id
-            .parse::<Uuid>()
-            .map_err(|e| ParseError(e.to_string()))?,
-        queue_id: c.queue_id,
+        chat_id: ChatId::parse(&c.id)?,
+        queue_id: QueueId::from(c.queue_id),
         state,
         user,
         analyst,
@@ -85,7 +78,7 @@ pub fn queue_view(
     (online, available): (u64, u64),
 ) -> QueueView {
     QueueView {
-        id: q.id,
+        id: QueueId::from(q.id),
         name: q.name,
         description: q.description,
         enabled: q.enabled,

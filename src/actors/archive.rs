@@ -7,13 +7,11 @@
 use actix_web::web;
 use chrono::Utc;
 
-use uuid::Uuid;
-
 use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
 use super::hub::Reply;
 use super::linking;
 use super::store_writer::{ChatChange, StoreChange};
-use crate::domain::Role;
+use crate::domain::{ChatId, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef, OkResult};
 use crate::state::AppState;
@@ -24,7 +22,7 @@ use crate::views;
 async fn own_chat(
     state: &AppState,
     who: &ActorRef,
-    chat_id: Uuid,
+    chat_id: ChatId,
 ) -> AppResult<entities::chats::Model> {
     let chat = store::chats::find(&state.db, &chat_id.to_string()).await?;
     chat.filter(|c| match who.role {
@@ -39,7 +37,7 @@ async fn own_chat(
 pub async fn refuse_ended(
     state: web::Data<AppState>,
     who: ActorRef,
-    chat_id: Uuid,
+    chat_id: ChatId,
 ) -> AppResult<OkResult> {
     own_chat(&state, &who, chat_id).await?;
     Err(AppError::conflict("the chat has ended"))
@@ -50,7 +48,7 @@ pub async fn refuse_ended(
 pub async fn resume(
     state: web::Data<AppState>,
     who: ActorRef,
-    chat_id: Uuid,
+    chat_id: ChatId,
     after_seq: i64,
     to: Reply,
 ) -> AppResult<OkResult> {
@@ -105,7 +103,7 @@ pub async fn resume(
 pub async fn link_ended(
     state: web::Data<AppState>,
     who: ActorRef,
-    chat_id: Uuid,
+    chat_id: ChatId,
     call_id: String,
 ) -> AppResult<OkResult> {
     let chat = store::chats::find(&state.db, &chat_id.to_string())

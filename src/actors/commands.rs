@@ -12,7 +12,7 @@ use super::chat::{LinkCall, PostMessage, Resume, Typing};
 use super::hub::Reply;
 use super::router::{Accept, CloseChat, Decline, SetStatus, StartChat, Transfer};
 use super::session::Session;
-use crate::domain::{Role, is_valid_id};
+use crate::domain::{AnalystId, QueueId, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{Actor as ActorRef, ClientFrame, OkResult, Person, ServerFrame};
 
@@ -154,12 +154,12 @@ impl Session {
                 if let Err(err) = check_text("subject", &subject, MAX_SUBJECT_CHARS, true) {
                     return reply.err(&err);
                 }
-                if !is_valid_id(&cmd.queue_id) {
+                let Ok(queue_id) = QueueId::parse(cmd.queue_id.as_str()) else {
                     return reply.err(&AppError::not_found(format!("queue {}", cmd.queue_id)));
-                }
+                };
                 router.do_send(StartChat {
                     user: self.person(),
-                    queue_id: cmd.queue_id,
+                    queue_id,
                     subject: subject.trim().to_string(),
                     call_id: cmd.call_id,
                     reply,
@@ -167,24 +167,24 @@ impl Session {
             }
             ClientFrame::SetStatus(cmd) => {
                 router.do_send(SetStatus {
-                    analyst_id: self.principal.id.clone(),
+                    analyst_id: AnalystId::from(self.principal.id.as_str()),
                     status: cmd.status,
                     by: self.person(),
                     reply: Some(reply),
                 });
             }
             ClientFrame::Accept(cmd) => router.do_send(Accept {
-                analyst_id: self.principal.id.clone(),
+                analyst_id: AnalystId::from(self.principal.id.as_str()),
                 chat_id: cmd.chat_id,
                 reply,
             }),
             ClientFrame::Decline(cmd) => router.do_send(Decline {
-                analyst_id: self.principal.id.clone(),
+                analyst_id: AnalystId::from(self.principal.id.as_str()),
                 chat_id: cmd.chat_id,
                 reply,
             }),
             ClientFrame::Transfer(cmd) => router.do_send(Transfer {
-                analyst_id: self.principal.id.clone(),
+                analyst_id: AnalystId::from(self.principal.id.as_str()),
                 chat_id: cmd.chat_id,
                 queue_id: cmd.queue_id,
                 to_analyst: cmd.analyst_id,

@@ -8,12 +8,14 @@
 use bytestring::ByteString;
 
 use super::outbox::SessionId;
+use crate::domain::{AnalystId, UserId};
 
 /// Whose sessions: end users, staff (analysts, managers) and admins have separate id spaces.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Who {
-    User(String),
-    Staff(String),
+    User(UserId),
+    Staff(AnalystId),
+    /// Admins are not in the directory; their id is the token's `sub` as it is.
     Admin(String),
 }
 
@@ -22,8 +24,10 @@ impl Who {
     pub fn of(principal: &crate::auth::Principal) -> Who {
         let id = principal.id.clone();
         match principal.role {
-            crate::domain::Role::User => Who::User(id),
-            crate::domain::Role::Analyst | crate::domain::Role::Manager => Who::Staff(id),
+            crate::domain::Role::User => Who::User(UserId::from(id)),
+            crate::domain::Role::Analyst | crate::domain::Role::Manager => {
+                Who::Staff(AnalystId::from(id))
+            }
             crate::domain::Role::Admin => Who::Admin(id),
         }
     }

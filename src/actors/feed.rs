@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
-use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId};
 use crate::ops::QueueLive;
 use crate::protocol::Person;
 use crate::routing::ChatId;
@@ -45,7 +45,8 @@ impl OpsPayload for QueueStats {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AnalystStatusChanged {
     /// The analyst.
-    pub analyst_id: String,
+    #[schema(value_type = String)]
+    pub analyst_id: AnalystId,
     /// The analyst's display name.
     pub name: String,
     /// The new status.
@@ -70,11 +71,13 @@ pub struct ChatStateChanged {
     #[schema(value_type = uuid::Uuid)]
     pub chat_id: ChatId,
     /// Its queue.
-    pub queue_id: String,
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
     /// The state it moved to.
     pub state: ChatState,
     /// The analyst it is offered to or assigned to, if any.
-    pub analyst_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub analyst_id: Option<AnalystId>,
     /// Why it ended (`closed` and `unanswered` only).
     pub reason: Option<EndReason>,
     /// When (RFC 3339).
@@ -94,7 +97,7 @@ pub struct OpsEvent {
     /// `queue_stats`, `analyst_status` or `chat_state`.
     pub kind: &'static str,
     /// The queues the event concerns (a manager sees events of the queues they manage).
-    pub queues: Vec<String>,
+    pub queues: Vec<QueueId>,
     /// The event's JSON body, serialized once.
     pub data: String,
 }
@@ -102,7 +105,7 @@ pub struct OpsEvent {
 impl OpsEvent {
     /// An event carrying `data` (id 0: not resumable, sent without an id); `None`, logged, if
     /// `data` cannot be serialized.
-    pub fn new<T: OpsPayload>(id: u64, queues: Vec<String>, data: &T) -> Option<Self> {
+    pub fn new<T: OpsPayload>(id: u64, queues: Vec<QueueId>, data: &T) -> Option<Self> {
         match serde_json::to_string(data) {
             Ok(data) => Some(OpsEvent {
                 id,
@@ -142,7 +145,7 @@ impl Default for Feed {
 
 impl Feed {
     /// Publishes an event about `queues` to every subscriber and keeps it for resume.
-    pub fn publish<T: OpsPayload>(&self, queues: Vec<String>, data: &T) {
+    pub fn publish<T: OpsPayload>(&self, queues: Vec<QueueId>, data: &T) {
         let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
         let Some(event) = OpsEvent::new(ring.next_id, queues, data) else {
             return;

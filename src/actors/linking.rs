@@ -6,16 +6,15 @@
 //! chat, and any call that is not the chat user's answers `not_found`, like one that does not exist.
 
 use sea_orm::ConnectionTrait;
-use uuid::Uuid;
 
-use crate::domain::{MemberRole, Role};
+use crate::domain::{ChatId, MemberRole, Role};
 use crate::error::{AppError, AppResult};
 use crate::protocol::Actor as ActorRef;
 use crate::store;
 
 /// The facts about a chat the rule looks at.
 pub struct LinkTarget<'a> {
-    pub chat_id: Uuid,
+    pub chat_id: ChatId,
     pub queue_id: &'a str,
     /// The chat's user: the only owner of calls it may be linked to.
     pub user_id: &'a str,

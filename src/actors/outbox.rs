@@ -332,11 +332,11 @@ mod tests {
     #[test]
     fn a_second_replay_of_a_chat_waits_for_the_first() {
         let o = outbox(8, 1024);
-        let chat = uuid::Uuid::now_v7();
+        let chat = crate::domain::ChatId::new();
         let first = o.begin_replay(chat);
         assert!(first.is_some());
         assert!(o.begin_replay(chat).is_none());
-        assert!(o.begin_replay(uuid::Uuid::now_v7()).is_some());
+        assert!(o.begin_replay(crate::domain::ChatId::new()).is_some());
         drop(first);
         assert!(o.begin_replay(chat).is_some());
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::delivery::{Delivery, Who};
+use crate::domain::UserId;
 use crate::protocol::ServerFrame;
 use crate::routing::ChatId;
 
@@ -36,7 +37,7 @@ impl Actor for QueueActor {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Waiting {
-    pub order: Vec<(ChatId, String)>,
+    pub order: Vec<(ChatId, UserId)>,
     pub analysts_available: usize,
 }
 

@@ -6,11 +6,11 @@ use entities::analysts;
 use serde::{Deserialize, Serialize};
 
 use crate::actors::router::{AnalystPresence, SetStatus};
-use crate::domain::{AnalystRole, AnalystStatus, MemberRole, Role};
+use crate::domain::{AnalystId, AnalystRole, AnalystStatus, MemberRole, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
 use crate::http::caller::Caller;
-use crate::http::check_id;
+use crate::http::parse_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;
 use crate::state::AppState;
@@ -171,7 +171,7 @@ pub async fn put_analyst(
     body: Body<PutAnalyst>,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
-    check_id("analyst id", &id)?;
+    let id: AnalystId = parse_id("analyst id", &id)?;
     let b = body.into_inner();
     let name = b.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
@@ -232,7 +232,7 @@ pub async fn patch_analyst(
     state
         .router
         .send(SetStatus {
-            analyst_id: id.to_string(),
+            analyst_id: AnalystId::from(id.as_str()),
             status,
             by,
             reply: None,

@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, web};
 use entities::chats;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::actors::router::LiveChats;
-use crate::domain::Role;
+use crate::domain::{ChatId, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
 use crate::http::caller::Caller;
@@ -39,10 +38,10 @@ pub async fn summaries(state: &AppState, rows: Vec<chats::Model>) -> AppResult<V
         .collect();
     let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
     let last_seqs = store::messages::last_seqs(&state.db, &ids).await?;
-    let uuids: Vec<Uuid> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+    let chat_ids: Vec<ChatId> = ids.iter().filter_map(|id| ChatId::parse(id).ok()).collect();
     let mut live = state
         .router
-        .send(LiveChats(uuids))
+        .send(LiveChats(chat_ids))
         .await
         .map_err(internal)?;
     rows.into_iter()
@@ -56,7 +55,7 @@ pub async fn summaries(state: &AppState, rows: Vec<chats::Model>) -> AppResult<V
                 name: analysts.get(a).cloned().unwrap_or_default(),
             });
             let last_seq = last_seqs.get(&c.id).copied().unwrap_or(0);
-            let open = c.id.parse().ok().and_then(|id: Uuid| live.remove(&id));
+            let open = ChatId::parse(&c.id).ok().and_then(|id| live.remove(&id));
             views::chat_summary(c, user, analyst, last_seq, open).map_err(|e| internal(e.0))
         })
         .collect()

@@ -225,7 +225,7 @@ impl Stream {
     fn visible(&self, event: &OpsEvent) -> bool {
         self.queues
             .as_ref()
-            .is_none_or(|mine| event.queues.iter().any(|q| mine.contains(q)))
+            .is_none_or(|mine| event.queues.iter().any(|q| mine.contains(q.as_str())))
     }
 }
 

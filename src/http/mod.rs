@@ -55,10 +55,20 @@ pub fn check_id(field: &str, id: &str) -> Result<(), AppError> {
     if crate::domain::is_valid_id(id) {
         Ok(())
     } else {
-        Err(AppError::bad_request(format!(
-            "{field} must match ^[A-Za-z0-9][A-Za-z0-9._@-]{{0,63}}$"
-        )))
+        Err(bad_id(field))
     }
+}
+
+/// An id from a path, checked by its type's `parse` (`QueueId`, `AnalystId`, ...); refused with
+/// the same problem as `check_id`, naming the field.
+pub fn parse_id<T: std::str::FromStr>(field: &str, id: &str) -> Result<T, AppError> {
+    id.parse().map_err(|_| bad_id(field))
+}
+
+fn bad_id(field: &str) -> AppError {
+    AppError::bad_request(format!(
+        "{field} must match ^[A-Za-z0-9][A-Za-z0-9._@-]{{0,63}}$"
+    ))
 }
 
 /// After a provisioning change: the router reloads queues, analysts and memberships before the

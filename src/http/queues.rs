@@ -7,12 +7,12 @@ use serde::Deserialize;
 
 use crate::actors::queue_views::queue_views;
 use crate::actors::router::{AnalystTable, SetQueueEnabled};
-use crate::domain::{Role, RoutingMode};
+use crate::domain::{QueueId, Role, RoutingMode};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
 use crate::http::body::Body;
 use crate::http::caller::Caller;
-use crate::http::check_id;
+use crate::http::parse_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;
 use crate::protocol::QueueView;
@@ -134,7 +134,7 @@ pub async fn put_queue(
     body: Body<PutQueue>,
 ) -> AppResult<HttpResponse> {
     caller.require_admin()?;
-    check_id("queue id", &id)?;
+    let id: QueueId = parse_id("queue id", &id)?;
     let b = body.into_inner();
     let name = b.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
@@ -220,7 +220,7 @@ pub async fn patch_queue(
         name: caller.0.name.clone(),
     };
     state.router.do_send(SetQueueEnabled {
-        queue_id: id.to_string(),
+        queue_id: QueueId::from(id.as_str()),
         enabled,
         by,
     });
@@ -256,7 +256,7 @@ pub async fn queue_analysts(
     let rows = state
         .router
         .send(AnalystTable {
-            queue_id: id.to_string(),
+            queue_id: QueueId::from(id.as_str()),
         })
         .await
         .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;

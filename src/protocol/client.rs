@@ -4,9 +4,8 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
-use crate::domain::AnalystStatus;
+use crate::domain::{AnalystId, AnalystStatus, ChatId, QueueId};
 use crate::error::AppError;
 
 /// Longest `ref` a client may attach to a command.
@@ -80,14 +79,14 @@ client_frames! {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ChatRef {
     /// The chat.
-    pub chat_id: Uuid,
+    pub chat_id: ChatId,
 }
 
 /// `send`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SendCmd {
     /// The chat to send to.
-    pub chat_id: Uuid,
+    pub chat_id: ChatId,
     /// The text: 1 to `limits.max_body_chars` characters.
     pub body: String,
     /// The sender's id for it: a repeat in the same chat is stored once.
@@ -99,7 +98,7 @@ pub struct SendCmd {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ResumeCmd {
     /// The chat to catch up on.
-    pub chat_id: Uuid,
+    pub chat_id: ChatId,
     /// The last seq the client has; every later one is replayed.
     pub after_seq: i64,
 }
@@ -108,7 +107,7 @@ pub struct ResumeCmd {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StartChatCmd {
     /// The queue to wait in.
-    pub queue_id: String,
+    pub queue_id: QueueId,
     /// What it is about (may be absent or empty).
     #[serde(default)]
     pub subject: Option<String>,
@@ -128,7 +127,7 @@ pub struct SetStatusCmd {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LinkCallCmd {
     /// The chat.
-    pub chat_id: Uuid,
+    pub chat_id: ChatId,
     /// The call whose history it is also written to.
     pub call_id: String,
 }
@@ -137,13 +136,13 @@ pub struct LinkCallCmd {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TransferCmd {
     /// The chat.
-    pub chat_id: Uuid,
+    pub chat_id: ChatId,
     /// The queue it goes back to waiting in.
     #[serde(default)]
-    pub queue_id: Option<String>,
+    pub queue_id: Option<QueueId>,
     /// The analyst it is offered to.
     #[serde(default)]
-    pub analyst_id: Option<String>,
+    pub analyst_id: Option<AnalystId>,
 }
 
 /// Deserializes a command's fields, naming the path of the first field that does not fit.
@@ -209,7 +208,7 @@ mod tests {
 
     #[test]
     fn commands_parse_with_their_ref() {
-        let id = Uuid::now_v7();
+        let id = ChatId::new();
         let (r, frame) = decode(&format!(
             r#"{{"type":"send","ref":"r1","chat_id":"{id}","body":"hi","client_msg_id":"c1"}}"#
         ));

@@ -3,10 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use uuid::Uuid;
-
 use super::{ChatSummary, Message};
-use crate::domain::{AnalystStatus, ChatState};
+use crate::domain::{AnalystStatus, ChatId, ChatState};
 
 /// What an `ok` carries beside `type` and `ref`, by command. Written without a tag of its own;
 /// read back by shape, so the variants are ordered richest first and an optional field that
@@ -25,7 +23,7 @@ pub enum OkResult {
     /// `start_chat`.
     Started {
         /// The new chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Its call (the one named, or a new one).
         call_id: String,
         /// Its place as the reply leaves; null if it was answered at once.
@@ -35,7 +33,7 @@ pub enum OkResult {
     /// `send`, also for a repeated `client_msg_id`.
     Sent {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// The message's seq.
         seq: i64,
         /// When it was stored, RFC 3339 (null if no longer known).
@@ -45,7 +43,7 @@ pub enum OkResult {
     /// `resume`, after the replayed messages.
     Resumed {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Its state now.
         state: ChatState,
         /// Its last stored seq.
@@ -54,7 +52,7 @@ pub enum OkResult {
     /// `link_call`.
     Linked {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// The call it is now written to.
         call_id: String,
     },
@@ -66,7 +64,7 @@ pub enum OkResult {
     /// `typing`, `close_chat`, `decline`, `transfer`.
     Chat {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
     },
 }
 

@@ -5,10 +5,9 @@
 
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::{Actor, ChatSummary, Message, OkResult, Person};
-use crate::domain::{AnalystStatus, EndReason};
+use crate::domain::{AnalystStatus, ChatId, EndReason, QueueId};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::QueueView;
 
@@ -48,7 +47,7 @@ pub enum ServerFrame {
     /// To a waiting user, whenever their place or the number of available analysts changes.
     QueuePosition {
         /// Their waiting chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// 1-based place in the queue.
         position: usize,
         /// Analysts of the queue now available.
@@ -57,7 +56,7 @@ pub enum ServerFrame {
     /// To the user: an analyst took their chat.
     ChatAccepted {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Who took it.
         analyst: Person,
         /// When, RFC 3339.
@@ -66,21 +65,21 @@ pub enum ServerFrame {
     /// To the user: their chat waits again (the analyst was lost or transferred it).
     ChatRequeued {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Its new place in the queue; null when it was offered at once.
         position: Option<usize>,
     },
     /// To the other side of a chat: someone is typing.
     Typing {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Who is typing.
         from: Person,
     },
     /// To everyone in a chat: it ended.
     ChatClosed {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Who closed it; null when the engine did (user left, max wait).
         by: Option<Actor>,
         /// Why it ended.
@@ -91,7 +90,7 @@ pub enum ServerFrame {
     /// To the other side of a chat: the peer's last session closed, or one opened again.
     PeerStatus {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Whether the peer has a session open.
         connected: bool,
     },
@@ -103,16 +102,16 @@ pub enum ServerFrame {
     /// To analysts of a queue: a chat stopped waiting there.
     ChatDequeued {
         /// The chat.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// The queue it left.
-        queue_id: String,
+        queue_id: QueueId,
         /// Why it left.
         reason: DequeueReason,
     },
     /// To analysts of a queue: a manager turned it on or off.
     QueueStatus {
         /// The queue.
-        queue_id: String,
+        queue_id: QueueId,
         /// Whether it now takes new chats.
         enabled: bool,
         /// Who turned it.
@@ -130,7 +129,7 @@ pub enum ServerFrame {
     /// To one analyst: their offer is gone.
     OfferRevoked {
         /// The chat that was offered.
-        chat_id: Uuid,
+        chat_id: ChatId,
         /// Why.
         reason: RevokeReason,
     },

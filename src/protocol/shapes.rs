@@ -3,9 +3,8 @@
 //! shared by WebSocket frames and HTTP bodies.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::domain::{ChatState, EndReason, Role};
+use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role};
 
 /// `{"id","name"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -31,9 +30,11 @@ pub struct Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChatSummary {
     /// The chat.
-    pub chat_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub chat_id: ChatId,
     /// The queue it waits in or was answered from.
-    pub queue_id: String,
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
     /// Where it is in its life.
     pub state: ChatState,
     /// The user who started it.
@@ -66,7 +67,8 @@ pub struct Message {
     #[serde(rename = "type")]
     pub kind: MessageTag,
     /// The chat it was sent in.
-    pub chat_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub chat_id: ChatId,
     /// Its place in the chat: 1, 2, 3, … with no gaps.
     pub seq: i64,
     /// Who sent it.
@@ -89,7 +91,8 @@ pub enum MessageTag {
 /// A queue as clients see it (contract §5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: QueueId,
     pub name: String,
     pub description: String,
     pub enabled: bool,

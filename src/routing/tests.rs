@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::{AnalystId, QueueId};
 
 const QUEUES: usize = 3;
 const ANALYSTS: usize = 4;
@@ -90,12 +91,12 @@ fn setup() -> impl Strategy<Value = Setup> {
         })
 }
 
-fn qid(i: usize) -> String {
-    format!("q{i}")
+fn qid(i: usize) -> QueueId {
+    QueueId::from(format!("q{i}"))
 }
 
-fn aid(i: usize) -> String {
-    format!("a{i}")
+fn aid(i: usize) -> AnalystId {
+    AnalystId::from(format!("a{i}"))
 }
 
 fn build(s: &Setup) -> Core {
@@ -106,14 +107,14 @@ fn build(s: &Setup) -> Core {
     for q in 0..QUEUES {
         core.upsert_queue(QueueConfig {
             id: qid(q),
-            name: qid(q),
+            name: qid(q).into_string(),
             enabled: true,
             routing: s.modes[q],
             priority: s.priorities[q],
             max_wait_secs: 0,
             offer_timeout_secs: 20,
         });
-        let members: BTreeSet<String> = (0..ANALYSTS)
+        let members: BTreeSet<AnalystId> = (0..ANALYSTS)
             .filter(|a| s.members[q][*a])
             .map(aid)
             .collect();
@@ -132,7 +133,7 @@ fn rank(core: &Core, chat: ChatId) -> (i32, i64) {
 }
 
 /// Waiting (not offered) chats in routed queues that some eligible member has not passed on.
-fn routable(core: &Core) -> Vec<(ChatId, String)> {
+fn routable(core: &Core) -> Vec<(ChatId, AnalystId)> {
     let mut out = Vec::new();
     for route in core.chats.values() {
         if route.state != ChatState::Waiting {
@@ -271,7 +272,7 @@ proptest! {
             clock += 1;
             match op {
                 Op::Start { queue } => {
-                    let id = Uuid::from_u128(clock as u128);
+                    let id = ChatId::from_uuid(uuid::Uuid::from_u128(clock as u128));
                     core.enqueue(id, &qid(queue), "u", clock).unwrap();
                 }
                 Op::Status { analyst, status } => core.analysts.get_mut(&aid(analyst)).unwrap().status = status,
@@ -333,7 +334,7 @@ fn two_accepts_of_one_chat_have_one_winner() {
         capacities: vec![2; ANALYSTS],
         members: vec![vec![true; ANALYSTS]; QUEUES],
     });
-    let chat = Uuid::from_u128(1);
+    let chat = ChatId::from_uuid(uuid::Uuid::from_u128(1));
     core.enqueue(chat, "q0", "u", 1).unwrap();
     assert!(core.accept("a0", chat).is_ok());
     assert_eq!(
@@ -350,7 +351,9 @@ fn positions_follow_queue_order() {
         capacities: vec![2; ANALYSTS],
         members: vec![vec![true; ANALYSTS]; QUEUES],
     });
-    let ids: Vec<ChatId> = (1..=3).map(Uuid::from_u128).collect();
+    let ids: Vec<ChatId> = (1..=3)
+        .map(|n| ChatId::from_uuid(uuid::Uuid::from_u128(n)))
+        .collect();
     for (i, id) in ids.iter().enumerate() {
         core.enqueue(*id, "q0", "u", i as i64).unwrap();
     }
@@ -370,7 +373,9 @@ fn a_restored_chat_is_back_as_it_was() {
         capacities: vec![2; ANALYSTS],
         members: vec![vec![true; ANALYSTS]; QUEUES],
     });
-    let ids: Vec<ChatId> = (1..=3).map(Uuid::from_u128).collect();
+    let ids: Vec<ChatId> = (1..=3)
+        .map(|n| ChatId::from_uuid(uuid::Uuid::from_u128(n)))
+        .collect();
     for (i, id) in ids.iter().enumerate() {
         core.enqueue(*id, "q0", "u", i as i64).unwrap();
     }

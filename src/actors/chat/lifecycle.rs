@@ -58,7 +58,7 @@ pub struct Activate {
 #[rtype(result = "()")]
 pub struct Requeue {
     pub change: ChangeId,
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub position: Option<usize>,
     /// The transferring analyst's session; `None` when the analyst was lost.
     pub reply: Option<Reply>,
@@ -264,7 +264,7 @@ impl ChatActor {
         let chat = self.summary(None);
         let in_memory: Vec<Message> = self.transcript().into_iter().cloned().collect();
         let transcript = stored.unwrap_or(in_memory);
-        let analyst = Who::Staff(msg.analyst.id.clone());
+        let analyst = Who::Staff(AnalystId::from(msg.analyst.id.as_str()));
         let assigned = ServerFrame::ChatAssigned {
             chat: chat.clone(),
             transcript: transcript.clone(),
@@ -294,7 +294,7 @@ impl ChatActor {
     fn requeue(&mut self, msg: Requeue, attempt: u32, ctx: &mut Context<Self>) {
         let stored = self.store(ChatChange::Requeue {
             chat_id: self.facts.id.to_string(),
-            queue_id: msg.queue_id.clone(),
+            queue_id: msg.queue_id.to_string(),
         });
         ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
             match result {

@@ -21,7 +21,7 @@ use super::directory::Directory;
 use super::hub::Reply;
 use super::outbox::SessionId;
 use super::store_writer::{StoreRows, StoreWriter};
-use crate::domain::{ChatState, EndReason, Role};
+use crate::domain::{AnalystId, ChatState, EndReason, QueueId, Role, UserId};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{
     self, Actor as ActorRef, ChatSummary, Message, MessageTag, OkResult, Person, ServerFrame,
@@ -72,7 +72,7 @@ pub struct ChatDeps {
 #[derive(Debug, Clone)]
 pub struct ChatFacts {
     pub id: ChatId,
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub call_id: String,
     pub subject: String,
     pub user: Person,
@@ -163,14 +163,14 @@ impl ChatActor {
     }
 
     fn user(&self) -> Who {
-        Who::User(self.facts.user.id.clone())
+        Who::User(UserId::from(self.facts.user.id.as_str()))
     }
 
     fn analyst(&self) -> Option<Who> {
         self.facts
             .analyst
             .as_ref()
-            .map(|a| Who::Staff(a.id.clone()))
+            .map(|a| Who::Staff(AnalystId::from(a.id.as_str())))
     }
 
     /// Sends a frame to every session of both participants.

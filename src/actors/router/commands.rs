@@ -13,7 +13,7 @@ use super::pending::Announce;
 use super::starts::PendingStart;
 use crate::actors::chat::Requeue;
 use crate::actors::hub::Reply;
-use crate::domain::{AnalystStatus, ChatState, EndReason, Role};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId, Role, UserId};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{Actor as ActorRef, OkResult, Person, ServerFrame};
 use crate::routing::{ChatId, ChatRoute, Place};
@@ -24,7 +24,7 @@ use crate::timefmt::rfc3339;
 #[rtype(result = "()")]
 pub struct StartChat {
     pub user: Person,
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub subject: String,
     pub call_id: Option<String>,
     pub reply: Reply,
@@ -34,7 +34,7 @@ impl Handler<StartChat> for Router {
     type Result = ();
 
     fn handle(&mut self, msg: StartChat, ctx: &mut Context<Self>) {
-        let Some(queue) = self.core.queues.get(&msg.queue_id) else {
+        let Some(queue) = self.core.queues.get(msg.queue_id.as_str()) else {
             return msg
                 .reply
                 .err(&AppError::not_found(format!("queue {}", msg.queue_id)));
@@ -43,7 +43,7 @@ impl Handler<StartChat> for Router {
             let text = format!("{} is offline", queue.config.name);
             return msg.reply.err(&AppError::new(ErrorCode::QueueOffline, text));
         }
-        let key = (msg.user.id.clone(), msg.queue_id.clone());
+        let key = (UserId::from(msg.user.id.as_str()), msg.queue_id.clone());
         let open_here = self
             .core
             .chats_of_user(&msg.user.id)
@@ -62,7 +62,7 @@ impl Handler<StartChat> for Router {
             reply,
         } = msg;
         let start = PendingStart {
-            chat_id: uuid::Uuid::now_v7(),
+            chat_id: ChatId::new(),
             created_at: Utc::now(),
             user,
             queue_id,
@@ -78,7 +78,7 @@ impl Handler<StartChat> for Router {
 #[derive(Message)]
 #[rtype(result = "Result<(), AppError>")]
 pub struct SetStatus {
-    pub analyst_id: String,
+    pub analyst_id: AnalystId,
     pub status: AnalystStatus,
     pub by: Person,
     pub reply: Option<Reply>,
@@ -88,7 +88,7 @@ impl Handler<SetStatus> for Router {
     type Result = Result<(), AppError>;
 
     fn handle(&mut self, msg: SetStatus, ctx: &mut Context<Self>) -> Self::Result {
-        if !self.core.analysts.contains_key(&msg.analyst_id) {
+        if !self.core.analysts.contains_key(msg.analyst_id.as_str()) {
             let err = AppError::not_found(format!("analyst {}", msg.analyst_id));
             if let Some(reply) = &msg.reply {
                 reply.err(&err);
@@ -108,7 +108,7 @@ impl Handler<SetStatus> for Router {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Accept {
-    pub analyst_id: String,
+    pub analyst_id: AnalystId,
     pub chat_id: ChatId,
     pub reply: Reply,
 }
@@ -129,7 +129,7 @@ impl Handler<Accept> for Router {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Decline {
-    pub analyst_id: String,
+    pub analyst_id: AnalystId,
     pub chat_id: ChatId,
     pub reply: Reply,
 }
@@ -194,10 +194,10 @@ impl Handler<CloseChat> for Router {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Transfer {
-    pub analyst_id: String,
+    pub analyst_id: AnalystId,
     pub chat_id: ChatId,
-    pub queue_id: Option<String>,
-    pub to_analyst: Option<String>,
+    pub queue_id: Option<QueueId>,
+    pub to_analyst: Option<AnalystId>,
     pub reply: Reply,
 }
 
@@ -222,7 +222,7 @@ impl Router {
         }
         let queue_id = match (&msg.queue_id, &msg.to_analyst) {
             (Some(q), None) => {
-                if !self.core.queues.contains_key(q) {
+                if !self.core.queues.contains_key(q.as_str()) {
                     return Err(AppError::not_found(format!("queue {q}")));
                 }
                 q.clone()
@@ -278,7 +278,7 @@ impl Router {
         let change = self.pending_change(chat, Some(before), Some(was), announce);
         addr.do_send(Requeue {
             change,
-            queue_id,
+            queue_id: queue_id.clone(),
             position,
             reply,
         });
@@ -289,7 +289,7 @@ impl Router {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SetQueueEnabled {
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub enabled: bool,
     pub by: Person,
 }
@@ -298,7 +298,7 @@ impl Handler<SetQueueEnabled> for Router {
     type Result = ();
 
     fn handle(&mut self, msg: SetQueueEnabled, _: &mut Context<Self>) {
-        if let Some(q) = self.core.queues.get_mut(&msg.queue_id) {
+        if let Some(q) = self.core.queues.get_mut(msg.queue_id.as_str()) {
             q.config.enabled = msg.enabled;
         }
         let frame = ServerFrame::QueueStatus {

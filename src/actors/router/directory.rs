@@ -16,10 +16,10 @@ use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, KEPT_IN_MEMORY, SentIds};
 use crate::actors::hub::Who;
 use crate::actors::queue::QueueActor;
-use crate::domain::{AnalystStatus, ChatState, RoutingMode};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, RoutingMode, UserId};
 use crate::error::AppError;
 use crate::protocol::{Message, Person};
-use crate::routing::QueueConfig;
+use crate::routing::{ChatId, QueueConfig};
 use crate::store;
 use crate::views;
 
@@ -123,7 +123,7 @@ impl Router {
     fn apply_directory(&mut self, loaded: &Loaded, first: bool) {
         for q in &loaded.queues {
             self.core.upsert_queue(QueueConfig {
-                id: q.id.clone(),
+                id: QueueId::from(q.id.as_str()),
                 name: q.name.clone(),
                 enabled: q.enabled,
                 routing: q.routing.parse().unwrap_or(RoutingMode::Manual),
@@ -133,28 +133,28 @@ impl Router {
             });
             let delivery = self.deps.delivery.clone();
             self.queue_actors
-                .entry(q.id.clone())
+                .entry(QueueId::from(q.id.as_str()))
                 .or_insert_with(|| QueueActor::new(delivery).start());
         }
         for a in &loaded.analysts {
-            let new = !self.core.analysts.contains_key(&a.id);
+            let new = !self.core.analysts.contains_key(a.id.as_str());
             self.core
                 .upsert_analyst(&a.id, &a.name, usize::try_from(a.capacity).unwrap_or(1));
             if first && new {
                 // Statuses survive a restart for the grace period; `restore` starts the timers.
-                if let Some(state) = self.core.analysts.get_mut(&a.id) {
+                if let Some(state) = self.core.analysts.get_mut(a.id.as_str()) {
                     state.status = a.status.parse().unwrap_or(AnalystStatus::Offline);
                 }
             }
         }
-        let mut members: HashMap<&str, BTreeSet<String>> = loaded
+        let mut members: HashMap<&str, BTreeSet<AnalystId>> = loaded
             .queues
             .iter()
             .map(|q| (q.id.as_str(), BTreeSet::new()))
             .collect();
         for m in &loaded.members {
             if let Some(set) = members.get_mut(m.queue_id.as_str()) {
-                set.insert(m.analyst_id.clone());
+                set.insert(AnalystId::from(m.analyst_id.as_str()));
             }
         }
         for (queue_id, set) in members {
@@ -180,7 +180,7 @@ impl Router {
             last_seq,
         } in open
         {
-            let Ok(id) = chat.id.parse::<uuid::Uuid>() else {
+            let Ok(id) = ChatId::parse(&chat.id) else {
                 continue;
             };
             let state: ChatState = chat.state.parse().unwrap_or(ChatState::Waiting);
@@ -194,7 +194,7 @@ impl Router {
                 Some(a) => {
                     self.core
                         .restore_active(id, &chat.queue_id, &chat.user_id, created_ms, &a.id);
-                    absent.insert(Who::Staff(a.id.clone()));
+                    absent.insert(Who::Staff(AnalystId::from(a.id.as_str())));
                 }
                 None => {
                     if self
@@ -206,14 +206,14 @@ impl Router {
                     }
                 }
             }
-            absent.insert(Who::User(chat.user_id.clone()));
+            absent.insert(Who::User(UserId::from(chat.user_id.as_str())));
             let user = Person {
                 id: chat.user_id.clone(),
                 name: user_name,
             };
             let facts = ChatFacts {
                 id,
-                queue_id: chat.queue_id.clone(),
+                queue_id: QueueId::from(chat.queue_id.as_str()),
                 call_id: chat.call_id.clone(),
                 subject: chat.subject.clone(),
                 user: user.clone(),

@@ -37,7 +37,7 @@ use super::feed::Feed;
 use super::hub::Reply;
 use super::queue::{QueueActor, Waiting};
 use super::store_writer::StoreWriter;
-use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId, UserId};
 use crate::protocol::{
     Actor as ActorRef, ChatSummary, DequeueReason, Person, RevokeReason, ServerFrame,
 };
@@ -88,19 +88,19 @@ pub fn system() -> Person {
 pub struct Router {
     core: Core,
     chats: HashMap<ChatId, ChatMeta>,
-    queue_actors: HashMap<String, Addr<QueueActor>>,
+    queue_actors: HashMap<QueueId, Addr<QueueActor>>,
     /// (user, queue) pairs whose start_chat is being stored: a second start is a conflict.
-    starting: BTreeSet<(String, String)>,
+    starting: BTreeSet<(UserId, QueueId)>,
     /// Checked starts waiting to be stored, in batches.
     starts: starts::Starts,
     /// Pending offers: chat → (analyst, timer generation).
-    offers: HashMap<ChatId, (String, u64)>,
+    offers: HashMap<ChatId, (AnalystId, u64)>,
     /// Principals with no session left, and the generation of their grace timer.
     away: HashMap<Who, u64>,
     /// Counter for timer generations.
     generation: u64,
     /// Queues whose waiting users may need a new position.
-    dirty: BTreeSet<String>,
+    dirty: BTreeSet<QueueId>,
     /// Whether the directory has been loaded once (statuses start offline then).
     loaded: bool,
     /// Changes sent to chat actors and not yet stored, by chat, oldest first.
@@ -140,7 +140,7 @@ impl Router {
 
     fn analyst_person(&self, id: &str) -> Option<Person> {
         self.core.analysts.get(id).map(|a| Person {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             name: a.name.clone(),
         })
     }
@@ -206,14 +206,14 @@ impl Router {
         if announced {
             self.unlisted(chat, queue_id, reason);
         }
-        self.dirty.insert(queue_id.to_string());
+        self.dirty.insert(QueueId::from(queue_id));
     }
 
     /// Tells the queue's analysts a chat listed to them no longer waits.
     fn unlisted(&self, chat: ChatId, queue_id: &str, reason: DequeueReason) {
         let frame = ServerFrame::ChatDequeued {
             chat_id: chat,
-            queue_id: queue_id.to_string(),
+            queue_id: QueueId::from(queue_id),
             reason,
         };
         self.to_queue(queue_id, frame.encode());
@@ -227,7 +227,7 @@ impl Router {
     }
 
     /// Tells `analyst` the offer of `chat` is gone.
-    fn offer_revoked(&self, chat: ChatId, analyst: String, reason: RevokeReason) {
+    fn offer_revoked(&self, chat: ChatId, analyst: AnalystId, reason: RevokeReason) {
         let frame = ServerFrame::OfferRevoked {
             chat_id: chat,
             reason,
@@ -316,7 +316,7 @@ impl Router {
         let timeout = self
             .core
             .queues
-            .get(&summary.queue_id)
+            .get(summary.queue_id.as_str())
             .map_or(self.deps.settings.routing.offer_timeout_secs, |q| {
                 q.config.offer_timeout_secs
             });
@@ -329,9 +329,10 @@ impl Router {
         .encode();
         self.deps
             .delivery
-            .send(&Who::Staff(analyst.to_string()), &frame);
+            .send(&Who::Staff(AnalystId::from(analyst)), &frame);
         let generation = self.next_generation();
-        self.offers.insert(chat, (analyst.to_string(), generation));
+        self.offers
+            .insert(chat, (AnalystId::from(analyst), generation));
         crate::metrics::offer("made");
         self.ops_chat_state(chat, &queue_id, ChatState::Offered, None);
         let analyst = analyst.to_string();
@@ -348,7 +349,7 @@ impl Router {
         generation: u64,
         ctx: &mut Context<Self>,
     ) {
-        if self.offers.get(&chat) != Some(&(analyst.to_string(), generation)) {
+        if self.offers.get(&chat) != Some(&(AnalystId::from(analyst), generation)) {
             return;
         }
         self.revoke_offer(chat, RevokeReason::Timeout);
@@ -373,7 +374,7 @@ impl Router {
         .encode();
         self.deps
             .delivery
-            .send(&Who::Staff(analyst.to_string()), &frame);
+            .send(&Who::Staff(AnalystId::from(analyst)), &frame);
         self.dirty.extend(self.core.queue_ids_of(analyst));
         let db = self.deps.db.clone();
         let analyst = analyst.to_string();

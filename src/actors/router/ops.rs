@@ -6,7 +6,7 @@ use chrono::Utc;
 
 use super::Router;
 use crate::actors::feed::{AnalystStatusChanged, ChatStateChanged, QueueStats};
-use crate::domain::{AnalystStatus, ChatState, EndReason};
+use crate::domain::{AnalystStatus, ChatState, EndReason, QueueId};
 use crate::protocol::Person;
 use crate::routing::ChatId;
 use crate::timefmt::rfc3339;
@@ -19,7 +19,7 @@ impl Router {
                 figures,
                 at: rfc3339(Utc::now()),
             };
-            self.deps.feed.publish(vec![queue_id.to_string()], &data);
+            self.deps.feed.publish(vec![QueueId::from(queue_id)], &data);
         }
     }
 
@@ -52,12 +52,12 @@ impl Router {
         let analyst_id = self.core.chats.get(&chat).and_then(|r| r.analyst.clone());
         let data = ChatStateChanged {
             chat_id: chat,
-            queue_id: queue_id.to_string(),
+            queue_id: QueueId::from(queue_id),
             state,
             analyst_id,
             reason,
             at: rfc3339(Utc::now()),
         };
-        self.deps.feed.publish(vec![queue_id.to_string()], &data);
+        self.deps.feed.publish(vec![QueueId::from(queue_id)], &data);
     }
 }

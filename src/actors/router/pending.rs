@@ -12,7 +12,7 @@ use actix::prelude::*;
 
 use super::{ChatMeta, Router};
 use crate::actors::chat::{ChangeId, ChatChanged};
-use crate::domain::{ChatState, EndReason};
+use crate::domain::{AnalystId, ChatState, EndReason, QueueId};
 use crate::protocol::{DequeueReason, RevokeReason};
 use crate::routing::{ChatId, ChatRoute};
 
@@ -22,17 +22,17 @@ const REROUTE_AFTER: Duration = Duration::from_secs(1);
 /// What the router tells others once a change is stored.
 pub(super) enum Announce {
     /// `chat_dequeued` to the queue's analysts, with the reason, if they were told it waits.
-    Dequeued(String, DequeueReason),
+    Dequeued(QueueId, DequeueReason),
     /// `chat_dequeued` to the queue's analysts of an ended chat they were told waits.
-    Unlisted(String, DequeueReason),
+    Unlisted(QueueId, DequeueReason),
     /// `chat_queued` to the chat's queue's analysts.
     Queued,
     /// The chat is offered to this analyst (a transfer to them).
-    Offer(String),
+    Offer(AnalystId),
     /// `offer_revoked` to the analyst the chat was offered to, with the reason.
-    Revoked(String, RevokeReason),
+    Revoked(AnalystId, RevokeReason),
     /// The chat's state on the ops feed, in its queue.
-    State(String, ChatState, Option<EndReason>),
+    State(QueueId, ChatState, Option<EndReason>),
     /// The chat ended for this reason (metrics).
     Ended(EndReason),
 }

@@ -41,7 +41,7 @@ impl Handler<Connect> for Router {
         let returning = self.away.remove(&msg.who).is_some();
         let hello = match &msg.who {
             Who::Staff(id) => {
-                let analyst = self.core.analysts.get_mut(id).ok_or_else(|| {
+                let analyst = self.core.analysts.get_mut(id.as_str()).ok_or_else(|| {
                     AppError::forbidden(format!("analyst {id} is not in the directory"))
                 })?;
                 analyst.sessions = sessions;
@@ -88,13 +88,13 @@ impl Handler<Disconnect> for Router {
     fn handle(&mut self, msg: Disconnect, ctx: &mut Context<Self>) {
         let sessions = self.deps.delivery.sessions(&msg.who);
         if let Who::Staff(id) = &msg.who
-            && let Some(analyst) = self.core.analysts.get_mut(id)
+            && let Some(analyst) = self.core.analysts.get_mut(id.as_str())
         {
             analyst.sessions = sessions;
             self.dirty.extend(self.core.queue_ids_of(id));
             // An offer never waits on an analyst who is gone.
             if sessions == 0
-                && let Some(chat) = self.core.analysts.get(id).and_then(|a| a.offer)
+                && let Some(chat) = self.core.analysts.get(id.as_str()).and_then(|a| a.offer)
             {
                 self.revoke_offer(chat, RevokeReason::Timeout);
                 self.core.pass(id, chat);
@@ -130,7 +130,7 @@ impl Router {
             Who::Staff(id) => self
                 .core
                 .analysts
-                .get(id)
+                .get(id.as_str())
                 .into_iter()
                 .flat_map(|a| &a.open)
                 .filter_map(|c| self.core.chats.get(c))

@@ -7,7 +7,7 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::Router;
-use crate::domain::{AnalystStatus, ChatState};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId};
 use crate::ops::{OpsSnapshot, QueueLive};
 use crate::protocol::Person;
 use crate::routing::ChatId;
@@ -34,7 +34,7 @@ impl Handler<QueuePresence> for Router {
                     online += 1;
                     available += u64::from(a.status == AnalystStatus::Available);
                 }
-                (q.config.id.clone(), (online, available))
+                (q.config.id.to_string(), (online, available))
             })
             .collect();
         MessageResult(out)
@@ -73,7 +73,8 @@ impl Handler<LiveChats> for Router {
 /// One row of the Chat Manager's analyst table.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AnalystRow {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: AnalystId,
     pub name: String,
     pub status: AnalystStatus,
     pub connected: bool,
@@ -93,20 +94,20 @@ pub struct ChatUser {
 #[derive(Message)]
 #[rtype(result = "Vec<AnalystRow>")]
 pub struct AnalystTable {
-    pub queue_id: String,
+    pub queue_id: QueueId,
 }
 
 impl Handler<AnalystTable> for Router {
     type Result = MessageResult<AnalystTable>;
 
     fn handle(&mut self, msg: AnalystTable, _: &mut Context<Self>) -> Self::Result {
-        let Some(queue) = self.core.queues.get(&msg.queue_id) else {
+        let Some(queue) = self.core.queues.get(msg.queue_id.as_str()) else {
             return MessageResult(Vec::new());
         };
         let rows = queue
             .members
             .iter()
-            .filter_map(|m| self.core.analysts.get(m))
+            .filter_map(|m| self.core.analysts.get(m.as_str()))
             .map(|a| AnalystRow {
                 id: a.id.clone(),
                 name: a.name.clone(),
@@ -142,7 +143,7 @@ impl Handler<AnalystPresence> for Router {
     fn handle(&mut self, msg: AnalystPresence, _: &mut Context<Self>) -> Self::Result {
         self.core
             .analysts
-            .get(&msg.0)
+            .get(msg.0.as_str())
             .map(|a| (a.status, a.is_connected()))
     }
 }
@@ -171,7 +172,7 @@ impl Handler<TakeSnapshot> for Router {
             };
             *snap.analysts_by_status.entry(status).or_default() += 1;
         }
-        let mut ids: Vec<&String> = self.core.queues.keys().collect();
+        let mut ids: Vec<&QueueId> = self.core.queues.keys().collect();
         ids.sort();
         snap.queues = ids
             .into_iter()

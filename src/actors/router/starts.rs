@@ -19,7 +19,7 @@ use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, SentIds};
 use crate::actors::hub::Reply;
 use crate::actors::store_writer::StoreStarts;
-use crate::domain::ChatState;
+use crate::domain::{ChatState, QueueId, UserId};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{OkResult, Person};
 use crate::routing::ChatId;
@@ -33,7 +33,7 @@ pub struct PendingStart {
     pub chat_id: ChatId,
     pub created_at: DateTime<Utc>,
     pub user: Person,
-    pub queue_id: String,
+    pub queue_id: QueueId,
     pub subject: String,
     pub call_id: Option<String>,
     pub reply: Reply,
@@ -64,7 +64,7 @@ impl Router {
             .iter()
             .map(|p| ChatToStart {
                 chat_id: p.chat_id.to_string(),
-                queue_id: p.queue_id.clone(),
+                queue_id: p.queue_id.to_string(),
                 user_id: p.user.id.clone(),
                 user_name: p.user.name.clone(),
                 subject: p.subject.clone(),
@@ -87,7 +87,8 @@ impl Router {
                 Ok(call_ids) => act.started(batch.into_iter().zip(call_ids), ctx),
                 Err(err) => {
                     for start in batch {
-                        act.starting.remove(&(start.user.id, start.queue_id));
+                        act.starting
+                            .remove(&(UserId::from(start.user.id), start.queue_id));
                         start.reply.err(&err);
                     }
                 }
@@ -114,7 +115,8 @@ impl Router {
                 call_id: _,
                 reply,
             } = start;
-            self.starting.remove(&(user.id.clone(), queue_id.clone()));
+            self.starting
+                .remove(&(UserId::from(user.id.as_str()), queue_id.clone()));
             if let Err(err) =
                 self.core
                     .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())

@@ -3,7 +3,6 @@
 //! `hello` in `replies`, the events of §3.6 in `events`; the fixtures both share here.
 
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::*;
 use crate::domain::{ChatState, Role};
@@ -15,7 +14,7 @@ mod replies;
 pub(super) const CHAT: &str = "0190b5c8-7b1e-7000-8000-000000000001";
 pub(super) const AT: &str = "2026-11-25T11:20:56.123Z";
 
-pub(super) fn chat_id() -> Uuid {
+pub(super) fn chat_id() -> ChatId {
     CHAT.parse().unwrap()
 }
 
