@@ -46,20 +46,13 @@ async fn chat_row(app: &TestApp, chat_id: &str) -> chats::Model {
     panic!("chat {chat_id} not readable");
 }
 
-async fn available(app: &TestApp, id: &str) -> WsClient {
-    let mut ws = app.ws(&app.token(id, Role::Analyst)).await;
-    ws.ok(json!({"type": "set_status", "status": "available"}))
-        .await;
-    ws
-}
-
 /// Emma's chat in `queue`, answered by Alice (auto routing).
 async fn active_chat(app: &TestApp) -> (WsClient, WsClient, String) {
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
     app.provision("tier-2", "manual", &[("bob", "analyst")], 3)
         .await;
-    let mut alice = available(app, "alice").await;
+    let mut alice = app.available("alice").await;
     let mut emma = app.ws(&app.token("emma", Role::User)).await;
     let ok = emma
         .ok(json!({"type": "start_chat", "queue_id": "service-desk"}))
@@ -90,8 +83,8 @@ async fn accept_is_unavailable_and_untold_while_the_database_refuses(app: TestAp
         3,
     )
     .await;
-    let mut alice = available(&app, "alice").await;
-    let mut bob = available(&app, "bob").await;
+    let mut alice = app.available("alice").await;
+    let mut bob = app.available("bob").await;
     let mut emma = app.ws(&app.token("emma", Role::User)).await;
     let ok = emma
         .ok(json!({"type": "start_chat", "queue_id": "service-desk"}))
@@ -149,7 +142,7 @@ async fn requeue_after_grace_waits_for_the_database(app: TestApp) {
 
 async fn transfer_is_unavailable_and_untold_while_the_database_refuses(app: TestApp) {
     let (mut emma, mut alice, chat_id) = active_chat(&app).await;
-    let mut bob = available(&app, "bob").await;
+    let mut bob = app.available("bob").await;
     let outage = Outage::begin(&app).await;
     let transfer = json!({"type": "transfer", "chat_id": chat_id, "queue_id": "tier-2"});
     alice.fails(transfer.clone(), "unavailable").await;
@@ -210,7 +203,7 @@ async fn link_call_is_unavailable_while_the_database_refuses(app: TestApp) {
     // Emma's earlier chat gives her a second call to link to.
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
-    let mut alice = available(&app, "alice").await;
+    let mut alice = app.available("alice").await;
     let mut emma = app.ws(&app.token("emma", Role::User)).await;
     let first = emma
         .ok(json!({"type": "start_chat", "queue_id": "service-desk"}))

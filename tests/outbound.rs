@@ -68,11 +68,7 @@ async fn user_connections_reach(app: &TestApp, n: f64, within: Duration) -> bool
 async fn alice_available_in_an_auto_queue(app: &TestApp) -> WsClient {
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
-    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
-    alice
-        .ok(json!({"type": "set_status", "status": "available"}))
-        .await;
-    alice
+    app.available("alice").await
 }
 
 /// A waiting chat of Emma's with 1,000 messages of 8,000 characters.

@@ -19,13 +19,6 @@ async fn app_with(kind: Db, overrides: &[(&str, &str)]) -> Option<TestApp> {
     spawn_app_with(kind, overrides).await
 }
 
-async fn available(app: &TestApp, id: &str) -> WsClient {
-    let mut ws = app.ws(&app.token(id, Role::Analyst)).await;
-    ws.ok(json!({"type": "set_status", "status": "available"}))
-        .await;
-    ws
-}
-
 async fn start(app: &TestApp, user: &str, queue: &str) -> (WsClient, String) {
     let mut ws = app.ws(&app.token(user, Role::User)).await;
     let ok = ws
@@ -42,7 +35,7 @@ async fn analyst_lost_past_grace_requeues_at_head_and_never_gets_offers(app: Tes
         1,
     )
     .await;
-    let mut alice = available(&app, "alice").await;
+    let mut alice = app.available("alice").await;
     let (mut emma, chat_id) = start(&app, "emma", "service-desk").await;
     alice.expect("chat_assigned").await;
     emma.expect("chat_accepted").await;
@@ -71,7 +64,7 @@ async fn analyst_lost_past_grace_requeues_at_head_and_never_gets_offers(app: Tes
     );
 
     // Bob comes online: he gets the requeued chat first, with its transcript.
-    let mut bob = available(&app, "bob").await;
+    let mut bob = app.available("bob").await;
     let assigned = bob.expect("chat_assigned").await;
     assert_eq!(assigned["chat"]["chat_id"], chat_id);
     // Alice is offline now; reconnecting does not bring her status back.
@@ -82,7 +75,7 @@ async fn analyst_lost_past_grace_requeues_at_head_and_never_gets_offers(app: Tes
 async fn analyst_back_within_grace_keeps_chats_and_status(app: TestApp) {
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
-    let mut alice = available(&app, "alice").await;
+    let mut alice = app.available("alice").await;
     let (mut emma, chat_id) = start(&app, "emma", "service-desk").await;
     alice.expect("chat_assigned").await;
     alice.close().await;
@@ -101,7 +94,7 @@ async fn analyst_back_within_grace_keeps_chats_and_status(app: TestApp) {
 async fn user_lost_past_grace_ends_the_chat_user_left(app: TestApp) {
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
-    let mut alice = available(&app, "alice").await;
+    let mut alice = app.available("alice").await;
     let (emma, chat_id) = start(&app, "emma", "service-desk").await;
     alice.expect("chat_assigned").await;
     emma.close().await;
@@ -141,7 +134,7 @@ async fn user_lost_past_grace_ends_the_chat_user_left(app: TestApp) {
 async fn resume_more_than_a_thousand_behind_is_too_far(app: TestApp) {
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
-    let mut alice = available(&app, "alice").await;
+    let mut alice = app.available("alice").await;
     let (mut emma, chat_id) = start(&app, "emma", "service-desk").await;
     alice.expect("chat_assigned").await;
     for i in 0..1002 {
@@ -194,7 +187,7 @@ async fn resume_more_than_a_thousand_behind_is_too_far(app: TestApp) {
 async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
-    let mut alice = available(&app, "alice").await;
+    let mut alice = app.available("alice").await;
     let (mut emma, chat_id) = start(&app, "emma", "service-desk").await;
     alice.expect("chat_assigned").await;
     let long = "x".repeat(8001);
@@ -317,7 +310,7 @@ async fn random_cuts_with_resume_lose_and_double_nothing(app: TestApp) {
     use rand::{Rng, SeedableRng};
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
-    let mut alice = available(&app, "alice").await;
+    let mut alice = app.available("alice").await;
     let (emma, chat_id) = start(&app, "emma", "service-desk").await;
     alice.expect("chat_assigned").await;
     const N: i64 = 80;

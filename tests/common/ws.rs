@@ -36,6 +36,16 @@ impl TestApp {
             .unwrap_or_else(|status| panic!("handshake refused: {status}"))
     }
 
+    /// Connects analyst `id` and sets them available.
+    pub async fn available(&self, id: &str) -> WsClient {
+        let mut ws = self
+            .ws(&self.token(id, switchboard::domain::Role::Analyst))
+            .await;
+        ws.ok(json!({"type": "set_status", "status": "available"}))
+            .await;
+        ws
+    }
+
     /// Connects with a bearer token and an optional Origin; the HTTP status when refused.
     pub async fn ws_with(&self, token: &str, origin: Option<&str>) -> Result<WsClient, u16> {
         let mut req = awc::Client::new()
