@@ -1,24 +1,26 @@
 //! The hub: which WebSocket sessions each principal has open, so that every session of a
 //! principal receives that principal's events; the in-process implementation of the delivery
-//! seam (`Delivery`). Senders never wait on a session: frames are
-//! serialized once, shared, and queued through each session's outbox (`outbox.rs`), which drops a
-//! session that stopped reading once its bound is full. Also the `Reply` handle a command carries so that the
-//! actor that completes it can answer the session that sent it, in order with its events.
+//! seam (`Delivery`). Senders never wait on a session: frames are serialized once, shared, and
+//! queued through each session's outbox (`outbox.rs`), which drops a session that stopped
+//! reading once its bound is full. Also the `Reply` handle a command carries so that the actor
+//! that completes it can answer the session that sent it, in order with its events.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+
+use actix::{Message, Recipient};
+use bytestring::ByteString;
 
 pub use super::delivery::{Delivery, Who};
 pub use super::outbox::{Deliver, SessionId, SessionLink};
 use crate::error::AppError;
 use crate::protocol::{OkResult, ServerFrame};
-use actix::{Message, Recipient};
-use bytestring::ByteString;
 
 /// The engine is stopping: the session closes with 1012 (service restart).
 #[derive(Debug, Clone, Copy, Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
+
 /// One open session: its id, the way to its socket, and how to close it.
 #[derive(Debug, Clone)]
 pub struct SessionHandle {

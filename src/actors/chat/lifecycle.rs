@@ -176,8 +176,8 @@ impl ChatActor {
         self.next_step(ctx);
     }
 
-    /// A step that could not be stored: `true` when it will be tried again shortly (it stays
-    /// first in line meanwhile), `false` when it has had its tries.
+    /// A step that could not be stored: `None` when it will be tried again shortly (it stays
+    /// first in line meanwhile), the step itself when it has had its tries.
     fn retry(&mut self, step: Step, attempt: u32, ctx: &mut Context<Self>) -> Option<Step> {
         if attempt + 1 >= step.tries() {
             return Some(step);
