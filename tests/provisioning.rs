@@ -1,5 +1,6 @@
 //! Admin provisioning over HTTP (contract §5): queues, analysts and memberships are created and
-//! read back; users and analysts are refused with problem+json and nothing changes.
+//! read back (a queue's omitted `offer_timeout_secs` follows `routing.offer_timeout_secs`); users
+//! and analysts are refused with problem+json and nothing changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -26,8 +27,8 @@ async fn admin_creates_queue_analyst_and_membership_and_reads_them_back(app: Tes
     assert_eq!(queue["sla_answer_secs"], 60);
     assert_eq!(queue["max_wait_secs"], 0);
     assert_eq!(
-        queue["offer_timeout_secs"], 20,
-        "defaults to routing.offer_timeout_secs"
+        queue["offer_timeout_secs"], 7,
+        "defaults to routing.offer_timeout_secs (set to 7 for this file, not the shipped 20)"
     );
     assert_eq!(queue["waiting"], 0);
 
@@ -275,7 +276,9 @@ async fn concurrent_provisioning_all_succeeds(app: TestApp) {
     );
 }
 
+// A server-wide offer timeout unlike the shipped default, so the queue default is seen to follow it.
 on_both_databases!(
+    with [("ROUTING__OFFER_TIMEOUT_SECS", "7")];
     concurrent_provisioning_all_succeeds,
     admin_creates_queue_analyst_and_membership_and_reads_them_back,
     non_admins_are_refused_and_nothing_changes,
