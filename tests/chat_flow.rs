@@ -114,9 +114,10 @@ async fn auto_routed_conversation_lands_in_call_history(app: TestApp) {
     let call = wait_for_history(&app, &call_id, 1).await;
     assert_eq!(call["source"], "Chat");
     assert!(
-        call["first_contact_at"].is_string(),
+        !call["first_contact_at"].is_null(),
         "accepting records first contact: {call}"
     );
+    common::assert_rfc3339_ms(&call["first_contact_at"]);
     let entry = &call["history"][0];
     assert_eq!(entry["kind"], "chat");
     assert_eq!(entry["chat_id"], chat_id);
@@ -130,7 +131,11 @@ async fn auto_routed_conversation_lands_in_call_history(app: TestApp) {
         contents.contains("Alice Test: Step away from the printer"),
         "{contents}"
     );
-    assert!(entry["started_at"].is_string() && entry["ended_at"].is_string());
+    let (started_at, ended_at) = (
+        common::assert_rfc3339_ms(&entry["started_at"]),
+        common::assert_rfc3339_ms(&entry["ended_at"]),
+    );
+    assert!(started_at <= ended_at, "{entry}");
 
     let (status, detail) = app.get(&format!("/api/v1/chats/{chat_id}"), &admin).await;
     assert_eq!(status, 200, "{detail}");
@@ -245,7 +250,7 @@ async fn offer_is_declined_then_times_out_and_the_silent_analyst_goes_away(app: 
     assert_eq!(first["type"], "chat_queued", "{first}");
     let offer = alice.expect("chat_offered").await;
     assert_eq!(offer["chat"]["chat_id"], chat_id);
-    assert!(offer["expires_at"].is_string());
+    common::assert_rfc3339_ms(&offer["expires_at"]);
     let mut bob = analyst(&app, "bob", true).await;
     alice
         .ok(json!({"type": "decline", "chat_id": chat_id}))

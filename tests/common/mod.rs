@@ -337,6 +337,27 @@ impl TestApp {
     }
 }
 
+/// Asserts that `value` is a contract timestamp (§1: RFC 3339 in UTC with a `Z` suffix and exactly
+/// three fractional digits, `2026-11-25T11:20:56.123Z`) and returns it parsed.
+pub fn assert_rfc3339_ms(value: &Value) -> chrono::DateTime<chrono::Utc> {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp is not a string: {value}"));
+    let parsed = chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("timestamp {text:?} is not RFC 3339: {e}"));
+    let fraction = text
+        .strip_suffix('Z')
+        .unwrap_or_else(|| panic!("timestamp {text:?} does not end in Z"))
+        .rsplit_once('.')
+        .map(|(_, digits)| digits)
+        .unwrap_or_default();
+    assert!(
+        fraction.len() == 3 && fraction.bytes().all(|b| b.is_ascii_digit()),
+        "timestamp {text:?} does not have exactly three fractional digits"
+    );
+    parsed.with_timezone(&chrono::Utc)
+}
+
 /// "alice" → "Alice Test": names that are easy to recognise in assertions.
 pub fn display_name(id: &str) -> String {
     let mut chars = id.chars();
