@@ -553,10 +553,11 @@ async fn resume_ping_transfer_and_link_call(app: TestApp) {
 }
 
 async fn waiting_too_long_ends_unanswered(app: TestApp) {
+    let max_wait_secs = 2;
     app.put(
         "/api/v1/queues/slow",
         &app.admin(),
-        json!({"name": "Slow", "routing": "manual", "max_wait_secs": 1}),
+        json!({"name": "Slow", "routing": "manual", "max_wait_secs": max_wait_secs}),
     )
     .await;
     let mut emma = user(&app, "emma").await;
@@ -572,8 +573,21 @@ async fn waiting_too_long_ends_unanswered(app: TestApp) {
     let (_, list) = app
         .get("/api/v1/chats?filter=unanswered", &app.admin())
         .await;
-    assert_eq!(list["chats"][0]["end_reason"], "max_wait");
-    assert_eq!(list["chats"][0]["state"], "unanswered");
+    let summary = &list["chats"][0];
+    assert_eq!(summary["end_reason"], "max_wait");
+    assert_eq!(summary["state"], "unanswered");
+    assert_eq!(
+        summary["ended_at"], closed["ended_at"],
+        "{summary} {closed}"
+    );
+    // The chat waited its full max_wait, and no longer than the 1 s sweep plus slack.
+    let waited = common::assert_rfc3339_ms(&summary["ended_at"])
+        - common::assert_rfc3339_ms(&summary["created_at"]);
+    assert!(
+        waited >= chrono::Duration::seconds(max_wait_secs)
+            && waited <= chrono::Duration::milliseconds(max_wait_secs * 1000 + 2500),
+        "waited {waited} for a max_wait of {max_wait_secs} s: {summary}"
+    );
 }
 
 async fn http_lists_queues_chats_and_the_analyst_table(app: TestApp) {
