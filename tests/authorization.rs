@@ -1,9 +1,10 @@
 //! The authorisation matrix: every WebSocket command and HTTP route about one chat, its call, its
 //! queue and its analyst, tried by the chat's user, another user, the analyst who has the chat, a
 //! colleague in the same queue, an analyst of another queue, the queue's manager, another queue's
-//! manager, and an admin. Only the expected callers get through; the rest learn nothing
-//! (`not_found`, or `forbidden` for a command their role never sends or, for `link_call`, a chat
-//! they may see but not link), and nothing changes.
+//! manager, and an admin. Only the expected callers get through; the rest learn nothing: a caller
+//! who may not see the object gets exactly the reply (status, code, detail) a missing id gets
+//! (contract §2); one who may see it may be told `forbidden` (a command their role never sends,
+//! or `link_call` on a chat they may see but not link) or `conflict`; and nothing changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -34,6 +35,16 @@ fn only(names: &[&str]) -> Vec<&'static str> {
         .map(|(n, _)| *n)
         .filter(|n| names.contains(n))
         .collect()
+}
+
+/// A reply with its command `ref` dropped and `id` written as `placeholder`, so the replies about a
+/// hidden object and a missing one can be compared whole.
+fn same_shape(reply: &Value, id: &str, placeholder: &str) -> String {
+    let mut reply = reply.clone();
+    if let Some(frame) = reply.as_object_mut() {
+        frame.remove("ref");
+    }
+    reply.to_string().replace(id, placeholder)
 }
 
 async fn matrix_has_no_cross_access(app: TestApp) {
@@ -114,6 +125,9 @@ async fn matrix_has_no_cross_access(app: TestApp) {
         (json!({"type": "accept", "chat_id": chat}), only(&[])),
         (json!({"type": "decline", "chat_id": chat}), only(&[])),
     ];
+    // Who may see the chat (and its call): its user, its analyst, its queue's members, an admin.
+    let sees_chat = only(&["owner", "assigned", "colleague", "boss", "admin"]);
+    let missing_chat = uuid::Uuid::now_v7().to_string();
     let mut leaks = Vec::new();
     for (command, allowed) in harmless.iter().chain(changing.iter()) {
         let harmless_command = harmless.iter().any(|(c, _)| c == command);
@@ -122,11 +136,31 @@ async fn matrix_has_no_cross_access(app: TestApp) {
             if permitted && !harmless_command {
                 continue;
             }
-            let reply = clients.get_mut(name).unwrap().cmd(command.clone()).await;
+            let client = clients.get_mut(name).unwrap();
+            let reply = client.cmd(command.clone()).await;
             let ok = reply["type"] == "ok";
-            let refusal = ["not_found", "forbidden", "conflict"]
-                .contains(&reply["code"].as_str().unwrap_or(""));
-            if ok != permitted || (!ok && !refusal) {
+            if ok != permitted {
+                leaks.push(format!("{name} {}: {reply}", command["type"]));
+            }
+            if !ok && !sees_chat.contains(&name) {
+                // Contract §2: a chat the caller may not see answers exactly like a missing one.
+                let mut probe = command.clone();
+                probe["chat_id"] = json!(missing_chat);
+                let missing = client.cmd(probe).await;
+                let (hidden, absent) = (
+                    same_shape(&reply, &chat, "<chat>"),
+                    same_shape(&missing, &missing_chat, "<chat>"),
+                );
+                if hidden != absent {
+                    leaks.push(format!(
+                        "{name} {}: hidden chat {hidden} but missing chat {absent}",
+                        command["type"]
+                    ));
+                }
+            } else if !ok
+                && !["not_found", "forbidden", "conflict"]
+                    .contains(&reply["code"].as_str().unwrap_or(""))
+            {
                 leaks.push(format!("{name} {}: {reply}", command["type"]));
             }
             // Members of the chat's queue may learn that it is taken; no one else may.
@@ -140,58 +174,96 @@ async fn matrix_has_no_cross_access(app: TestApp) {
     }
 
     let admin = app.admin();
-    let routes: Vec<(&str, String, Option<Value>, Vec<&str>)> = vec![
+    let missing_call = format!(
+        "CALL-{}",
+        uuid::Uuid::now_v7().simple().to_string().to_uppercase()
+    );
+    let sees_q1 = only(&[
+        "owner",
+        "stranger",
+        "assigned",
+        "colleague",
+        "boss",
+        "admin",
+    ]);
+    let sees_assigned = only(&["assigned", "boss", "admin"]);
+    // (method, path, body, allowed, who may see the object, its id, a missing id of its kind)
+    type Route<'a> = (
+        &'a str,
+        String,
+        Option<Value>,
+        Vec<&'a str>,
+        Vec<&'a str>,
+        String,
+        String,
+    );
+    let routes: Vec<Route> = vec![
         (
             "GET",
             format!("/api/v1/chats/{chat}"),
             None,
             only(&["owner", "assigned", "colleague", "boss", "admin"]),
+            sees_chat.clone(),
+            chat.clone(),
+            missing_chat.clone(),
         ),
         (
             "GET",
             format!("/api/v1/calls/{call}"),
             None,
             only(&["owner", "assigned", "colleague", "boss", "admin"]),
+            sees_chat.clone(),
+            call.clone(),
+            missing_call.clone(),
         ),
         (
             "GET",
             "/api/v1/queues/q1".into(),
             None,
-            only(&[
-                "owner",
-                "stranger",
-                "assigned",
-                "colleague",
-                "boss",
-                "admin",
-            ]),
+            sees_q1.clone(),
+            sees_q1.clone(),
+            "q1".into(),
+            "q9".into(),
         ),
         (
             "GET",
             "/api/v1/queues/q1/analysts".into(),
             None,
             only(&["boss", "admin"]),
+            sees_q1.clone(),
+            "q1".into(),
+            "q9".into(),
         ),
         (
             "PATCH",
             "/api/v1/queues/q1".into(),
             Some(json!({"enabled": true})),
             only(&["boss", "admin"]),
+            sees_q1.clone(),
+            "q1".into(),
+            "q9".into(),
         ),
         (
             "PATCH",
             "/api/v1/analysts/assigned".into(),
             Some(json!({"status": "available"})),
             only(&["boss", "admin"]),
+            sees_assigned.clone(),
+            "assigned".into(),
+            "nobody".into(),
         ),
         (
             "GET",
             "/api/v1/analysts/assigned".into(),
             None,
-            only(&["assigned", "boss", "admin"]),
+            sees_assigned.clone(),
+            sees_assigned.clone(),
+            "assigned".into(),
+            "nobody".into(),
         ),
     ];
-    for (method, path, body, allowed) in &routes {
+    for (method, path, body, allowed, sees, id, missing_id) in &routes {
+        let missing_path = path.replacen(id.as_str(), missing_id, 1);
         for (name, role) in WHO {
             let token = if name == "admin" {
                 admin.clone()
@@ -201,7 +273,21 @@ async fn matrix_has_no_cross_access(app: TestApp) {
             let (status, reply, _) = app.call(method, path, Some(&token), body.clone()).await;
             let permitted = allowed.contains(&name);
             let ok = (200..300).contains(&status);
-            if ok != permitted || (!ok && status != 404 && status != 403) {
+            if ok != permitted {
+                leaks.push(format!("{name} {method} {path}: {status} {reply}"));
+            } else if !ok && !sees.contains(&name) {
+                // Contract §2: an object the caller may not see answers exactly like a missing one.
+                let (missing_status, missing, _) = app
+                    .call(method, &missing_path, Some(&token), body.clone())
+                    .await;
+                let hidden = (status, same_shape(&reply, id, "<id>"));
+                let absent = (missing_status, same_shape(&missing, missing_id, "<id>"));
+                if hidden != absent {
+                    leaks.push(format!(
+                        "{name} {method} {path}: hidden {hidden:?} but missing {absent:?}"
+                    ));
+                }
+            } else if !ok && status != 404 && status != 403 {
                 leaks.push(format!("{name} {method} {path}: {status} {reply}"));
             }
         }
