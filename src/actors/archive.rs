@@ -10,7 +10,7 @@ use chrono::Utc;
 use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
 use super::hub::Reply;
 use super::linking;
-use super::store_writer::{ChatChange, StoreChange};
+use super::store_writer::{ChatChange, StoreChange, committed};
 use crate::domain::{ChatId, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef, OkResult};
@@ -131,12 +131,7 @@ pub async fn link_ended(
         call_id: call_id.clone(),
     };
     for change in [link, ChatChange::History(vec![entry])] {
-        state
-            .writer
-            .send(StoreChange(change))
-            .await
-            .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?
-            .map_err(|e| AppError::new(ErrorCode::Unavailable, e.to_string()))?;
+        committed(&state.writer, StoreChange(change)).await?;
     }
     Ok(OkResult::Linked { chat_id, call_id })
 }

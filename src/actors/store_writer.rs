@@ -18,6 +18,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio::sync::oneshot;
 
 use crate::domain::{ChatState, EndReason};
+use crate::error::{AppError, ErrorCode};
 use crate::settings::StoreSettings;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
@@ -73,6 +74,35 @@ pub struct StoreChange(pub ChatChange);
 #[rtype(result = "Result<Vec<String>, StoreError>")]
 pub struct StoreStarts(pub Vec<ChatToStart>);
 
+/// Hands `request` to the writer and waits for its commit. A request that could not be stored,
+/// or a writer that stopped, is `unavailable`, as clients are told.
+pub fn committed<M, T>(
+    writer: &Addr<StoreWriter>,
+    request: M,
+) -> impl Future<Output = Result<T, AppError>> + 'static
+where
+    M: Message<Result = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+    StoreWriter: Handler<M>,
+{
+    let sent = writer.send(request);
+    async move {
+        match sent.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(unavailable(err)),
+            Err(err) => Err(unavailable(err)),
+        }
+    }
+}
+
+fn unavailable(err: impl std::fmt::Display) -> AppError {
+    tracing::warn!(error = %err, "chat change not stored");
+    AppError::new(
+        ErrorCode::Unavailable,
+        "the change could not be stored; try again",
+    )
+}
+
 /// The rows were not stored.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("could not store: {0}")]
@@ -84,8 +114,8 @@ impl From<sea_orm::DbErr> for StoreError {
     }
 }
 
-impl From<crate::error::AppError> for StoreError {
-    fn from(err: crate::error::AppError) -> Self {
+impl From<AppError> for StoreError {
+    fn from(err: AppError) -> Self {
         StoreError(err.to_string())
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::actors::linking;
-use crate::actors::store_writer::{Activation, ChatChange, StoreChange};
+use crate::actors::store_writer::{Activation, ChatChange, StoreChange, committed};
 use crate::protocol::{OkResult, ServerFrame};
 
 /// Transcripts being read at once. Each holds a whole chat's messages in memory: when a thousand
@@ -138,15 +138,6 @@ impl Handler<LinkCall> for ChatActor {
     }
 }
 
-/// A write that could not be stored, as clients are told.
-fn unavailable(err: impl std::fmt::Display) -> AppError {
-    tracing::warn!(error = %err, "chat change not stored");
-    AppError::new(
-        ErrorCode::Unavailable,
-        "the change could not be stored; try again",
-    )
-}
-
 impl ChatActor {
     /// Queues a change; it runs once every earlier one has.
     pub(super) fn step(&mut self, step: Step, ctx: &mut Context<Self>) {
@@ -198,8 +189,7 @@ impl ChatActor {
     }
 
     fn store(&self, change: ChatChange) -> impl Future<Output = Result<(), AppError>> + 'static {
-        let stored = self.deps.writer.send(StoreChange(change));
-        async move { stored.await.map_err(unavailable)?.map_err(unavailable) }
+        committed(&self.deps.writer, StoreChange(change))
     }
 
     fn activate(&mut self, msg: Activate, attempt: u32, ctx: &mut Context<Self>) {
@@ -420,11 +410,7 @@ impl ChatActor {
                 chat_id: chat_id.to_string(),
                 call_id: call_id.clone(),
             };
-            writer
-                .send(StoreChange(link))
-                .await
-                .map_err(unavailable)?
-                .map_err(unavailable)?;
+            committed(&writer, StoreChange(link)).await?;
             Ok(OkResult::Linked { chat_id, call_id })
         };
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
@@ -446,11 +432,7 @@ impl ChatActor {
                 let _slot = HISTORY_SLOTS.acquire().await;
                 history_entries(&db, &facts, ended_at).await?
             };
-            writer
-                .send(StoreChange(ChatChange::History(entries)))
-                .await
-                .map_err(unavailable)?
-                .map_err(unavailable)
+            committed(&writer, StoreChange(ChatChange::History(entries))).await
         };
         ctx.spawn(work.into_actor(self).map(move |result, act, ctx| {
             match result {

@@ -18,9 +18,8 @@ use chrono::{DateTime, Utc};
 use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, SentIds};
 use crate::actors::hub::Reply;
-use crate::actors::store_writer::StoreStarts;
+use crate::actors::store_writer::{StoreStarts, committed};
 use crate::domain::{ChatState, QueueId, UserId};
-use crate::error::{AppError, ErrorCode};
 use crate::protocol::{OkResult, Person};
 use crate::routing::ChatId;
 use crate::store::chats::ChatToStart;
@@ -73,14 +72,7 @@ impl Router {
             })
             .collect();
         self.starts.storing = true;
-        let stored = self.deps.writer.send(StoreStarts(rows));
-        let stored = async move {
-            match stored.await {
-                Ok(Ok(call_ids)) => Ok(call_ids),
-                Ok(Err(err)) => Err(AppError::new(ErrorCode::Unavailable, err.to_string())),
-                Err(err) => Err(AppError::new(ErrorCode::Unavailable, err.to_string())),
-            }
-        };
+        let stored = committed(&self.deps.writer, StoreStarts(rows));
         ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
             act.starts.storing = false;
             match result {
