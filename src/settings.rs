@@ -39,6 +39,8 @@ demo = false
 [routing]
 reconnect_grace_secs = 60
 offer_timeout_secs = 20
+priority_aging_secs = 0
+overflow_retry_secs = 5
 
 [ws]
 heartbeat_secs = 10
@@ -198,6 +200,12 @@ pub struct RoutingSettings {
     pub reconnect_grace_secs: u64,
     /// Default time an analyst has to answer an offer (a queue may override it).
     pub offer_timeout_secs: u64,
+    /// When > 0, chats are ordered across queues by `created_at − priority × this` (§8.2);
+    /// 0 keeps strict priority. At most a day.
+    pub priority_aging_secs: u64,
+    /// How long a chat whose overflow target is disabled, closed or full waits before the
+    /// overflow is tried again (§8.2).
+    pub overflow_retry_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -338,7 +346,17 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let positive: [(&'static str, u64); 12] = [
+        if self.routing.priority_aging_secs > 86_400 {
+            return Err(invalid(
+                "routing.priority_aging_secs",
+                "must be at most 86400 (a day)",
+            ));
+        }
+        let positive: [(&'static str, u64); 13] = [
+            (
+                "routing.overflow_retry_secs",
+                self.routing.overflow_retry_secs,
+            ),
             (
                 "limits.max_outbound_frames",
                 self.limits.max_outbound_frames as u64,

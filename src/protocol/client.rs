@@ -114,6 +114,9 @@ pub struct StartChatCmd {
     /// An existing call of this user to log the chat for; absent: a new call.
     #[serde(default)]
     pub call_id: Option<String>,
+    /// Skills asked for, each from the queue's list (§8.1); absent: none.
+    #[serde(default)]
+    pub skills: Vec<super::SkillRequest>,
 }
 
 /// `set_status`.

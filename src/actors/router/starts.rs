@@ -21,8 +21,9 @@ use crate::actors::hub::Reply;
 use crate::actors::store_writer::{StoreStarts, committed};
 use crate::domain::{ChatState, QueueId, UserId};
 use crate::protocol::{OkResult, Person};
-use crate::routing::ChatId;
+use crate::routing::{ChatId, Entry, SkillAsk};
 use crate::store::chats::ChatToStart;
+use crate::views::rules::{asks_json, requests};
 
 /// Most starts stored in one transaction.
 const MAX_BATCH: usize = 500;
@@ -35,6 +36,8 @@ pub struct PendingStart {
     pub queue_id: QueueId,
     pub subject: String,
     pub call_id: Option<String>,
+    /// Skills asked for, checked against the queue's list.
+    pub skills: Vec<SkillAsk>,
     pub reply: Reply,
 }
 
@@ -69,6 +72,7 @@ impl Router {
                 subject: p.subject.clone(),
                 call_id: p.call_id.clone(),
                 created_at: p.created_at,
+                skills: asks_json(&p.skills),
             })
             .collect();
         self.starts.storing = true;
@@ -105,14 +109,17 @@ impl Router {
                 queue_id,
                 subject,
                 call_id: _,
+                skills,
                 reply,
             } = start;
             self.starting
                 .remove(&(UserId::from(user.id.as_str()), queue_id.clone()));
-            if let Err(err) =
-                self.core
-                    .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())
-            {
+            let entry = Entry {
+                created_ms: created_at.timestamp_millis(),
+                entered_ms: created_at.timestamp_millis(),
+                skills: skills.clone(),
+            };
+            if let Err(err) = self.core.enqueue_entry(chat_id, &queue_id, &user.id, entry) {
                 reply.err(&err);
                 continue;
             }
@@ -126,6 +133,7 @@ impl Router {
                 state: ChatState::Waiting,
                 created_at,
                 accepted_at: None,
+                skills: requests(&skills),
             };
             let last_seq = Arc::new(AtomicI64::new(0));
             let actor = ChatActor::new(
@@ -155,10 +163,12 @@ impl Router {
         let decisions = self.core.route();
         for (chat_id, call_id, reply) in queued {
             let position = self.core.position(chat_id);
+            let estimated_wait_secs = self.core.estimate(chat_id);
             reply.ok(OkResult::Started {
                 chat_id,
                 call_id,
                 position,
+                estimated_wait_secs,
             });
             if position.is_some() {
                 self.chat_queued(chat_id);
