@@ -7,6 +7,7 @@ pub mod chats;
 pub mod history;
 pub mod messages;
 pub mod queues;
+pub mod supervisors;
 pub mod users;
 
 use std::time::Duration;
