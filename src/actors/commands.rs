@@ -284,6 +284,8 @@ impl Session {
                     | ClientFrame::Join(_)
                     | ClientFrame::Leave(_)
             ),
+            // Refused on `/ws` before the upgrade; nothing if one ever got here.
+            Role::Service => false,
             Role::User => !staff_only,
             Role::Analyst | Role::Manager => !matches!(frame, ClientFrame::StartChat(_)),
         };

@@ -227,6 +227,7 @@ impl ChatActor {
             Role::Analyst | Role::Manager | Role::Admin => {
                 self.is_analyst(who) || self.joined.contains_key(&who_of(who))
             }
+            Role::Service => false,
         }
     }
 
@@ -405,7 +406,7 @@ fn who_of(who: &ActorRef) -> Who {
     match who.role {
         Role::User => Who::User(UserId::from(who.id.as_str())),
         Role::Analyst | Role::Manager => Who::Staff(AnalystId::from(who.id.as_str())),
-        Role::Admin => Who::Admin(who.id.clone()),
+        Role::Admin | Role::Service => Who::Admin(who.id.clone()),
     }
 }
 

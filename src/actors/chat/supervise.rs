@@ -48,7 +48,7 @@ pub async fn may_supervise(
 ) -> Result<bool, AppError> {
     Ok(match who.role {
         Role::Admin => true,
-        Role::User => false,
+        Role::User | Role::Service => false,
         Role::Analyst | Role::Manager => {
             store::analysts::membership(db, queue_id, &who.id).await? == Some(MemberRole::Manager)
         }
