@@ -41,9 +41,7 @@ async fn chatter(
 }
 
 async fn kill_9_loses_no_acked_message(kind: Db) {
-    let Some(db) = TestDb::create(kind).await else {
-        return;
-    };
+    let db = TestDb::create(kind).await;
     let url = db.url.clone();
     let mut server = ServerProcess::start(&url, &[]);
     let mut app = TestApp::attach(db, kind, &server.base).await;
@@ -137,9 +135,7 @@ async fn kill_9_loses_no_acked_message(kind: Db) {
 }
 
 async fn sigterm_then_restart_keeps_queue_order_and_transcripts(kind: Db) {
-    let Some(db) = TestDb::create(kind).await else {
-        return;
-    };
+    let db = TestDb::create(kind).await;
     let url = db.url.clone();
     let long_grace = [("ROUTING__RECONNECT_GRACE_SECS", "60")];
     let mut server = ServerProcess::start(&url, &long_grace);
@@ -221,22 +217,7 @@ async fn sigterm_then_restart_keeps_queue_order_and_transcripts(kind: Db) {
     );
 }
 
-#[actix_web::test]
-async fn kill_9_loses_no_acked_message_sqlite() {
-    kill_9_loses_no_acked_message(Db::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn kill_9_loses_no_acked_message_postgres() {
-    kill_9_loses_no_acked_message(Db::Postgres).await;
-}
-
-#[actix_web::test]
-async fn sigterm_then_restart_keeps_queue_order_and_transcripts_sqlite() {
-    sigterm_then_restart_keeps_queue_order_and_transcripts(Db::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn sigterm_then_restart_keeps_queue_order_and_transcripts_postgres() {
-    sigterm_then_restart_keeps_queue_order_and_transcripts(Db::Postgres).await;
-}
+for_each_database!(
+    kill_9_loses_no_acked_message,
+    sigterm_then_restart_keeps_queue_order_and_transcripts,
+);
