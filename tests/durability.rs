@@ -43,7 +43,7 @@ async fn chatter(
 }
 
 async fn kill_9_loses_no_acked_message(kind: Db) {
-    let db = TestDb::create(kind).await;
+    let db = TestDb::create(kind).await.unwrap();
     let url = db.url.clone();
     let mut server = ServerProcess::start(&url, &[]);
     let mut app = TestApp::attach(db, kind, &server.base).await;
@@ -150,7 +150,7 @@ async fn kill_9_loses_no_acked_message(kind: Db) {
 }
 
 async fn sigterm_then_restart_keeps_queue_order_and_transcripts(kind: Db) {
-    let db = TestDb::create(kind).await;
+    let db = TestDb::create(kind).await.unwrap();
     let url = db.url.clone();
     let long_grace = [("ROUTING__RECONNECT_GRACE_SECS", "60")];
     let mut server = ServerProcess::start(&url, &long_grace);

@@ -28,7 +28,7 @@ struct Store {
 }
 
 async fn open_store(kind: Db) -> Store {
-    let test_db = TestDb::create(kind).await;
+    let test_db = TestDb::create(kind).await.unwrap();
     let settings = common::test_settings(&test_db.url, &[]);
     let db = store::connect(&settings.database).await.unwrap();
     store::migrate(&db).await.unwrap();

@@ -57,18 +57,19 @@ enum Cleanup {
 }
 
 impl TestDb {
-    /// A fresh database of the given kind.
-    pub async fn create(kind: Db) -> TestDb {
+    /// A fresh database of the given kind. Always `Some` (like `spawn_app`); the `Option` stays so
+    /// existing call sites keep compiling.
+    pub async fn create(kind: Db) -> Option<TestDb> {
         let unique = uuid::Uuid::now_v7().simple().to_string();
         match kind {
             Db::Sqlite => {
                 let dir = std::env::temp_dir().join("switchboard-tests");
                 std::fs::create_dir_all(&dir).unwrap();
                 let path = dir.join(format!("{unique}.db"));
-                TestDb {
+                Some(TestDb {
                     url: format!("sqlite://{}?mode=rwc", path.display()),
                     cleanup: Cleanup::File(path),
-                }
+                })
             }
             Db::Postgres => {
                 let server = pg_server();
@@ -83,10 +84,10 @@ impl TestDb {
                     .await
                     .unwrap();
                 admin.close().await.unwrap();
-                TestDb {
+                Some(TestDb {
                     url: format!("{server}/{name}"),
                     cleanup: Cleanup::Database { server, name },
-                }
+                })
             }
         }
     }
@@ -195,7 +196,7 @@ pub async fn spawn_app(kind: Db) -> Option<TestApp> {
 }
 
 pub async fn spawn_app_with(kind: Db, overrides: &[(&str, &str)]) -> Option<TestApp> {
-    let test_db = TestDb::create(kind).await;
+    let test_db = TestDb::create(kind).await?;
     let settings = test_settings(&test_db.url, overrides);
     // `SWITCHBOARD_TEST_LOG=debug cargo test ...` shows the server's own logs.
     if let Ok(filter) = std::env::var("SWITCHBOARD_TEST_LOG") {
