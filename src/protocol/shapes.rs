@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role};
+use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role, Visibility};
 pub use crate::routing::hours::{HolidaySpec, ScheduleSpec};
 
 /// `{"id","name"}`.
@@ -136,6 +136,10 @@ pub struct Message {
     pub at: String,
     /// The sender's id for it, if they gave one.
     pub client_msg_id: Option<String>,
+    /// `all`, or `internal` for a whisper: seen by the chat's analyst, joined managers and
+    /// monitors only, never by the user (contract §9.3).
+    #[serde(default)]
+    pub visibility: Visibility,
 }
 
 /// The constant `"message"` tag of `Message`.
@@ -182,4 +186,6 @@ pub struct QueueView {
     pub next_change_at: Option<String>,
     /// Estimated wait in seconds of a chat starting now; null when none can be made (§8.4).
     pub estimated_wait_secs: Option<u64>,
+    /// Share of today's end-of-chat ratings that scored 4 or 5; null when there were none.
+    pub csat_today: Option<f64>,
 }

@@ -1,7 +1,8 @@
 // The end user's page: pick a queue (or take ?queue=), Start chat, see "You are number N in the
-// queue" while waiting, then talk with the analyst in a Chat window and end the chat. Reconnects
-// and resumes the open chat by itself.
-'use strict';
+// queue" while waiting, then talk with the analyst in a Chat window and end the chat; after an
+// answered chat the engine's `survey` asks "How did we do?" (five buttons, `rate`). The client
+// library reconnects and resumes the open chat by itself.
+import { SwitchboardClient } from '/sdk/switchboard.js';
 
 (() => {
   const { el, api } = SB;
@@ -11,7 +12,14 @@
   let chat = null; // {chat_id, queue_id, win}
 
   if (!SB.header($('who'))) { $('conn').textContent = 'Not signed in'; return; }
-  const sock = new SB.Socket(onFrame, SB.connState($('conn')));
+  const client = new SwitchboardClient({ token: SB.token });
+  window.switchboardSocket = client; // for diagnostics (and the tests that drop the connection)
+  client.on('state', SB.connState($('conn')));
+  client.on('*', onFrame);
+  client.on('message', (m) => { if (chat && m.chat_id === chat.chat_id) chat.win.addMessage(m); });
+  client.on('resumed', (r) => {
+    if (chat && r.chat_id === chat.chat_id && r.ended) finished(null, null);
+  });
   const tell = (text) => { $('notices-text').textContent = text; };
 
   async function loadQueues() {
@@ -39,7 +47,7 @@
     $('start-error').textContent = '';
     const subject = $('subject').value.trim();
     try {
-      const ok = await sock.request({ type: 'start_chat', queue_id: queueSelect.value, ...(subject ? { subject } : {}) });
+      const ok = await client.startChat({ queue_id: queueSelect.value, ...(subject ? { subject } : {}) });
       open({ chat_id: ok.chat_id, queue_id: queueSelect.value, position: ok.position, analyst: null });
       showPosition(ok.position);
     } catch (err) {
@@ -65,36 +73,22 @@
       selfId: SB.me.sub,
       callDetails: false,
       closeLabel: 'End chat',
-      onSend: (body, id) => sock.request({ type: 'send', chat_id: chatId, body, client_msg_id: id }),
-      onTyping: () => sock.tell({ type: 'typing', chat_id: chatId }),
-      onClose: () => sock.request({ type: 'close_chat', chat_id: chatId }).catch((err) => tell(`Could not end the chat: ${err.message || err.code}`)),
-      onDismiss: () => { win.root.remove(); chat = null; $('start').hidden = false; $('progress').hidden = true; },
+      onSend: (body, id) => client.send({ chat_id: chatId, body, client_msg_id: id }),
+      onTyping: () => client.typing(chatId),
+      onClose: () => client.closeChat(chatId).catch((err) => tell(`Could not end the chat: ${err.message || err.code}`)),
+      onDismiss: () => { win.root.remove(); chat = null; $('start').hidden = false; $('progress').hidden = true; $('survey').hidden = true; },
     });
     chat = { chat_id: chatId, queue_id: summary.queue_id, win };
     $('window').replaceChildren(win.root);
     $('start').hidden = true;
     $('progress').hidden = false;
     tell('');
+    client.messages(chatId).forEach((m) => win.addMessage(m));
     return chat;
   }
 
-  async function resume() {
-    const c = chat;
-    try {
-      const ok = await sock.request({ type: 'resume', chat_id: c.chat_id, after_seq: c.win.lastSeq });
-      if (ok.state === 'closed' || ok.state === 'unanswered') finished(null, null);
-      c.win.retryPending();
-    } catch (err) {
-      if (err.code === 'too_far_behind') {
-        const detail = await api('GET', `/api/v1/chats/${c.chat_id}`);
-        detail.transcript.forEach((m) => c.win.addMessage(m));
-        return resume();
-      }
-      if (err.code === 'not_found' || err.code === 'conflict') finished(null, null);
-    }
-  }
-
   function finished(by, reason) {
+    if (!chat || chat.win.ended) return;
     showPosition(null);
     const who = by ? ` by ${by.id === SB.me.sub ? 'you' : by.name}` : '';
     const why = reason && !by ? ` (${reason.replace(/_/g, ' ')})` : '';
@@ -111,9 +105,6 @@
           open(open_);
           showPosition(open_.position);
           if (open_.analyst) tell(`You are chatting with ${open_.analyst.name}.`);
-          resume();
-        } else if (chat && !chat.win.ended) {
-          resume();
         }
         break;
       }
@@ -124,14 +115,47 @@
       case 'chat_accepted':
         if (mine) { showPosition(null); chat.win.setTitle(`Chat with ${f.analyst.name}`); tell(`${f.analyst.name} accepted your chat.`); }
         break;
-      case 'message': if (mine) chat.win.addMessage(f); break;
       case 'typing': if (mine) chat.win.setTyping(f.from.name); break;
       case 'peer_status': if (mine) tell(f.connected ? 'Your analyst is back.' : 'Your analyst lost their connection; please wait.'); break;
       case 'chat_closed': if (mine) finished(f.by, f.reason); break;
+      case 'survey': askSurvey(f.chat_id); break;
+      case 'participant_joined': if (mine) tell(`${f.who.name} joined the chat.`); break;
+      case 'participant_left': if (mine) tell(`${f.who.name} left the chat.`); break;
       default: break;
     }
   }
 
+  // "How did we do?": one button per score; a click rates the chat (once).
+  let surveyChat = null;
+  const scoreWords = ['Very poor', 'Poor', 'OK', 'Good', 'Excellent'];
+  $('survey-scores').replaceChildren(...scoreWords.map((words, i) => {
+    const score = i + 1;
+    const button = el('button', { type: 'button', 'aria-label': `Rate ${score} of 5`, title: words }, String(score));
+    button.addEventListener('click', () => rate(score));
+    return button;
+  }));
+  function askSurvey(chatId) {
+    surveyChat = chatId;
+    $('survey-result').textContent = '';
+    $('survey-comment').value = '';
+    $('survey-scores').querySelectorAll('button').forEach((b) => { b.disabled = false; });
+    $('survey').hidden = false;
+  }
+  async function rate(score) {
+    if (!surveyChat) return;
+    const buttons = $('survey-scores').querySelectorAll('button');
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await client.rate(surveyChat, score, $('survey-comment').value.trim());
+      $('survey-result').textContent = `Thank you: you rated this chat ${score} of 5.`;
+      surveyChat = null;
+    } catch (err) {
+      const words = err.code === 'conflict' ? 'This chat has already been rated.' : `Could not send your rating: ${err.message || err.code}`;
+      $('survey-result').textContent = words;
+      if (err.code !== 'conflict') buttons.forEach((b) => { b.disabled = false; });
+    }
+  }
+
   loadQueues();
-  sock.connect();
+  client.connect().catch(() => { /* shown by the connection line */ });
 })();

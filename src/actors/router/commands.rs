@@ -33,6 +33,8 @@ pub struct StartChat {
     pub skills: Vec<SkillRequest>,
     /// What the session found wrong with the command, answered once the queue is known.
     pub invalid: Option<AppError>,
+    /// The host's ticket id to file the chat under.
+    pub call_ref: Option<String>,
     pub reply: Reply,
 }
 
@@ -51,6 +53,7 @@ impl Handler<StartChat> for Router {
             queue_id,
             subject,
             call_id,
+            call_ref,
             reply,
             ..
         } = msg;
@@ -62,6 +65,7 @@ impl Handler<StartChat> for Router {
             subject,
             call_id,
             skills: asks,
+            call_ref,
             reply,
         };
         self.queue_start(start, ctx);

@@ -22,6 +22,7 @@ use crate::actors::store_writer::{StoreStarts, committed};
 use crate::domain::{ChatState, QueueId, UserId};
 use crate::protocol::{OkResult, Person};
 use crate::routing::{ChatId, Entry, SkillAsk};
+use crate::store::calls::CallOutcome;
 use crate::store::chats::ChatToStart;
 use crate::views::rules::{asks_json, requests};
 
@@ -38,6 +39,8 @@ pub struct PendingStart {
     pub call_id: Option<String>,
     /// Skills asked for, checked against the queue's list.
     pub skills: Vec<SkillAsk>,
+    /// The host's ticket id to file the chat under.
+    pub call_ref: Option<String>,
     pub reply: Reply,
 }
 
@@ -71,6 +74,7 @@ impl Router {
                 user_name: p.user.name.clone(),
                 subject: p.subject.clone(),
                 call_id: p.call_id.clone(),
+                call_ref: p.call_ref.clone(),
                 created_at: p.created_at,
                 skills: asks_json(&p.skills),
             })
@@ -94,14 +98,15 @@ impl Router {
     }
 
     /// Stored starts: each chat joins its queue and gets its actor, then the queue is routed once
-    /// for the whole batch; each user's reply says whether their chat was answered at once.
+    /// for the whole batch; each user's reply says whether their chat was answered at once. A
+    /// start the store refused (its `call_ref` is another user's) gets its error.
     fn started(
         &mut self,
-        stored: impl Iterator<Item = (PendingStart, String)>,
+        stored: impl Iterator<Item = (PendingStart, CallOutcome)>,
         ctx: &mut Context<Self>,
     ) {
         let mut queued = Vec::new();
-        for (start, call_id) in stored {
+        for (start, outcome) in stored {
             let PendingStart {
                 chat_id,
                 created_at,
@@ -110,10 +115,18 @@ impl Router {
                 subject,
                 call_id: _,
                 skills,
+                call_ref: _,
                 reply,
             } = start;
             self.starting
                 .remove(&(UserId::from(user.id.as_str()), queue_id.clone()));
+            let call_id = match outcome {
+                Ok(call_id) => call_id,
+                Err(err) => {
+                    reply.err(&err);
+                    continue;
+                }
+            };
             let entry = Entry {
                 created_ms: created_at.timestamp_millis(),
                 entered_ms: created_at.timestamp_millis(),

@@ -76,6 +76,7 @@ pub(super) fn message() -> Message {
         body: "hi".into(),
         at: AT.into(),
         client_msg_id: None,
+        visibility: crate::domain::Visibility::All,
     }
 }
 
@@ -84,7 +85,7 @@ pub(super) fn message_json() -> Value {
     json!({
         "type": "message", "chat_id": CHAT, "seq": 7,
         "from": {"role": "user", "id": "u1", "name": "Uma"},
-        "body": "hi", "at": AT, "client_msg_id": null,
+        "body": "hi", "at": AT, "client_msg_id": null, "visibility": "all",
     })
 }
 
@@ -121,6 +122,7 @@ pub(super) fn queue_view() -> QueueView {
         open_now: false,
         next_change_at: Some(AT.into()),
         estimated_wait_secs: Some(90),
+        csat_today: None,
     }
 }
 
@@ -133,6 +135,7 @@ pub(super) fn queue_view_json() -> Value {
         "skills": ["french"], "expansion": [{"after_secs": 30, "relax": "all"}],
         "overflow": {"after_secs": 60, "queue_id": "tier2"}, "max_waiting": 10, "schedule": null,
         "open_now": false, "next_change_at": AT, "estimated_wait_secs": 90,
+        "csat_today": null,
     })
 }
 
