@@ -100,6 +100,7 @@ impl Rows {
                     body: "x".repeat(64),
                     client_msg_id: Some(format!("{}.{}", self.n, chat)),
                     created_at: Utc::now(),
+                    attachments: Vec::new(),
                 }
             })
             .collect()

@@ -1,6 +1,7 @@
 //! The store writer: the one component that commits chat state. Chat actors hand it groups of
 //! message rows and typed changes of a chat's state (`ChatChange`: given to an analyst, requeued,
-//! ended, linked to a call, its history written); the router hands it batches of `start_chat`s.
+//! ended, linked to a call, its history written); the router hands it batches of `start_chat`s;
+//! the upload route hands it files (`StoreAttachment`).
 //! It writes whatever has gathered in one transaction, in the order it was handed in, with at
 //! most one transaction in flight, so batches grow with load (one row at a time when idle,
 //! hundreds under pressure) and each request learns whether it is durable: only then is it
@@ -20,6 +21,7 @@ use tokio::sync::oneshot;
 use crate::domain::{ChatState, EndReason};
 use crate::error::{AppError, ErrorCode};
 use crate::settings::StoreSettings;
+use crate::store::attachments::{self, NewAttachment};
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
@@ -73,6 +75,14 @@ pub struct StoreChange(pub ChatChange);
 #[derive(Debug, Message)]
 #[rtype(result = "Result<Vec<String>, StoreError>")]
 pub struct StoreStarts(pub Vec<ChatToStart>);
+
+/// Stores an uploaded file, in a transaction of its own, if its chat is still open; answered
+/// `true` once committed, `false` when the chat had ended (nothing stored). It goes in the
+/// writer's order with everything else, never through a chat actor, so an upload does not hold
+/// up that chat's messages behind its own hand-over.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<bool, StoreError>")]
+pub struct StoreAttachment(pub NewAttachment);
 
 /// Hands `request` to the writer and waits for its commit. A request that could not be stored,
 /// or a writer that stopped, is `unavailable`, as clients are told.
@@ -135,6 +145,8 @@ enum Work {
         Vec<ChatToStart>,
         oneshot::Sender<Result<Vec<String>, StoreError>>,
     ),
+    /// An uploaded file: committed in a transaction of its own.
+    Attachment(NewAttachment, oneshot::Sender<Result<bool, StoreError>>),
 }
 
 pub struct StoreWriter {
@@ -180,6 +192,7 @@ impl StoreWriter {
                 let _ = done.send(());
             }),
             Some(Work::Starts(starts, done)) => self.commit_starts(starts, done, ctx),
+            Some(Work::Attachment(file, done)) => self.commit_attachment(file, done, ctx),
             Some(Work::Group(first)) => self.commit_groups(first, ctx),
         }
     }
@@ -246,6 +259,35 @@ impl StoreWriter {
         );
     }
 
+    /// Commits one uploaded file in a transaction of its own.
+    fn commit_attachment(
+        &mut self,
+        file: NewAttachment,
+        done: oneshot::Sender<Result<bool, StoreError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.in_flight = true;
+        let db = self.db.clone();
+        ctx.spawn(
+            async move {
+                let bytes = file.data.len();
+                let txn = db.begin().await?;
+                let stored = attachments::insert_if_open(&txn, file).await?;
+                txn.commit().await?;
+                if stored {
+                    crate::metrics::attachment_stored(bytes);
+                }
+                Ok(stored)
+            }
+            .into_actor(self)
+            .map(move |result, act, ctx| {
+                act.committed(&result, 1);
+                let _ = done.send(result);
+                act.flush(ctx);
+            }),
+        );
+    }
+
     /// A commit returned: the store is healthy as long as commits succeed.
     fn committed<T>(&mut self, result: &Result<T, StoreError>, requests: usize) {
         if let Err(err) = result {
@@ -298,7 +340,11 @@ async fn apply(
                 reason,
                 ended_at,
                 last_seq,
-            } => chats::mark_ended(txn, chat_id, *state, *reason, *ended_at, *last_seq).await?,
+            } => {
+                chats::mark_ended(txn, chat_id, *state, *reason, *ended_at, *last_seq).await?;
+                // Files uploaded but never sent go with the chat's end (contract §12).
+                attachments::delete_unsent(txn, chat_id).await?;
+            }
             ChatChange::Link { chat_id, call_id } => {
                 history::link(txn, chat_id, call_id).await?;
             }
@@ -373,6 +419,21 @@ impl Handler<StoreStarts> for StoreWriter {
     fn handle(&mut self, msg: StoreStarts, ctx: &mut Context<Self>) -> Self::Result {
         let (done, result) = oneshot::channel();
         self.waiting.push_back(Work::Starts(msg.0, done));
+        self.flush(ctx);
+        Box::pin(async move {
+            result
+                .await
+                .unwrap_or_else(|_| Err(StoreError("the store writer stopped".into())))
+        })
+    }
+}
+
+impl Handler<StoreAttachment> for StoreWriter {
+    type Result = ResponseFuture<Result<bool, StoreError>>;
+
+    fn handle(&mut self, msg: StoreAttachment, ctx: &mut Context<Self>) -> Self::Result {
+        let (done, result) = oneshot::channel();
+        self.waiting.push_back(Work::Attachment(msg.0, done));
         self.flush(ctx);
         Box::pin(async move {
             result

@@ -70,6 +70,25 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
     Ok(principal)
 }
 
+/// The caller of a route a browser may open without headers (an `EventSource`, an `<img>`): a
+/// single-use `ticket` from `POST /api/v1/ws-tickets` when given, else the bearer token.
+pub async fn bearer_or_ticket(
+    req: &HttpRequest,
+    ticket: Option<&str>,
+    state: &AppState,
+) -> AppResult<Principal> {
+    match (ticket, bearer_token(req)) {
+        (Some(ticket), _) => state
+            .tickets
+            .redeem(ticket)
+            .ok_or_else(|| AppError::unauthorized("ticket is unknown, used or expired")),
+        (None, Some(token)) => authenticate(state, token).await,
+        (None, None) => Err(AppError::unauthorized(
+            "a bearer token or a ticket is required",
+        )),
+    }
+}
+
 impl FromRequest for Caller {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;

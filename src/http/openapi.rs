@@ -63,6 +63,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(queues::queue_analysts)
         .service(chats::list_chats)
         .service(chats::get_chat)
+        .service(attachments::upload_attachment)
+        .service(downloads::download_attachment)
         .service(calls::get_call)
         .service(analysts::patch_analyst)
         .service(members::put_member)

@@ -1,4 +1,5 @@
-//! What a chat actor does for its participants' messages: `send` (seq, store, ack, relay) and
+//! What a chat actor does for its participants' messages: `send` (seq, its files, store, ack,
+//! relay) and
 //! `typing`. `resume` has its own file (`replay`).
 
 use super::*;
@@ -10,6 +11,8 @@ pub struct PostMessage {
     pub from: ActorRef,
     pub body: String,
     pub client_msg_id: Option<String>,
+    /// Ids of files the sender uploaded to this chat, to send with it.
+    pub attachments: Vec<String>,
     pub reply: Reply,
 }
 
@@ -41,6 +44,10 @@ impl Handler<PostMessage> for ChatActor {
             );
             return msg.reply.err(&err);
         }
+        let files = match self.unsent.claim(&msg.from, &msg.attachments) {
+            Ok(files) => files,
+            Err(err) => return msg.reply.err(&err),
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
         if let Some(id) = &msg.client_msg_id {
@@ -55,7 +62,9 @@ impl Handler<PostMessage> for ChatActor {
                 body: msg.body,
                 at: rfc3339(Utc::now()),
                 client_msg_id: msg.client_msg_id,
+                attachments: files::refs(&files),
             },
+            files,
             reply: msg.reply,
         });
         self.flush(ctx);
