@@ -144,7 +144,7 @@ async fn may_upload(state: &AppState, who: &ActorRef, chat_id: ChatId) -> AppRes
     let took_part = match who.role {
         Role::User => chat.user_id == who.id,
         Role::Analyst | Role::Manager => chat.analyst_id.as_deref() == Some(who.id.as_str()),
-        Role::Admin => false,
+        Role::Admin | Role::Service => false,
     };
     if took_part {
         Err(AppError::conflict("the chat has ended"))

@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::http::access;
-use crate::http::caller::{Caller, bearer_or_ticket};
+use crate::http::caller::{Caller, bearer_or_ticket_any};
 use crate::state::AppState;
 use crate::store;
 use crate::store::attachments::AttachmentMeta;
@@ -48,7 +48,7 @@ pub async fn download_attachment(
     query: web::Query<DownloadQuery>,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let principal = bearer_or_ticket(&req, query.ticket.as_deref(), &state).await?;
+    let principal = bearer_or_ticket_any(&req, query.ticket.as_deref(), &state).await?;
     let not_found = || AppError::not_found(format!("attachment {id}"));
     let meta = store::attachments::meta(&state.db, &id)
         .await?
