@@ -29,6 +29,7 @@ const BELOW_ACTORS: &[&str] = &[
     "auth",
     "settings",
     "telemetry",
+    "ticket",
     "seed",
     "web",
     "load",

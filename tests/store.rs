@@ -590,6 +590,7 @@ async fn a_batch_of_starts_is_stored_in_one_go(s: Store) {
         user_name: format!("{user} renamed"),
         subject: String::new(),
         call_id: call_id.map(Into::into),
+        call_ref: None,
         created_at: at(1),
     };
     // Noah twice (two queues) in one statement; Emma in her own call; Fred naming Emma's call.
@@ -599,7 +600,12 @@ async fn a_batch_of_starts_is_stored_in_one_go(s: Store) {
         start("c3", "emma", "service-desk", Some(&earlier)),
         start("c4", "fred", "service-desk", Some(&earlier)),
     ];
-    let call_ids = store::chats::start_all(&s.db, &batch).await.unwrap();
+    let call_ids: Vec<String> = store::chats::start_all(&s.db, &batch)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     assert_ne!(call_ids[0], call_ids[1]);
     assert_eq!(call_ids[2], earlier);
     assert_ne!(call_ids[3], earlier);

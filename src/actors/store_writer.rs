@@ -1,7 +1,7 @@
 //! The store writer: the one component that commits chat state. Chat actors hand it groups of
 //! message rows and typed changes of a chat's state (`ChatChange`: given to an analyst, requeued,
 //! ended, linked to a call, its history written); the router hands it batches of `start_chat`s;
-//! the upload route hands it files (`StoreAttachment`).
+//! the upload route hands it files (`attachment_writes`).
 //! It writes whatever has gathered in one transaction, in the order it was handed in, with at
 //! most one transaction in flight, so batches grow with load (one row at a time when idle,
 //! hundreds under pressure) and each request learns whether it is durable: only then is it
@@ -21,11 +21,16 @@ use tokio::sync::oneshot;
 use crate::domain::{ChatState, EndReason};
 use crate::error::{AppError, ErrorCode};
 use crate::settings::StoreSettings;
-use crate::store::attachments::{self, NewAttachment};
+use crate::store::attachments;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
 use crate::store::{calls, chats};
+
+mod attachment_writes;
+mod call_writes;
+pub use attachment_writes::StoreAttachment;
+pub use call_writes::{CallWrite, StoreCall};
 
 /// Rows to store together; answered once they are committed (or could not be).
 #[derive(Debug, Message)]
@@ -71,18 +76,10 @@ pub enum ChatChange {
 pub struct StoreChange(pub ChatChange);
 
 /// Stores a batch of checked `start_chat`s (with their users and new calls) in one transaction;
-/// answered with each chat's call id, in order.
+/// answered with each chat's call id, in order (or why that start was refused).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Vec<String>, StoreError>")]
+#[rtype(result = "Result<Vec<calls::CallOutcome>, StoreError>")]
 pub struct StoreStarts(pub Vec<ChatToStart>);
-
-/// Stores an uploaded file, in a transaction of its own, if its chat is still open; answered
-/// `true` once committed, `false` when the chat had ended (nothing stored). It goes in the
-/// writer's order with everything else, never through a chat actor, so an upload does not hold
-/// up that chat's messages behind its own hand-over.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<bool, StoreError>")]
-pub struct StoreAttachment(pub NewAttachment);
 
 /// Hands `request` to the writer and waits for its commit. A request that could not be stored,
 /// or a writer that stopped, is `unavailable`, as clients are told.
@@ -143,10 +140,12 @@ enum Work {
     /// A batch of starts: committed in a transaction of its own.
     Starts(
         Vec<ChatToStart>,
-        oneshot::Sender<Result<Vec<String>, StoreError>>,
+        oneshot::Sender<Result<Vec<calls::CallOutcome>, StoreError>>,
     ),
+    /// A call the host opens or edits: committed in a transaction of its own.
+    Call(call_writes::CallWork),
     /// An uploaded file: committed in a transaction of its own.
-    Attachment(NewAttachment, oneshot::Sender<Result<bool, StoreError>>),
+    Attachment(attachment_writes::AttachmentWork),
 }
 
 pub struct StoreWriter {
@@ -192,8 +191,9 @@ impl StoreWriter {
                 let _ = done.send(());
             }),
             Some(Work::Starts(starts, done)) => self.commit_starts(starts, done, ctx),
-            Some(Work::Attachment(file, done)) => self.commit_attachment(file, done, ctx),
             Some(Work::Group(first)) => self.commit_groups(first, ctx),
+            Some(Work::Call(work)) => self.commit_call(work, ctx),
+            Some(Work::Attachment(work)) => self.commit_attachment(work, ctx),
         }
     }
 
@@ -239,7 +239,7 @@ impl StoreWriter {
     fn commit_starts(
         &mut self,
         starts: Vec<ChatToStart>,
-        done: oneshot::Sender<Result<Vec<String>, StoreError>>,
+        done: oneshot::Sender<Result<Vec<calls::CallOutcome>, StoreError>>,
         ctx: &mut Context<Self>,
     ) {
         self.in_flight = true;
@@ -249,35 +249,6 @@ impl StoreWriter {
                 chats::start_all(&db, &starts)
                     .await
                     .map_err(StoreError::from)
-            }
-            .into_actor(self)
-            .map(move |result, act, ctx| {
-                act.committed(&result, 1);
-                let _ = done.send(result);
-                act.flush(ctx);
-            }),
-        );
-    }
-
-    /// Commits one uploaded file in a transaction of its own.
-    fn commit_attachment(
-        &mut self,
-        file: NewAttachment,
-        done: oneshot::Sender<Result<bool, StoreError>>,
-        ctx: &mut Context<Self>,
-    ) {
-        self.in_flight = true;
-        let db = self.db.clone();
-        ctx.spawn(
-            async move {
-                let bytes = file.data.len();
-                let txn = db.begin().await?;
-                let stored = attachments::insert_if_open(&txn, file).await?;
-                txn.commit().await?;
-                if stored {
-                    crate::metrics::attachment_stored(bytes);
-                }
-                Ok(stored)
             }
             .into_actor(self)
             .map(move |result, act, ctx| {
@@ -414,26 +385,11 @@ impl Handler<StoreChange> for StoreWriter {
 }
 
 impl Handler<StoreStarts> for StoreWriter {
-    type Result = ResponseFuture<Result<Vec<String>, StoreError>>;
+    type Result = ResponseFuture<Result<Vec<calls::CallOutcome>, StoreError>>;
 
     fn handle(&mut self, msg: StoreStarts, ctx: &mut Context<Self>) -> Self::Result {
         let (done, result) = oneshot::channel();
         self.waiting.push_back(Work::Starts(msg.0, done));
-        self.flush(ctx);
-        Box::pin(async move {
-            result
-                .await
-                .unwrap_or_else(|_| Err(StoreError("the store writer stopped".into())))
-        })
-    }
-}
-
-impl Handler<StoreAttachment> for StoreWriter {
-    type Result = ResponseFuture<Result<bool, StoreError>>;
-
-    fn handle(&mut self, msg: StoreAttachment, ctx: &mut Context<Self>) -> Self::Result {
-        let (done, result) = oneshot::channel();
-        self.waiting.push_back(Work::Attachment(msg.0, done));
         self.flush(ctx);
         Box::pin(async move {
             result

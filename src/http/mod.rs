@@ -5,6 +5,7 @@ pub mod access;
 pub mod analysts;
 pub mod attachments;
 pub mod body;
+pub mod call_tickets;
 pub mod caller;
 pub mod calls;
 pub mod chats;
