@@ -440,12 +440,9 @@ async fn an_acked_attachment_survives_kill_9(kind: Db) {
         .await;
 }
 
-#[actix_web::test]
-async fn an_acked_attachment_survives_kill_9_sqlite() {
-    an_acked_attachment_survives_kill_9(Db::Sqlite).await;
-}
+/// The restart test takes a `Db` (it runs the binary as a child process).
+mod restart {
+    use super::*;
 
-#[actix_web::test]
-async fn an_acked_attachment_survives_kill_9_postgres() {
-    an_acked_attachment_survives_kill_9(Db::Postgres).await;
+    for_each_database!(an_acked_attachment_survives_kill_9);
 }
