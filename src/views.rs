@@ -33,6 +33,7 @@ pub fn message(m: chat_messages::Model, files: Vec<AttachmentMeta>) -> Result<Me
         body: m.body,
         at: rfc3339(m.created_at),
         client_msg_id: m.client_msg_id,
+        visibility: m.visibility.parse()?,
         attachments: files.into_iter().map(attachment_ref).collect(),
     })
 }

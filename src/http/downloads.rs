@@ -1,5 +1,6 @@
 //! `GET /api/v1/attachments/{id}` (contract §12): the file's bytes, to whoever may see its chat
-//! once it has been sent (`access::may_see_chat`), and to its uploader alone before; anyone else
+//! once it has been sent (`access::may_see_chat`; a file in a whisper never to the user), and to
+//! its uploader alone before; anyone else
 //! gets 404, exactly as for a file that does not exist. A page's `<img>` or link cannot send a
 //! header, so a single-use `?ticket=` is taken as `GET /events` takes it. Served so that nothing
 //! in it can run: `X-Content-Type-Options: nosniff`, a CSP that allows nothing (and sandboxes the
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::Principal;
+use crate::domain::{Role, Visibility};
 use crate::error::{AppError, AppResult};
 use crate::http::access;
 use crate::http::caller::{Caller, bearer_or_ticket_any};
@@ -88,10 +90,18 @@ pub async fn download_attachment(
 
 /// Before it is sent, a file is its uploader's alone; after, it is as visible as its chat.
 async fn may_see(state: &AppState, principal: Principal, meta: &AttachmentMeta) -> AppResult<bool> {
-    if meta.message_seq.is_none() {
+    let Some(seq) = meta.message_seq else {
         return Ok(
             meta.uploader_id == principal.id && meta.uploader_role == principal.role.as_str()
         );
+    };
+    // A file whispered to the chat's staff is never the user's to see (contract §9.3).
+    if principal.role == Role::User
+        && store::messages::visibility_of(&state.db, &meta.chat_id, seq)
+            .await?
+            .is_none_or(|v| v != Visibility::All.as_str())
+    {
+        return Ok(false);
     }
     let Some(chat) = store::chats::find(&state.db, &meta.chat_id).await? else {
         return Ok(false);
