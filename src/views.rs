@@ -32,6 +32,7 @@ pub fn message(m: chat_messages::Model) -> Result<Message, ParseError> {
         body: m.body,
         at: rfc3339(m.created_at),
         client_msg_id: m.client_msg_id,
+        visibility: m.visibility.parse()?,
     })
 }
 
@@ -95,5 +96,6 @@ pub fn queue_view(
         answered_today: f.answered_today,
         unanswered_today: f.unanswered_today,
         service_level: f.service_level,
+        csat_today: f.csat_today,
     }
 }

@@ -44,9 +44,9 @@ async fn served_sdk(app: &TestApp) -> PathBuf {
 }
 
 async fn node_tests_pass(kind: Db) {
-    let Some(app) = spawn_app_with(kind, &[("SEED__DEMO", "true")]).await else {
-        return;
-    };
+    let app = spawn_app_with(kind, &[("SEED__DEMO", "true")])
+        .await
+        .expect("a test server");
     let sdk = served_sdk(&app).await;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/client.test.mjs");
     let flags = option_env!("SWITCHBOARD_NODE_FLAGS").unwrap_or_default();
@@ -81,13 +81,23 @@ async fn node_tests_pass(kind: Db) {
 }
 
 #[actix_web::test]
-#[cfg_attr(not(has_node), ignore = "needs Node with a WebSocket client")]
+#[cfg_attr(
+    switchboard_no_node,
+    ignore = "needs Node with a WebSocket client (22+, or 20)"
+)]
 async fn the_client_library_passes_its_node_tests_on_sqlite() {
     node_tests_pass(Db::Sqlite).await;
 }
 
 #[actix_web::test]
-#[cfg_attr(not(has_node), ignore = "needs Node with a WebSocket client")]
+#[cfg_attr(
+    switchboard_no_node,
+    ignore = "needs Node with a WebSocket client (22+, or 20)"
+)]
+#[cfg_attr(
+    switchboard_no_pg,
+    ignore = "needs PostgreSQL: built with SWITCHBOARD_TEST_PG=0; run with it unset or a postgres:// URL"
+)]
 async fn the_client_library_passes_its_node_tests_on_postgres() {
     node_tests_pass(Db::Postgres).await;
 }

@@ -86,10 +86,12 @@ async fn open_widget(user: &Browser<'_>, portal: &Portal, path: &str) -> El {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    switchboard_no_browser,
+    ignore = "needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)"
+)]
 async fn a_portal_user_chats_through_the_widget_across_page_loads() {
-    let Some(driver) = Driver::start() else {
-        return;
-    };
+    let driver = Driver::start();
     let portal = Portal::start();
     let app = engine(&portal, true).await;
     let (status, allow) = preflight(&app, &portal.base).await;
@@ -166,10 +168,12 @@ async fn a_portal_user_chats_through_the_widget_across_page_loads() {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    switchboard_no_browser,
+    ignore = "needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)"
+)]
 async fn a_portal_whose_origin_is_not_allowed_gets_no_chat() {
-    let Some(driver) = Driver::start() else {
-        return;
-    };
+    let driver = Driver::start();
     let portal = Portal::start();
     let app = engine(&portal, false).await;
     let (status, allow) = preflight(&app, &portal.base).await;

@@ -8,17 +8,19 @@ use actix::prelude::*;
 use actix_web_actors::ws;
 
 use super::archive;
-use super::chat::{LinkCall, PostMessage, Resume, Typing};
+use super::chat::{LinkCall, PostMessage, Resume, Supervise, SuperviseAction, Typing};
 use super::hub::Reply;
 use super::router::{Accept, CloseChat, Decline, SetStatus, StartChat, Transfer};
 use super::session::Session;
-use crate::domain::{AnalystId, QueueId, Role};
+use crate::domain::{AnalystId, ChatId, QueueId, Role, Visibility};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::protocol::{Actor as ActorRef, ClientFrame, OkResult, Person, ServerFrame};
+use crate::protocol::{Actor as ActorRef, ClientFrame, OkResult, Person, SendCmd, ServerFrame};
 
 /// Longest `client_msg_id` and chat subject.
 const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
 const MAX_SUBJECT_CHARS: usize = 200;
+/// Longest comment on a rating (contract §9.4).
+const MAX_COMMENT_CHARS: usize = 1000;
 
 /// Refuses text with control characters other than newline, carriage return and tab.
 fn check_text(field: &str, text: &str, max_chars: usize, allow_empty: bool) -> AppResult<()> {
@@ -75,39 +77,35 @@ impl Session {
                 }
                 .encode(),
             ),
-            ClientFrame::Send(cmd) => {
-                let limits = &state.settings.limits;
-                if let Err(err) = check_text("body", &cmd.body, limits.max_body_chars, false)
-                    .and_then(|()| match &cmd.client_msg_id {
-                        Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
-                        None => Ok(()),
-                    })
+            ClientFrame::Send(cmd) => self.post(cmd, Visibility::All, reply, ctx),
+            ClientFrame::Whisper(cmd) => self.post(cmd, Visibility::Internal, reply, ctx),
+            ClientFrame::Monitor(cmd) => {
+                self.supervise(cmd.chat_id, SuperviseAction::Monitor, reply, ctx)
+            }
+            ClientFrame::Unmonitor(cmd) => {
+                self.supervise(cmd.chat_id, SuperviseAction::Unmonitor, reply, ctx)
+            }
+            ClientFrame::Join(cmd) => {
+                self.supervise(cmd.chat_id, SuperviseAction::Join, reply, ctx)
+            }
+            ClientFrame::Leave(cmd) => {
+                self.supervise(cmd.chat_id, SuperviseAction::Leave, reply, ctx)
+            }
+            ClientFrame::Rate(cmd) => {
+                if !(1..=5).contains(&cmd.score) {
+                    return reply.err(&AppError::bad_request("score must be 1 to 5"));
+                }
+                let comment = cmd.comment.filter(|c| !c.trim().is_empty());
+                if let Some(c) = &comment
+                    && let Err(err) = check_text("comment", c, MAX_COMMENT_CHARS, true)
                 {
                     return reply.err(&err);
                 }
-                match state.directory.get(&cmd.chat_id) {
-                    Some(chat) => {
-                        let post = PostMessage {
-                            from: self.me(),
-                            body: cmd.body,
-                            client_msg_id: cmd.client_msg_id,
-                            reply,
-                        };
-                        // A chat whose mailbox is full is behind: refuse rather than pile up.
-                        if let Err(SendError::Full(post)) = chat.try_send(post) {
-                            let busy = AppError::new(
-                                ErrorCode::RateLimited,
-                                "this chat is busy: send again shortly",
-                            );
-                            post.reply.err(&busy);
-                        }
-                    }
-                    None => self.answer_from_archive(
-                        archive::refuse_ended(state.clone(), self.me(), cmd.chat_id),
-                        reply,
-                        ctx,
-                    ),
-                }
+                self.answer_from_archive(
+                    archive::rate(state.clone(), self.me(), cmd.chat_id, cmd.score, comment),
+                    reply,
+                    ctx,
+                );
             }
             ClientFrame::Typing(cmd) => match state.directory.get(&cmd.chat_id) {
                 // Typing is a hint: when the chat is behind it is dropped.
@@ -154,6 +152,10 @@ impl Session {
                 if let Err(err) = check_text("subject", &subject, MAX_SUBJECT_CHARS, true) {
                     return reply.err(&err);
                 }
+                if let Err(err) = check_call_choice(cmd.call_id.as_deref(), cmd.call_ref.as_deref())
+                {
+                    return reply.err(&err);
+                }
                 let Ok(queue_id) = QueueId::parse(cmd.queue_id.as_str()) else {
                     return reply.err(&AppError::not_found(format!("queue {}", cmd.queue_id)));
                 };
@@ -162,6 +164,7 @@ impl Session {
                     queue_id,
                     subject: subject.trim().to_string(),
                     call_id: cmd.call_id,
+                    call_ref: cmd.call_ref,
                     reply,
                 });
             }
@@ -205,6 +208,76 @@ impl Session {
         }
     }
 
+    /// `send` or `whisper`: checked, then handed to the chat (an ended chat answers from the
+    /// database).
+    fn post(
+        &mut self,
+        cmd: SendCmd,
+        visibility: Visibility,
+        reply: Reply,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let state = self.state.clone();
+        let limits = &state.settings.limits;
+        if let Err(err) =
+            check_text("body", &cmd.body, limits.max_body_chars, false).and_then(|()| {
+                match &cmd.client_msg_id {
+                    Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
+                    None => Ok(()),
+                }
+            })
+        {
+            return reply.err(&err);
+        }
+        match state.directory.get(&cmd.chat_id) {
+            Some(chat) => {
+                let post = PostMessage {
+                    from: self.me(),
+                    body: cmd.body,
+                    client_msg_id: cmd.client_msg_id,
+                    visibility,
+                    reply,
+                };
+                // A chat whose mailbox is full is behind: refuse rather than pile up.
+                if let Err(SendError::Full(post)) = chat.try_send(post) {
+                    let busy = AppError::new(
+                        ErrorCode::RateLimited,
+                        "this chat is busy: send again shortly",
+                    );
+                    post.reply.err(&busy);
+                }
+            }
+            None => self.answer_from_archive(
+                archive::refuse_ended(state.clone(), self.me(), cmd.chat_id),
+                reply,
+                ctx,
+            ),
+        }
+    }
+
+    /// `monitor`, `unmonitor`, `join`, `leave`: the chat actor checks who may; an ended chat is
+    /// `conflict` for those who could have, `not_found` for everyone else.
+    fn supervise(
+        &mut self,
+        chat_id: ChatId,
+        action: SuperviseAction,
+        reply: Reply,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        match self.state.directory.get(&chat_id) {
+            Some(chat) => chat.do_send(Supervise {
+                who: self.me(),
+                action,
+                reply,
+            }),
+            None => self.answer_from_archive(
+                archive::refuse_supervise_ended(self.state.clone(), self.me(), chat_id),
+                reply,
+                ctx,
+            ),
+        }
+    }
+
     /// Which commands each role may send.
     fn check_role(&self, frame: &ClientFrame) -> AppResult<()> {
         let staff_only = matches!(
@@ -214,13 +287,32 @@ impl Session {
                 | ClientFrame::Decline(_)
                 | ClientFrame::LinkCall(_)
                 | ClientFrame::Transfer(_)
+                | ClientFrame::Monitor(_)
+                | ClientFrame::Unmonitor(_)
+                | ClientFrame::Whisper(_)
+                | ClientFrame::Join(_)
+                | ClientFrame::Leave(_)
         );
         let allowed = match self.principal.role {
-            Role::Admin => matches!(frame, ClientFrame::Ping),
+            // Admins supervise (and, once joined, take part); they take no chats.
+            Role::Admin => matches!(
+                frame,
+                ClientFrame::Ping
+                    | ClientFrame::Send(_)
+                    | ClientFrame::Typing(_)
+                    | ClientFrame::Resume(_)
+                    | ClientFrame::Monitor(_)
+                    | ClientFrame::Unmonitor(_)
+                    | ClientFrame::Whisper(_)
+                    | ClientFrame::Join(_)
+                    | ClientFrame::Leave(_)
+            ),
             // Refused on `/ws` before the upgrade; nothing if one ever got here.
             Role::Service => false,
             Role::User => !staff_only,
-            Role::Analyst | Role::Manager => !matches!(frame, ClientFrame::StartChat(_)),
+            Role::Analyst | Role::Manager => {
+                !matches!(frame, ClientFrame::StartChat(_) | ClientFrame::Rate(_))
+            }
         };
         if allowed {
             Ok(())
@@ -246,5 +338,17 @@ impl Session {
             work.into_actor(self)
                 .map(move |result, _, _| reply.answer(result)),
         );
+    }
+}
+
+/// `start_chat` names at most one of `call_id` and `call_ref`, and a `call_ref` has the ticket id
+/// syntax (contract §10.2).
+fn check_call_choice(call_id: Option<&str>, call_ref: Option<&str>) -> AppResult<()> {
+    match (call_id, call_ref) {
+        (Some(_), Some(_)) => Err(AppError::bad_request(
+            "call_id and call_ref may not be given together",
+        )),
+        (_, Some(call_ref)) => crate::ticket::check_ref("call_ref", call_ref),
+        _ => Ok(()),
     }
 }

@@ -23,7 +23,12 @@ use crate::settings::StoreSettings;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
+use crate::store::ratings::{self, NewRating};
+use crate::store::supervisors::{self, Supervisor, SupervisorKind};
 use crate::store::{calls, chats};
+
+mod call_writes;
+pub use call_writes::{CallWrite, StoreCall};
 
 /// Rows to store together; answered once they are committed (or could not be).
 #[derive(Debug, Message)]
@@ -61,6 +66,16 @@ pub enum ChatChange {
     Link { chat_id: String, call_id: String },
     /// The ended chat's transcript, onto its call and every linked call.
     History(Vec<HistoryEntry>),
+    /// A manager or admin starts monitoring or joins the chat (contract §9.3).
+    Supervise(Supervisor),
+    /// They stop monitoring, or leave.
+    Unsupervise {
+        chat_id: String,
+        principal_id: String,
+        kind: SupervisorKind,
+    },
+    /// The user rated the ended chat (contract §9.4); a chat already rated keeps its rating.
+    Rate(NewRating),
 }
 
 /// Stores a change of a chat's state; answered once it is committed (or could not be).
@@ -69,9 +84,9 @@ pub enum ChatChange {
 pub struct StoreChange(pub ChatChange);
 
 /// Stores a batch of checked `start_chat`s (with their users and new calls) in one transaction;
-/// answered with each chat's call id, in order.
+/// answered with each chat's call id, in order (or why that start was refused).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Vec<String>, StoreError>")]
+#[rtype(result = "Result<Vec<calls::CallOutcome>, StoreError>")]
 pub struct StoreStarts(pub Vec<ChatToStart>);
 
 /// Hands `request` to the writer and waits for its commit. A request that could not be stored,
@@ -133,8 +148,10 @@ enum Work {
     /// A batch of starts: committed in a transaction of its own.
     Starts(
         Vec<ChatToStart>,
-        oneshot::Sender<Result<Vec<String>, StoreError>>,
+        oneshot::Sender<Result<Vec<calls::CallOutcome>, StoreError>>,
     ),
+    /// A call the host opens or edits: committed in a transaction of its own.
+    Call(call_writes::CallWork),
 }
 
 pub struct StoreWriter {
@@ -181,6 +198,7 @@ impl StoreWriter {
             }),
             Some(Work::Starts(starts, done)) => self.commit_starts(starts, done, ctx),
             Some(Work::Group(first)) => self.commit_groups(first, ctx),
+            Some(Work::Call(work)) => self.commit_call(work, ctx),
         }
     }
 
@@ -226,7 +244,7 @@ impl StoreWriter {
     fn commit_starts(
         &mut self,
         starts: Vec<ChatToStart>,
-        done: oneshot::Sender<Result<Vec<String>, StoreError>>,
+        done: oneshot::Sender<Result<Vec<calls::CallOutcome>, StoreError>>,
         ctx: &mut Context<Self>,
     ) {
         self.in_flight = true;
@@ -307,6 +325,13 @@ async fn apply(
                     history::write(txn, entry.clone()).await?;
                 }
             }
+            ChatChange::Supervise(supervisor) => supervisors::add(txn, supervisor).await?,
+            ChatChange::Rate(rating) => ratings::insert(txn, rating).await?,
+            ChatChange::Unsupervise {
+                chat_id,
+                principal_id,
+                kind,
+            } => supervisors::remove(txn, chat_id, principal_id, *kind).await?,
         }
     }
     activate(txn, &run).await
@@ -368,7 +393,7 @@ impl Handler<StoreChange> for StoreWriter {
 }
 
 impl Handler<StoreStarts> for StoreWriter {
-    type Result = ResponseFuture<Result<Vec<String>, StoreError>>;
+    type Result = ResponseFuture<Result<Vec<calls::CallOutcome>, StoreError>>;
 
     fn handle(&mut self, msg: StoreStarts, ctx: &mut Context<Self>) -> Self::Result {
         let (done, result) = oneshot::channel();

@@ -1,5 +1,6 @@
 //! Calls: `GET /calls/{id}`, the call (ticket) with its history, where each chat on it left its
-//! transcript and the link that reopens it.
+//! transcript and the link that reopens it, and the host's ticket on it (`external_ref`,
+//! `external_url`). The host's writes and look-up by ref are `http::call_tickets`.
 
 use actix_web::{HttpResponse, get, web};
 use entities::chats;
@@ -24,6 +25,10 @@ pub struct CallView {
     pub status: String,
     pub created_at: String,
     pub first_contact_at: Option<String>,
+    /// The host's ticket id (contract §10.2), or null.
+    pub external_ref: Option<String>,
+    /// Where the host's ticket lives (absolute http(s) URL), or null.
+    pub external_url: Option<String>,
     pub history: Vec<HistoryView>,
 }
 
@@ -35,6 +40,19 @@ pub struct HistoryView {
     pub ended_at: String,
     pub contents: String,
     pub link: String,
+    /// The user's end-of-chat rating (contract §9.4); null until they rate it.
+    pub rating: Option<RatingView>,
+}
+
+/// `{"score","comment","at"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RatingView {
+    /// 1 to 5.
+    pub score: i32,
+    /// What the user added, if anything.
+    pub comment: Option<String>,
+    /// When they rated, RFC 3339.
+    pub at: String,
 }
 
 /// The call with its history.
@@ -42,11 +60,24 @@ pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {
     let call = store::calls::find(&state.db, call_id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("call {call_id}")))?;
+    view_of(state, call).await
+}
+
+/// The view of a stored call, with its user's name and its history.
+pub async fn view_of(state: &AppState, call: entities::calls::Model) -> AppResult<CallView> {
+    let call_id = call.id.as_str();
     let names = store::users::names(&state.db, std::slice::from_ref(&call.user_id)).await?;
-    let history = store::calls::history(&state.db, call_id)
-        .await?
+    let entries = store::calls::history(&state.db, call_id).await?;
+    let chat_ids: Vec<String> = entries.iter().map(|h| h.chat_id.clone()).collect();
+    let ratings = store::ratings::of_chats(&state.db, &chat_ids).await?;
+    let history = entries
         .into_iter()
         .map(|h| HistoryView {
+            rating: ratings.get(&h.chat_id).map(|r| RatingView {
+                score: r.score,
+                comment: r.comment.clone(),
+                at: rfc3339(r.rated_at),
+            }),
             kind: h.kind,
             chat_id: h.chat_id,
             started_at: rfc3339(h.started_at),
@@ -66,6 +97,8 @@ pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {
         status: call.status,
         created_at: rfc3339(call.created_at),
         first_contact_at: rfc3339_opt(call.first_contact_at),
+        external_ref: call.external_ref,
+        external_url: call.external_url,
         history,
     })
 }

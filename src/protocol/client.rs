@@ -61,7 +61,7 @@ client_frames! {
     CloseChat(ChatRef) = "close_chat",
     /// `resume {chat_id, after_seq}`.
     Resume(ResumeCmd) = "resume",
-    /// `start_chat {queue_id, subject?, call_id?}` (users).
+    /// `start_chat {queue_id, subject?, call_id?, call_ref?}` (users).
     StartChat(StartChatCmd) = "start_chat",
     /// `set_status {status}` (staff).
     SetStatus(SetStatusCmd) = "set_status",
@@ -73,6 +73,30 @@ client_frames! {
     LinkCall(LinkCallCmd) = "link_call",
     /// `transfer {chat_id, queue_id}` or `transfer {chat_id, analyst_id}` (staff).
     Transfer(TransferCmd) = "transfer",
+    /// `monitor {chat_id}` (managers of the chat's queue, admins).
+    Monitor(ChatRef) = "monitor",
+    /// `unmonitor {chat_id}`.
+    Unmonitor(ChatRef) = "unmonitor",
+    /// `whisper {chat_id, body, client_msg_id}`: a message the user never sees.
+    Whisper(SendCmd) = "whisper",
+    /// `join {chat_id}` (managers of the chat's queue, admins).
+    Join(ChatRef) = "join",
+    /// `leave {chat_id}`.
+    Leave(ChatRef) = "leave",
+    /// `rate {chat_id, score, comment?}` (users, once an answered chat has ended).
+    Rate(RateCmd) = "rate",
+}
+
+/// `rate`: the end-of-chat survey's answer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RateCmd {
+    /// The ended chat.
+    pub chat_id: ChatId,
+    /// 1 (poor) to 5 (excellent).
+    pub score: i64,
+    /// What the user adds, up to 1000 characters.
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// A command that names one chat (`typing`, `close_chat`, `accept`, `decline`).
@@ -114,6 +138,10 @@ pub struct StartChatCmd {
     /// An existing call of this user to log the chat for; absent: a new call.
     #[serde(default)]
     pub call_id: Option<String>,
+    /// The host's ticket id (`external_ref`, at most 64 characters): the chat goes on this user's
+    /// call with that ref, made when there is none. Not together with `call_id`.
+    #[serde(default)]
+    pub call_ref: Option<String>,
 }
 
 /// `set_status`.
