@@ -1,8 +1,8 @@
 //! Browser tests of `/widget.js` (contract §13) in headless Chromium: a portal served from
 //! another origin (`common::portal`) includes the widget with one script tag; its user chats
 //! with an analyst who answers in the console, keeps the conversation across the portal's page
-//! loads, and moves focus into the panel and back. A portal whose origin is not allowed gets no
-//! chat, says so, and the engine's CORS answer refuses it.
+//! loads, moves focus into the panel and back, and rates the ended chat. A portal whose origin
+//! is not allowed gets no chat, says so, and the engine's CORS answer refuses it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -143,6 +143,18 @@ async fn a_portal_user_chats_through_the_widget_across_page_loads() {
     user.type_into(&message, "\u{E00C}").await;
     assert_eq!(user.focused_in(&host).await, "Chat with IT");
     assert_eq!(user.count(Some(&host), "textbox", "Message").await, 0);
+
+    // The analyst ends the chat: the panel says so and asks "How did we do?".
+    let launcher = user.find_in(Some(&host), "button", "Chat with IT").await;
+    user.click(&launcher).await;
+    assert_eq!(user.focused_in(&host).await, "Message");
+    let close = analyst.find_in(Some(&window), "button", "Close Chat").await;
+    analyst.click(&close).await;
+    user.wait_shadow_text(&host, "Chat ended by Bob Tran").await;
+    let five = user.find_in(Some(&host), "button", "Rate 5 of 5").await;
+    user.click(&five).await;
+    user.wait_shadow_text(&host, "you rated this chat 5 of 5")
+        .await;
 
     let chat_id = {
         let (_, body) = app.get("/api/v1/chats?filter=answered", &app.admin()).await;

@@ -116,6 +116,16 @@ async fn asset(file: web::Path<String>) -> HttpResponse {
 
 /// The embeddable widget a portal includes with one script tag (contract §13).
 const WIDGET: &str = include_str!("widget.js");
+/// Its panel's stylesheet, inlined into the script where it says `"__WIDGET_CSS__"`.
+const WIDGET_CSS: &str = include_str!("widget.css");
+
+/// The widget as served: the script with its stylesheet as a string literal.
+static WIDGET_SERVED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    WIDGET.replace(
+        "\"__WIDGET_CSS__\"",
+        &serde_json::Value::from(WIDGET_CSS).to_string(),
+    )
+});
 
 /// Public code for other origins: any page may load it (and import the modules it imports).
 fn public_script(body: &'static str) -> HttpResponse {
@@ -127,7 +137,7 @@ fn public_script(body: &'static str) -> HttpResponse {
 }
 
 async fn widget() -> HttpResponse {
-    public_script(WIDGET)
+    public_script(WIDGET_SERVED.as_str())
 }
 
 async fn sdk(file: web::Path<String>) -> HttpResponse {
@@ -151,6 +161,12 @@ mod tests {
                 assert!(SDK.iter().any(|(n, _)| *n == name), "missing module {name}");
             }
         }
+    }
+
+    #[test]
+    fn the_widget_carries_its_stylesheet() {
+        assert!(!WIDGET_SERVED.contains("__WIDGET_CSS__"));
+        assert!(WIDGET_SERVED.contains(":host {"));
     }
 
     #[test]

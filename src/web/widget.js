@@ -32,41 +32,8 @@
   const host = document.createElement('div');
   host.setAttribute('data-switchboard-widget', '');
   const root = host.attachShadow({ mode: 'open' });
-  const css = `
-    :host { all: initial; position: fixed; right: 1rem; bottom: 1rem; z-index: 2147483000;
-      font: 16px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1f24; }
-    * { box-sizing: border-box; font: inherit; }
-    button { background: #0b5cad; color: #fff; border: 1px solid #0b5cad; border-radius: 4px;
-      padding: .4rem .8rem; min-height: 2.25rem; cursor: pointer; }
-    button.secondary { background: #fff; color: #0b5cad; }
-    button.danger { background: #a4161a; border-color: #a4161a; }
-    button:disabled { background: #8c959f; border-color: #8c959f; cursor: not-allowed; }
-    button:focus-visible, textarea:focus-visible, input:focus-visible, [tabindex]:focus-visible {
-      outline: 3px solid #f5a623; outline-offset: 2px; }
-    .launcher { border-radius: 1.5rem; padding: .6rem 1.1rem; box-shadow: 0 2px 8px rgba(0,0,0,.3); }
-    .panel { width: min(24rem, calc(100vw - 2rem)); max-height: min(36rem, calc(100vh - 5rem));
-      display: flex; flex-direction: column; background: #fff; border: 1px solid #c9d1d9;
-      border-radius: 8px; box-shadow: 0 4px 16px rgba(0,0,0,.25); margin-bottom: .5rem; overflow: hidden; }
-    .panel[hidden] { display: none; }
-    header { background: #17324d; color: #fff; padding: .5rem .8rem; display: flex;
-      align-items: center; justify-content: space-between; gap: .5rem; }
-    h2 { font-size: 1rem; font-weight: 600; margin: 0; }
-    .body { padding: .6rem .8rem; overflow-y: auto; display: flex; flex-direction: column; gap: .5rem; }
-    .conn { font-size: .9rem; color: #4a5560; margin: 0; }
-    .alert { color: #a4161a; margin: 0; }
-    .alert:empty, .conn:empty, .note:empty, .position:empty { display: none; }
-    .position { font-weight: 600; margin: 0; }
-    .note { margin: 0; color: #1b1f24; }
-    ol { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: .35rem;
-      max-height: 18rem; overflow-y: auto; }
-    li { background: #f1f3f5; border-radius: 6px; padding: .35rem .55rem; white-space: pre-wrap; }
-    li.mine { background: #e6f0fb; align-self: flex-end; }
-    li .from { font-weight: 600; font-size: .85rem; display: block; }
-    label span, .vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-    textarea, input { width: 100%; border: 1px solid #6e7781; border-radius: 4px; padding: .35rem .5rem; }
-    form { display: flex; flex-direction: column; gap: .4rem; margin: 0; }
-    .row { display: flex; gap: .4rem; justify-content: flex-end; }
-    [hidden] { display: none !important; }`;
+  // The panel's stylesheet (widget.css), put here by the engine when it serves this file.
+  const css = "__WIDGET_CSS__";
   if ('adoptedStyleSheets' in root && typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(css);
@@ -104,7 +71,15 @@
   const compose = el('form', { onsubmit: (ev) => { ev.preventDefault(); submit(); } },
     el('label', { for: 'sbw-message' }, el('span', {}, 'Message'), input), el('div', { class: 'row' }, endButton, sendButton));
   const chatArea = el('div', { hidden: true }, list, typingNode, compose);
-  const body = el('div', { class: 'body' }, conn, alert, startForm, position, note, chatArea);
+  // "How did we do?" once an answered chat has ended (the engine's `survey`), as on /chat.
+  const comment = el('input', { type: 'text', id: 'sbw-comment', maxlength: '1000', placeholder: 'optional' });
+  const scores = ['Very poor', 'Poor', 'OK', 'Good', 'Excellent'].map((words, i) =>
+    el('button', { type: 'button', 'aria-label': `Rate ${i + 1} of 5`, title: words, onclick: () => rate(i + 1) }, String(i + 1)));
+  const surveyResult = el('p', { class: 'note', role: 'status', 'aria-live': 'polite' });
+  const survey = el('section', { 'aria-labelledby': 'sbw-survey-h', hidden: true },
+    el('h3', { id: 'sbw-survey-h' }, 'How did we do?'), el('label', { for: 'sbw-comment' }, 'Comment'), comment,
+    el('div', { class: 'row', role: 'group', 'aria-labelledby': 'sbw-survey-h' }, ...scores), surveyResult);
+  const body = el('div', { class: 'body' }, conn, alert, startForm, position, note, chatArea, survey);
   const panel = el('section', { class: 'panel', id: 'sbw-panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'sbw-h', hidden: true },
     el('header', {}, heading, hide), body);
   const launcher = el('button', { type: 'button', class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'sbw-panel', onclick: () => setOpen(panel.hidden, true) }, cfg.title);
@@ -119,6 +94,7 @@
   // ---- state ----
   let client = null;
   let chat = null; // {chat_id, ended}
+  let surveyChat = null; // the ended chat the survey rates
   let ready = false; // connected and allowed to start
   let typingTimer = null;
   const shown = new Map(); // seq or client_msg_id -> li
@@ -184,8 +160,30 @@
     startForm.hidden = !ready;
   }
 
+  function askSurvey(chatId) {
+    surveyChat = chatId;
+    comment.value = '';
+    surveyResult.textContent = '';
+    scores.forEach((b) => { b.disabled = false; });
+    survey.hidden = false;
+  }
+
+  async function rate(score) {
+    if (!surveyChat) return;
+    scores.forEach((b) => { b.disabled = true; });
+    try {
+      await client.rate(surveyChat, score, comment.value.trim());
+      surveyResult.textContent = `Thank you: you rated this chat ${score} of 5.`;
+      surveyChat = null;
+    } catch (err) {
+      surveyResult.textContent = err.code === 'conflict' ? 'This chat has already been rated.' : `Could not send your rating: ${err.message}`;
+      if (err.code !== 'conflict') scores.forEach((b) => { b.disabled = false; });
+    }
+  }
+
   async function start() {
     alert.textContent = '';
+    survey.hidden = true;
     const s = subject.value.trim();
     try {
       const ok = await client.startChat({ queue_id: cfg.queue, ...(s ? { subject: s } : {}) });
@@ -262,6 +260,9 @@
       case 'chat_requeued': if (mine) { showPosition(f.position); say('Your analyst is no longer available: you are back in the queue.'); } break;
       case 'chat_accepted': if (mine) { showPosition(null); say(`${f.analyst.name} accepted your chat.`); } break;
       case 'typing': if (mine) typing(f.from.name); break;
+      case 'survey': askSurvey(f.chat_id); break;
+      case 'participant_joined': if (mine) say(`${f.who.name} joined the chat.`); break;
+      case 'participant_left': if (mine) say(`${f.who.name} left the chat.`); break;
       case 'peer_status': if (mine) say(f.connected ? 'Your analyst is back.' : 'Your analyst lost their connection; please wait.'); break;
       case 'chat_closed':
         if (mine) ended(`Chat ended${f.by ? ` by ${f.by.role === 'user' ? 'you' : f.by.name}` : ''}${!f.by && f.reason ? ` (${f.reason.replace(/_/g, ' ')})` : ''}.`);
