@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod analysts;
+pub mod attachments;
 pub mod body;
 pub mod call_tickets;
 pub mod caller;
@@ -10,6 +11,7 @@ pub mod calls;
 pub mod chats;
 pub mod cors;
 pub mod dev;
+pub mod downloads;
 pub mod events;
 pub mod health;
 pub mod me;
