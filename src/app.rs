@@ -20,6 +20,7 @@ use crate::actors::hub::Hub;
 use crate::actors::router::{LoadDirectory, Router, RouterDeps};
 use crate::actors::socket;
 use crate::actors::store_writer::{Drain, StoreWriter};
+use crate::actors::webhooks::WebhookWorker;
 use crate::auth::{JwtKeys, Tickets};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -53,10 +54,18 @@ impl Application {
         let writer_db = store::connect_writer(&settings.database)
             .await
             .context("database.url: cannot open the store writer's connection")?;
-        let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone());
+        let webhooks_wake = Arc::new(tokio::sync::Notify::new());
+        let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone())
+            .waking(webhooks_wake.clone());
         // Its own thread: commits are not held up behind the actors' work, and the encoding of
         // each batch does not take the actors' time.
         let writer = StoreWriter::start_in_arbiter(&Arbiter::new().handle(), move |_| writer);
+        WebhookWorker::start(
+            db.clone(),
+            writer.clone(),
+            settings.webhooks.clone(),
+            webhooks_wake.clone(),
+        );
         let deps = RouterDeps {
             delivery: hub.clone(),
             directory: directory.clone(),
@@ -81,6 +90,7 @@ impl Application {
             router,
             writer,
             store_healthy,
+            webhooks_wake,
             db,
             settings: settings.clone(),
         });

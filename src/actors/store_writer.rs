@@ -1,6 +1,9 @@
 //! The store writer: the one component that commits chat state. Chat actors hand it groups of
 //! message rows and typed changes of a chat's state (`ChatChange`: given to an analyst, requeued,
 //! ended, linked to a call, its history written); the router hands it batches of `start_chat`s.
+//! Webhook outbox rows ride along (`ChatChange::Outbox`, and the events of each start batch):
+//! they commit in the same transaction as the change they report, and the webhook worker is
+//! woken once they have.
 //! It writes whatever has gathered in one transaction, in the order it was handed in, with at
 //! most one transaction in flight, so batches grow with load (one row at a time when idle,
 //! hundreds under pressure) and each request learns whether it is durable: only then is it
@@ -15,15 +18,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
-use crate::domain::{ChatState, EndReason};
+use crate::actors::webhook_events;
+use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::error::{AppError, ErrorCode};
 use crate::settings::StoreSettings;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
-use crate::store::{calls, chats};
+use crate::store::webhooks::{DeliveryChange, OutboxEvent};
+use crate::store::{analysts, calls, chats, queues, webhooks};
 
 /// Rows to store together; answered once they are committed (or could not be).
 #[derive(Debug, Message)]
@@ -61,12 +66,39 @@ pub enum ChatChange {
     Link { chat_id: String, call_id: String },
     /// The ended chat's transcript, onto its call and every linked call.
     History(Vec<HistoryEntry>),
+    /// Webhook events reporting the other changes of the same request (`StoreChanges`).
+    Outbox(Vec<OutboxEvent>),
+    /// An analyst's status (with `Outbox`, its `analyst.status_changed`).
+    AnalystStatus {
+        analyst_id: String,
+        status: AnalystStatus,
+    },
+    /// A queue turned on or off (with `Outbox`, its `queue.status_changed`).
+    QueueEnabled { queue_id: String, enabled: bool },
+    /// A webhook delivery attempted, retried, or its endpoint disabled.
+    Delivery(DeliveryChange),
+}
+
+impl ChatChange {
+    /// Whether committing it gives the webhook worker something to do.
+    fn wakes_webhooks(&self) -> bool {
+        matches!(
+            self,
+            ChatChange::Outbox(_) | ChatChange::Delivery(DeliveryChange::Retry { .. })
+        )
+    }
 }
 
 /// Stores a change of a chat's state; answered once it is committed (or could not be).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), StoreError>")]
 pub struct StoreChange(pub ChatChange);
+
+/// Stores several changes in one transaction, all or none (a change and the webhook events
+/// that report it: `vec![change, ChatChange::Outbox(events)]`); answered once committed.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), StoreError>")]
+pub struct StoreChanges(pub Vec<ChatChange>);
 
 /// Stores a batch of checked `start_chat`s (with their users and new calls) in one transaction;
 /// answered with each chat's call id, in order.
@@ -123,7 +155,7 @@ impl From<AppError> for StoreError {
 /// Messages and changes from one request, answered together.
 struct Group {
     rows: Vec<NewMessage>,
-    change: Option<ChatChange>,
+    changes: Vec<ChatChange>,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -154,6 +186,8 @@ pub struct StoreWriter {
     healthy: Arc<AtomicBool>,
     /// Callers of `Drain` waiting for everything handed in to be committed.
     drained: Vec<oneshot::Sender<()>>,
+    /// Woken after a commit that wrote webhook outbox rows (the delivery worker waits on it).
+    webhooks: Arc<Notify>,
 }
 
 impl StoreWriter {
@@ -167,7 +201,14 @@ impl StoreWriter {
             in_flight: false,
             healthy,
             drained: Vec::new(),
+            webhooks: Arc::new(Notify::new()),
         }
+    }
+
+    /// Wakes `webhooks` after each commit that gives the webhook worker something to do.
+    pub fn waking(mut self, webhooks: Arc<Notify>) -> Self {
+        self.webhooks = webhooks;
+        self
     }
 
     /// Starts a commit of the waiting work (up to `max_rows`) unless one is in flight.
@@ -187,7 +228,7 @@ impl StoreWriter {
     /// Commits `first` and the groups after it, up to `max_rows`, in one transaction.
     fn commit_groups(&mut self, first: Group, ctx: &mut Context<Self>) {
         // A change counts as a row: a statement or two.
-        let weight = |g: &Group| g.rows.len() + usize::from(g.change.is_some());
+        let weight = |g: &Group| g.rows.len() + g.changes.len();
         let mut counted = weight(&first);
         let mut groups = vec![first];
         while let Some(Work::Group(next)) = self.waiting.front() {
@@ -203,17 +244,21 @@ impl StoreWriter {
         let (mut rows, mut changes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
         for group in groups {
             rows.extend(group.rows);
-            changes.extend(group.change);
+            changes.extend(group.changes);
             answers.push(group.done);
         }
         self.waiting_rows -= rows.len();
         self.in_flight = true;
         let db = self.db.clone();
+        let wakes = changes.iter().any(ChatChange::wakes_webhooks);
         ctx.spawn(
             async move { write(&db, &rows, &changes).await }
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     act.committed(&result, answers.len());
+                    if wakes && result.is_ok() {
+                        act.webhooks.notify_one();
+                    }
                     for done in answers {
                         let _ = done.send(result.clone());
                     }
@@ -233,13 +278,17 @@ impl StoreWriter {
         let db = self.db.clone();
         ctx.spawn(
             async move {
-                chats::start_all(&db, &starts)
+                let report = |calls: &[chats::StartedCall]| webhook_events::started(&starts, calls);
+                chats::start_all_reported(&db, &starts, report)
                     .await
                     .map_err(StoreError::from)
             }
             .into_actor(self)
             .map(move |result, act, ctx| {
                 act.committed(&result, 1);
+                if result.is_ok() {
+                    act.webhooks.notify_one();
+                }
                 let _ = done.send(result);
                 act.flush(ctx);
             }),
@@ -307,6 +356,16 @@ async fn apply(
                     history::write(txn, entry.clone()).await?;
                 }
             }
+            ChatChange::Outbox(events) => {
+                webhooks::insert_outbox(txn, events).await?;
+            }
+            ChatChange::AnalystStatus { analyst_id, status } => {
+                analysts::set_status(txn, analyst_id, *status).await?;
+            }
+            ChatChange::QueueEnabled { queue_id, enabled } => {
+                queues::switch(txn, queue_id, *enabled).await?;
+            }
+            ChatChange::Delivery(change) => webhooks::apply(txn, change).await?,
         }
     }
     activate(txn, &run).await
@@ -354,7 +413,7 @@ impl Handler<StoreRows> for StoreWriter {
             return Box::pin(async { Err(StoreError("the store is overloaded".into())) });
         }
         self.waiting_rows += msg.0.len();
-        self.enqueue(msg.0, None, ctx)
+        self.enqueue(msg.0, Vec::new(), ctx)
     }
 }
 
@@ -363,7 +422,16 @@ impl Handler<StoreChange> for StoreWriter {
 
     /// Never refused for load: a refused change would leave the chat's row behind its state.
     fn handle(&mut self, msg: StoreChange, ctx: &mut Context<Self>) -> Self::Result {
-        self.enqueue(Vec::new(), Some(msg.0), ctx)
+        self.enqueue(Vec::new(), vec![msg.0], ctx)
+    }
+}
+
+impl Handler<StoreChanges> for StoreWriter {
+    type Result = ResponseFuture<Result<(), StoreError>>;
+
+    /// Never refused for load, like `StoreChange`.
+    fn handle(&mut self, msg: StoreChanges, ctx: &mut Context<Self>) -> Self::Result {
+        self.enqueue(Vec::new(), msg.0, ctx)
     }
 }
 
@@ -386,12 +454,15 @@ impl StoreWriter {
     fn enqueue(
         &mut self,
         rows: Vec<NewMessage>,
-        change: Option<ChatChange>,
+        changes: Vec<ChatChange>,
         ctx: &mut Context<Self>,
     ) -> ResponseFuture<Result<(), StoreError>> {
         let (done, result) = oneshot::channel();
-        self.waiting
-            .push_back(Work::Group(Group { rows, change, done }));
+        self.waiting.push_back(Work::Group(Group {
+            rows,
+            changes,
+            done,
+        }));
         self.flush(ctx);
         Box::pin(async move {
             result

@@ -4,38 +4,16 @@
 use actix_web::{HttpResponse, get, web};
 use entities::chats;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Serialize;
 
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::access;
 use crate::http::caller::Caller;
 use crate::protocol::Person;
+pub use crate::protocol::{CallView, HistoryView};
 use crate::state::AppState;
 use crate::store;
 use crate::timefmt::{rfc3339, rfc3339_opt};
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CallView {
-    pub id: String,
-    pub user: Person,
-    pub summary: String,
-    pub source: String,
-    pub status: String,
-    pub created_at: String,
-    pub first_contact_at: Option<String>,
-    pub history: Vec<HistoryView>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HistoryView {
-    pub kind: String,
-    pub chat_id: String,
-    pub started_at: String,
-    pub ended_at: String,
-    pub contents: String,
-    pub link: String,
-}
 
 /// The call with its history.
 pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {

@@ -285,6 +285,23 @@ pub struct ChatToStart {
 /// statements; returns each chat's call id, in order. One commit for a whole burst of starts.
 /// At most 500 starts (the chat rows' bind parameters stay under SQLite's limit).
 pub async fn start_all(db: &DatabaseConnection, starts: &[ChatToStart]) -> AppResult<Vec<String>> {
+    start_all_reported(db, starts, |_| Vec::new()).await
+}
+
+/// The call each start was put on, and whether it was opened for it.
+#[derive(Debug, Clone)]
+pub struct StartedCall {
+    pub call_id: String,
+    pub created: bool,
+}
+
+/// `start_all`, with the webhook events `report` makes of the stored starts (one `StartedCall`
+/// per start, in order) written to the outbox in the same transaction.
+pub async fn start_all_reported(
+    db: &DatabaseConnection,
+    starts: &[ChatToStart],
+    report: impl FnOnce(&[StartedCall]) -> Vec<super::webhooks::OutboxEvent>,
+) -> AppResult<Vec<String>> {
     if starts.is_empty() {
         return Ok(Vec::new());
     }
@@ -318,7 +335,10 @@ pub async fn start_all(db: &DatabaseConnection, starts: &[ChatToStart]) -> AppRe
                 .any(|(call, user)| call == *id && *user == s.user_id)
         });
         let call_id = match own {
-            Some(id) => id.clone(),
+            Some(id) => StartedCall {
+                call_id: id.clone(),
+                created: false,
+            },
             None => {
                 let summary = if s.subject.is_empty() {
                     "Chat"
@@ -327,7 +347,10 @@ pub async fn start_all(db: &DatabaseConnection, starts: &[ChatToStart]) -> AppRe
                 };
                 let (id, call) = super::calls::new_call(&s.user_id, summary, s.created_at);
                 new_calls.push(call);
-                id
+                StartedCall {
+                    call_id: id,
+                    created: true,
+                }
             }
         };
         call_ids.push(call_id);
@@ -342,7 +365,7 @@ pub async fn start_all(db: &DatabaseConnection, starts: &[ChatToStart]) -> AppRe
             id: s.chat_id.clone(),
             queue_id: s.queue_id.clone(),
             user_id: s.user_id.clone(),
-            call_id: call_id.clone(),
+            call_id: call_id.call_id.clone(),
             subject: s.subject.clone(),
             created_at: s.created_at,
         })
@@ -350,6 +373,7 @@ pub async fn start_all(db: &DatabaseConnection, starts: &[ChatToStart]) -> AppRe
     chats::Entity::insert_many(chats)
         .exec_without_returning(&txn)
         .await?;
+    super::webhooks::insert_outbox(&txn, &report(&call_ids)).await?;
     txn.commit().await?;
-    Ok(call_ids)
+    Ok(call_ids.into_iter().map(|c| c.call_id).collect())
 }

@@ -8,6 +8,7 @@ pub mod history;
 pub mod messages;
 pub mod queues;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -9,6 +9,7 @@ pub mod outage;
 pub mod process;
 pub mod prom;
 pub mod raw_ws;
+pub mod receiver;
 pub mod scenes;
 pub mod sse;
 pub mod ws;
