@@ -20,15 +20,7 @@ const CAPACITY: usize = 10;
 
 fn core_with_free_analysts() -> Core {
     let mut core = Core::default();
-    core.upsert_queue(QueueConfig {
-        id: "desk".into(),
-        name: "Desk".into(),
-        enabled: true,
-        routing: RoutingMode::Auto,
-        priority: 0,
-        max_wait_secs: 0,
-        offer_timeout_secs: 20,
-    });
+    core.upsert_queue(QueueConfig::new("desk", "Desk", RoutingMode::Auto));
     let mut members = BTreeSet::new();
     for i in 0..ANALYSTS {
         let id = format!("analyst-{i:04}");

@@ -32,6 +32,8 @@ async fn open(url: &str) -> DatabaseConnection {
         sqlite_cache_mb: 64,
         sqlite_synchronous: SqliteSync::Normal,
         sqlite_busy_timeout_ms: 5000,
+        sqlite_checkpoint_ms: 1000,
+        sqlite_wal_limit_mb: 64,
     })
     .await
     .unwrap();

@@ -54,6 +54,13 @@ impl Application {
         let writer_db = store::connect_writer(&settings.database)
             .await
             .context("database.url: cannot open the store writer's connection")?;
+        if store::is_sqlite(&settings.database) {
+            let checkpointer = store::connect_checkpointer(&settings.database)
+                .await
+                .context("database.url: cannot open the checkpointer's connection")?;
+            let every = Duration::from_millis(settings.database.sqlite_checkpoint_ms);
+            actix_web::rt::spawn(store::checkpoint::run(checkpointer, every));
+        }
         let webhooks_wake = Arc::new(tokio::sync::Notify::new());
         let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone())
             .waking(webhooks_wake.clone());

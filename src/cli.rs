@@ -30,7 +30,7 @@ pub enum Command {
         /// Principal id (user, analyst or admin id).
         #[arg(long)]
         sub: String,
-        /// user, analyst, manager or admin.
+        /// user, analyst, manager, admin or service (the host's integration account).
         #[arg(long, value_parser = parse_role)]
         role: Role,
         /// Display name.

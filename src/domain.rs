@@ -285,8 +285,14 @@ macro_rules! string_enum {
 }
 
 string_enum!(
-    /// Who a token speaks for (contract §2).
-    Role { User => "user", Analyst => "analyst", Manager => "manager", Admin => "admin" }
+    /// Who a token speaks for (contract §2; `service`, the host's integration account, §10).
+    Role {
+        User => "user",
+        Analyst => "analyst",
+        Manager => "manager",
+        Admin => "admin",
+        Service => "service",
+    }
 );
 
 string_enum!(

@@ -1,14 +1,36 @@
 //! The routing core: who gets which chat. A plain data structure with no actix, no database and no
-//! clock of its own, owned by the router actor and property-tested against the invariants of
-//! contract §4: each chat in exactly one state, at most one analyst per chat, load within capacity,
-//! only eligible analysts chosen, FIFO within priority, and no chat waiting while an eligible
-//! analyst is free.
+//! clock of its own (the router hands it the time where a rule needs one), owned by the router
+//! actor and property-tested against the invariants of contract §4 and §8: each chat in exactly
+//! one state, at most one analyst per chat, load within capacity, only analysts eligible at the
+//! chat's expansion step chosen, order by priority (or aged creation time) then age, and no chat
+//! waiting while an eligible analyst is free.
+//!
+//! Its parts: this file (the state), `lifecycle` (chats joining, taken, passed, requeued, ended),
+//! `choose` (the routing decision), `skills` (skills, levels and expansion steps), `timed`
+//! (expansion, overflow and max_wait as the clock moves), `hours` (business hours) and `estimate`
+//! (estimated wait).
 
-use std::collections::{BTreeSet, HashMap};
+mod choose;
+pub mod estimate;
+pub mod hours;
+mod lifecycle;
+pub mod skills;
+mod timed;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 pub use crate::domain::ChatId;
 use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, RoutingMode, UserId};
 use crate::error::{AppError, ErrorCode};
+pub use skills::{ExpansionStep, Relax, SkillAsk};
+pub use timed::Timed;
+
+/// Overflow of a queue: a chat still waiting `after_secs` after joining moves to `queue_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overflow {
+    pub after_secs: u64,
+    pub queue_id: QueueId,
+}
 
 /// A queue's routing settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,13 +42,47 @@ pub struct QueueConfig {
     pub priority: i32,
     pub max_wait_secs: i64,
     pub offer_timeout_secs: u64,
+    /// Skills a chat may ask for here (§8.1).
+    pub skills: Vec<String>,
+    /// Expansion steps, ordered by `after_secs`.
+    pub expansion: Vec<ExpansionStep>,
+    /// Where chats go when they have waited too long here.
+    pub overflow: Option<Overflow>,
+    /// Most chats waiting or offered before `start_chat` answers `queue_full` (0 = no limit).
+    pub max_waiting: usize,
 }
+
+impl QueueConfig {
+    /// A queue with the contract's defaults for everything but its id, name and routing mode.
+    pub fn new(id: &str, name: &str, routing: RoutingMode) -> Self {
+        QueueConfig {
+            id: QueueId::from(id),
+            name: name.to_string(),
+            enabled: true,
+            routing,
+            priority: 0,
+            max_wait_secs: 0,
+            offer_timeout_secs: 20,
+            skills: Vec::new(),
+            expansion: Vec::new(),
+            overflow: None,
+            max_waiting: 0,
+        }
+    }
+}
+
+/// How many recent handle times a queue keeps for its estimate.
+pub const HANDLE_SAMPLES: usize = 20;
 
 #[derive(Debug, Clone)]
 pub struct QueueState {
     pub config: QueueConfig,
     /// Member analysts (as analyst or manager).
     pub members: BTreeSet<AnalystId>,
+    /// Inside its business hours (set by the router from the schedule; true without one).
+    pub open: bool,
+    /// Recent handle times (accepted → ended) in seconds, newest last.
+    pub handle_secs: VecDeque<u64>,
     /// Chats waiting here (waiting or offered), in queue order.
     waiting: BTreeSet<(i64, ChatId)>,
 }
@@ -39,6 +95,13 @@ impl QueueState {
 
     pub fn waiting_len(&self) -> usize {
         self.waiting.len()
+    }
+
+    /// Whether a chat may move in by overflow: enabled, open and below `max_waiting`.
+    pub fn takes_overflow(&self) -> bool {
+        self.config.enabled
+            && self.open
+            && (self.config.max_waiting == 0 || self.waiting.len() < self.config.max_waiting)
     }
 }
 
@@ -57,6 +120,8 @@ pub struct AnalystState {
     pub offer: Option<ChatId>,
     /// When this analyst was last given a chat (the core's tick); 0 = never.
     pub last_assigned: u64,
+    /// Skills and their levels 1–5 (§8.1).
+    pub skills: BTreeMap<String, u8>,
 }
 
 impl AnalystState {
@@ -70,10 +135,11 @@ impl AnalystState {
             open: BTreeSet::new(),
             offer: None,
             last_assigned: 0,
+            skills: BTreeMap::new(),
         }
     }
 
-    /// Available, connected, below capacity, no offer pending.
+    /// Available, connected, below capacity, no offer pending (skills aside).
     pub fn is_eligible(&self) -> bool {
         self.status == AnalystStatus::Available
             && self.sessions > 0
@@ -94,12 +160,23 @@ pub struct ChatRoute {
     pub user_id: UserId,
     /// Creation time in milliseconds; orders the queue.
     pub created_ms: i64,
+    /// When it joined its current queue (start, transfer, requeue, overflow), in milliseconds:
+    /// expansion and overflow count from here.
+    pub entered_ms: i64,
     /// Waiting, Offered or Active.
     pub state: ChatState,
     /// The analyst it is active with, or offered to.
     pub analyst: Option<AnalystId>,
     /// Analysts who declined or let an offer lapse: not offered this chat again.
     pub passed: BTreeSet<AnalystId>,
+    /// Skills asked for (those its current queue lists).
+    pub skills: Vec<SkillAsk>,
+    /// Expansion steps begun in its current queue (0 = none).
+    pub relaxed: usize,
+    /// When its overflow is next tried (ms), if its queue overflows.
+    overflow_at: Option<i64>,
+    /// Its entry in `Core::due`, while waiting with a timed rule ahead.
+    due_ms: Option<i64>,
     /// Key in the queue's order (creation time, or before the head when requeued there).
     order_key: i64,
 }
@@ -122,14 +199,31 @@ pub enum Place {
     Head,
 }
 
+/// How a new chat joins its queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Creation time (ms): its place by age.
+    pub created_ms: i64,
+    /// When it joined this queue (ms): expansion and overflow count from here.
+    pub entered_ms: i64,
+    /// Skills asked for.
+    pub skills: Vec<SkillAsk>,
+}
+
 /// The whole routing state.
 #[derive(Debug, Default, Clone)]
 pub struct Core {
     pub queues: HashMap<QueueId, QueueState>,
     pub analysts: HashMap<AnalystId, AnalystState>,
     pub chats: HashMap<ChatId, ChatRoute>,
+    /// `routing.priority_aging_secs` in ms (0 = strict priority, §8.2).
+    pub aging_ms: i64,
+    /// How long a blocked overflow waits before it is tried again (ms).
+    pub overflow_retry_ms: i64,
     /// Each user's open chats (kept with `chats`, so finding them never scans every chat).
     by_user: HashMap<UserId, BTreeSet<ChatId>>,
+    /// Waiting chats by the time their next timed rule (expansion, overflow, max_wait) is due.
+    due: BTreeSet<(i64, ChatId)>,
     /// Monotonic counter for `last_assigned`.
     tick: u64,
 }
@@ -139,8 +233,11 @@ fn err(code: ErrorCode, message: impl Into<String>) -> AppError {
 }
 
 impl Core {
-    /// Adds or updates a queue's settings, keeping its waiting chats.
-    pub fn upsert_queue(&mut self, config: QueueConfig) {
+    /// Adds or updates a queue's settings, keeping its waiting chats (their timed rules follow
+    /// the new settings).
+    pub fn upsert_queue(&mut self, mut config: QueueConfig) {
+        config.expansion.sort_by_key(|s| s.after_secs);
+        let id = config.id.clone();
         match self.queues.get_mut(&config.id) {
             Some(q) => q.config = config,
             None => {
@@ -149,10 +246,23 @@ impl Core {
                     QueueState {
                         config,
                         members: BTreeSet::new(),
+                        open: true,
+                        handle_secs: VecDeque::new(),
                         waiting: BTreeSet::new(),
                     },
                 );
             }
+        }
+        let waiting: Vec<ChatId> = self.queues[&id].waiting().collect();
+        for chat in waiting {
+            if let Some(route) = self.chats.get_mut(&chat) {
+                route.overflow_at = self.queues[&id]
+                    .config
+                    .overflow
+                    .as_ref()
+                    .map(|o| route.entered_ms + secs_ms(o.after_secs));
+            }
+            self.schedule(chat);
         }
     }
 
@@ -173,6 +283,23 @@ impl Core {
         a.capacity = capacity;
     }
 
+    /// Replaces an analyst's skills.
+    pub fn set_skills(&mut self, id: &str, skills: BTreeMap<String, u8>) {
+        if let Some(a) = self.analysts.get_mut(id) {
+            a.skills = skills;
+        }
+    }
+
+    /// Records a handled chat's time (accepted → ended) for its queue's estimate.
+    pub fn record_handle(&mut self, queue_id: &str, secs: u64) {
+        if let Some(q) = self.queues.get_mut(queue_id) {
+            q.handle_secs.push_back(secs);
+            while q.handle_secs.len() > HANDLE_SAMPLES {
+                q.handle_secs.pop_front();
+            }
+        }
+    }
+
     /// The queues an analyst belongs to.
     pub fn queues_of<'a>(&'a self, analyst: &'a str) -> impl Iterator<Item = &'a QueueState> + 'a {
         self.queues
@@ -185,71 +312,6 @@ impl Core {
         self.queues_of(analyst)
             .map(|q| q.config.id.clone())
             .collect()
-    }
-
-    /// A new chat starts waiting in its queue.
-    pub fn enqueue(
-        &mut self,
-        id: ChatId,
-        queue_id: &str,
-        user_id: &str,
-        created_ms: i64,
-    ) -> Result<(), AppError> {
-        let queue = self
-            .queues
-            .get_mut(queue_id)
-            .ok_or_else(|| AppError::not_found(format!("queue {queue_id}")))?;
-        queue.waiting.insert((created_ms, id));
-        self.admit(id, queue_id, user_id, created_ms, None);
-        Ok(())
-    }
-
-    /// Files an open chat under its id and its user: waiting, or active with `analyst`.
-    fn admit(
-        &mut self,
-        id: ChatId,
-        queue_id: &str,
-        user_id: &str,
-        created_ms: i64,
-        analyst: Option<&str>,
-    ) {
-        self.by_user
-            .entry(UserId::from(user_id))
-            .or_default()
-            .insert(id);
-        let state = if analyst.is_some() {
-            ChatState::Active
-        } else {
-            ChatState::Waiting
-        };
-        self.chats.insert(
-            id,
-            ChatRoute {
-                id,
-                queue_id: queue_id.into(),
-                user_id: user_id.into(),
-                created_ms,
-                state,
-                analyst: analyst.map(AnalystId::from),
-                passed: BTreeSet::new(),
-                order_key: created_ms,
-            },
-        );
-    }
-
-    /// Restores an active chat after a restart.
-    pub fn restore_active(
-        &mut self,
-        id: ChatId,
-        queue_id: &str,
-        user_id: &str,
-        created_ms: i64,
-        analyst: &str,
-    ) {
-        self.admit(id, queue_id, user_id, created_ms, Some(analyst));
-        if let Some(a) = self.analysts.get_mut(analyst) {
-            a.open.insert(id);
-        }
     }
 
     /// A user's open chats.
@@ -285,278 +347,11 @@ impl Core {
                 .count()
         })
     }
+}
 
-    /// An analyst takes a chat: it must be waiting in one of their queues or offered to them.
-    pub fn accept(&mut self, analyst: &str, chat: ChatId) -> Result<(), AppError> {
-        let route = self
-            .chats
-            .get(&chat)
-            .ok_or_else(|| AppError::not_found(format!("chat {chat}")))?;
-        let member = self
-            .queues
-            .get(&route.queue_id)
-            .is_some_and(|q| q.members.contains(analyst));
-        let offered_to_me =
-            route.state == ChatState::Offered && route.analyst.as_deref() == Some(analyst);
-        if !member && !offered_to_me {
-            return Err(AppError::not_found(format!("chat {chat}")));
-        }
-        // A chat offered to someone else is still waiting: a member may pick it (the offer is revoked).
-        if !route.state.is_waiting() {
-            return Err(err(ErrorCode::Conflict, "the chat has already been taken"));
-        }
-        let a = self
-            .analysts
-            .get(analyst)
-            .ok_or_else(|| AppError::not_found(format!("analyst {analyst}")))?;
-        if a.open.len() >= a.capacity {
-            return Err(err(
-                ErrorCode::AtCapacity,
-                format!("you already have {} open chats", a.open.len()),
-            ));
-        }
-        self.activate(chat, analyst);
-        Ok(())
-    }
-
-    /// Makes a waiting (or offered) chat active with `analyst`.
-    fn activate(&mut self, chat: ChatId, analyst: &str) {
-        let Some(route) = self.chats.get_mut(&chat) else {
-            return;
-        };
-        if let Some(previous) = route.analyst.take()
-            && let Some(p) = self.analysts.get_mut(&previous)
-            && p.offer == Some(chat)
-        {
-            p.offer = None;
-        }
-        if let Some(q) = self.queues.get_mut(&route.queue_id) {
-            q.waiting.remove(&(route.order_key, chat));
-        }
-        route.state = ChatState::Active;
-        route.analyst = Some(AnalystId::from(analyst));
-        self.tick += 1;
-        if let Some(a) = self.analysts.get_mut(analyst) {
-            a.open.insert(chat);
-            a.last_assigned = self.tick;
-        }
-    }
-
-    /// The analyst passes on an offered chat (decline or timeout); it waits for the next one.
-    /// Returns false when the chat was not offered to them.
-    pub fn pass(&mut self, analyst: &str, chat: ChatId) -> bool {
-        let Some(route) = self.chats.get_mut(&chat) else {
-            return false;
-        };
-        if route.state != ChatState::Offered || route.analyst.as_deref() != Some(analyst) {
-            return false;
-        }
-        route.state = ChatState::Waiting;
-        route.analyst = None;
-        route.passed.insert(AnalystId::from(analyst));
-        if let Some(a) = self.analysts.get_mut(analyst) {
-            a.offer = None;
-        }
-        true
-    }
-
-    /// Whether a chat may be offered to `analyst` directly: connected, no offer pending, room left.
-    pub fn check_offer(&self, analyst: &str) -> Result<(), AppError> {
-        let a = self
-            .analysts
-            .get(analyst)
-            .ok_or_else(|| AppError::not_found(format!("analyst {analyst}")))?;
-        if !a.is_connected() {
-            return Err(err(
-                ErrorCode::Conflict,
-                format!("{} is not connected", a.name),
-            ));
-        }
-        if a.offer.is_some() {
-            return Err(err(
-                ErrorCode::Conflict,
-                format!("{} already has an offer pending", a.name),
-            ));
-        }
-        if a.open.len() >= a.capacity {
-            return Err(err(
-                ErrorCode::AtCapacity,
-                format!("{} is at capacity", a.name),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Offers a waiting chat to one analyst directly (transfer to an analyst).
-    pub fn offer_to(&mut self, chat: ChatId, analyst: &str) -> Result<(), AppError> {
-        self.check_offer(analyst)?;
-        let route = self
-            .chats
-            .get_mut(&chat)
-            .ok_or_else(|| AppError::not_found(format!("chat {chat}")))?;
-        if route.state != ChatState::Waiting {
-            return Err(err(ErrorCode::Conflict, "the chat is not waiting"));
-        }
-        route.state = ChatState::Offered;
-        route.analyst = Some(AnalystId::from(analyst));
-        if let Some(a) = self.analysts.get_mut(analyst) {
-            a.offer = Some(chat);
-        }
-        Ok(())
-    }
-
-    /// An active chat goes back to waiting in `queue_id` (transfer, or its analyst was lost).
-    pub fn requeue(&mut self, chat: ChatId, queue_id: &str, place: Place) -> Result<(), AppError> {
-        let head = self
-            .queues
-            .get(queue_id)
-            .ok_or_else(|| AppError::not_found(format!("queue {queue_id}")))?
-            .waiting
-            .first()
-            .map(|(key, _)| *key);
-        let route = self
-            .chats
-            .get_mut(&chat)
-            .ok_or_else(|| AppError::not_found(format!("chat {chat}")))?;
-        if route.state != ChatState::Active {
-            return Err(err(
-                ErrorCode::Conflict,
-                "only an active chat can be requeued",
-            ));
-        }
-        if let Some(analyst) = route.analyst.take()
-            && let Some(a) = self.analysts.get_mut(&analyst)
-        {
-            a.open.remove(&chat);
-        }
-        route.state = ChatState::Waiting;
-        route.queue_id = QueueId::from(queue_id);
-        route.passed.clear();
-        route.order_key = match (place, head) {
-            (Place::Head, Some(head)) => head.min(route.created_ms) - 1,
-            _ => route.created_ms,
-        };
-        let key = (route.order_key, chat);
-        if let Some(q) = self.queues.get_mut(queue_id) {
-            q.waiting.insert(key);
-        }
-        Ok(())
-    }
-
-    /// Puts an open chat back as `route` describes it, after a change the store could not keep:
-    /// waiting at its place in its queue, or active with its analyst. A chat that was offered
-    /// comes back waiting (its offer is gone), to be routed again.
-    pub fn restore(&mut self, mut route: ChatRoute) {
-        self.end(route.id);
-        if route.state == ChatState::Offered {
-            route.state = ChatState::Waiting;
-            route.analyst = None;
-        }
-        self.by_user
-            .entry(route.user_id.clone())
-            .or_default()
-            .insert(route.id);
-        match (&route.analyst, route.state) {
-            (Some(analyst), ChatState::Active) => {
-                if let Some(a) = self.analysts.get_mut(analyst) {
-                    a.open.insert(route.id);
-                }
-            }
-            _ => {
-                if let Some(q) = self.queues.get_mut(&route.queue_id) {
-                    q.waiting.insert((route.order_key, route.id));
-                }
-            }
-        }
-        self.chats.insert(route.id, route);
-    }
-
-    /// Forgets an ended chat, freeing its analyst's capacity or offer.
-    pub fn end(&mut self, chat: ChatId) -> Option<ChatRoute> {
-        let route = self.chats.remove(&chat)?;
-        if let Some(mine) = self.by_user.get_mut(&route.user_id) {
-            mine.remove(&chat);
-            if mine.is_empty() {
-                self.by_user.remove(&route.user_id);
-            }
-        }
-        if let Some(q) = self.queues.get_mut(&route.queue_id) {
-            q.waiting.remove(&(route.order_key, chat));
-        }
-        if let Some(analyst) = &route.analyst
-            && let Some(a) = self.analysts.get_mut(analyst)
-        {
-            a.open.remove(&chat);
-            if a.offer == Some(chat) {
-                a.offer = None;
-            }
-        }
-        Some(route)
-    }
-
-    /// Hands waiting chats to eligible analysts until no pair is left: higher priority first, then
-    /// longest waiting; among eligible members, fewest open chats, then longest since their last
-    /// assignment. Manual queues are left for analysts to pick.
-    pub fn route(&mut self) -> Vec<Decision> {
-        let mut decisions = Vec::new();
-        while let Some((chat, analyst, mode)) = self.best_pair() {
-            if mode == RoutingMode::Offer {
-                if let Some(route) = self.chats.get_mut(&chat) {
-                    route.state = ChatState::Offered;
-                    route.analyst = Some(analyst.clone());
-                }
-                if let Some(a) = self.analysts.get_mut(&analyst) {
-                    a.offer = Some(chat);
-                }
-                decisions.push(Decision::Offer { chat, analyst });
-            } else {
-                self.activate(chat, &analyst);
-                decisions.push(Decision::Assign { chat, analyst });
-            }
-        }
-        decisions
-    }
-
-    /// The next (chat, analyst) pair to route, if any.
-    fn best_pair(&self) -> Option<(ChatId, AnalystId, RoutingMode)> {
-        let mut eligible: Vec<&AnalystState> =
-            self.analysts.values().filter(|a| a.is_eligible()).collect();
-        if eligible.is_empty() {
-            return None;
-        }
-        eligible.sort_by(|a, b| {
-            (a.open.len(), a.last_assigned, &a.id).cmp(&(b.open.len(), b.last_assigned, &b.id))
-        });
-        let mut best: Option<((i32, i64), ChatId, &AnalystId, RoutingMode)> = None;
-        for queue in self.queues.values() {
-            if queue.config.routing == RoutingMode::Manual
-                || !eligible.iter().any(|a| queue.members.contains(&a.id))
-            {
-                continue;
-            }
-            // The first chat in queue order that some eligible member may take.
-            for &(key, chat) in &queue.waiting {
-                let rank = (-queue.config.priority, key);
-                if best.as_ref().is_some_and(|(b, ..)| *b <= rank) {
-                    break;
-                }
-                let Some(route) = self.chats.get(&chat) else {
-                    continue;
-                };
-                if route.state != ChatState::Waiting {
-                    continue;
-                }
-                let pick = eligible
-                    .iter()
-                    .find(|a| queue.members.contains(&a.id) && !route.passed.contains(&a.id));
-                if let Some(a) = pick {
-                    best = Some((rank, chat, &a.id, queue.config.routing));
-                    break;
-                }
-            }
-        }
-        best.map(|(_, chat, analyst, mode)| (chat, analyst.clone(), mode))
-    }
+/// Seconds as milliseconds, saturating.
+fn secs_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ max_connections = 8
 sqlite_cache_mb = 64
 sqlite_synchronous = "normal"
 sqlite_busy_timeout_ms = 5000
+sqlite_checkpoint_ms = 1000
+sqlite_wal_limit_mb = 64
 
 [auth]
 jwt_secret = ""
@@ -166,6 +168,12 @@ pub struct DatabaseSettings {
     pub sqlite_synchronous: SqliteSync,
     /// How long an SQLite write waits for a lock held elsewhere before it fails.
     pub sqlite_busy_timeout_ms: u64,
+    /// How often the background checkpointer copies the WAL into the database file. No commit
+    /// runs a checkpoint itself (`wal_autocheckpoint = 0`): an automatic one would run, with its
+    /// fsync, on the committing connection and hold every acknowledgement of that batch.
+    pub sqlite_checkpoint_ms: u64,
+    /// The WAL file is truncated back to this size after a checkpoint (`journal_size_limit`).
+    pub sqlite_wal_limit_mb: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -391,6 +399,12 @@ impl Settings {
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(invalid(key, "must be greater than 0"));
+        }
+        if self.database.sqlite_checkpoint_ms == 0 {
+            return Err(invalid(
+                "database.sqlite_checkpoint_ms",
+                "must be greater than 0",
+            ));
         }
         if self.limits.msgs_burst < self.limits.msgs_per_sec {
             return Err(invalid(

@@ -68,10 +68,25 @@ async fn assets_have_their_types_and_unknown_ones_are_not_found() {
         content_type.starts_with("text/javascript"),
         "{content_type}"
     );
-    assert!(body.contains("resume"));
+    assert!(body.contains("SwitchboardClient"));
     let (status, content_type, _, _) = fetch(&app.base, "/assets/app.css").await;
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/css"), "{content_type}");
+    let (status, content_type, _, body) = fetch(&app.base, "/sdk/switchboard.js").await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/javascript"),
+        "{content_type}"
+    );
+    assert!(
+        body.contains("export class SwitchboardClient"),
+        "an ES module"
+    );
+    let (status, _, _, body) = fetch(&app.base, "/sdk/chatlog.js").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("export class ChatLog"));
+    let (status, _, _, _) = fetch(&app.base, "/sdk/nope.js").await;
+    assert_eq!(status, 404);
     let (status, _, _, _) = fetch(&app.base, "/assets/nope.js").await;
     assert_eq!(status, 404);
     let (status, _, _, _) = fetch(&app.base, "/assets/..%2Fmod.rs").await;

@@ -464,6 +464,31 @@ async fn only_admins_manage_endpoints_and_bad_input_changes_nothing(app: TestApp
     }
     let (s, _, _) = app.call("GET", "/api/v1/webhooks", None, None).await;
     assert_eq!(s, 401);
+    // The host's integration account manages them like an admin.
+    let service = app.token("host", Role::Service);
+    let (s, made) = app
+        .put("/api/v1/webhooks/by-service", &service, body.clone())
+        .await;
+    assert_eq!(s, 201, "{made}");
+    assert_eq!(
+        app.get("/api/v1/webhooks/by-service", &service).await.0,
+        200
+    );
+    assert_eq!(
+        app.get("/api/v1/webhooks/by-service/deliveries", &service)
+            .await
+            .0,
+        200
+    );
+    let (s, _, _) = app
+        .call(
+            "DELETE",
+            "/api/v1/webhooks/by-service",
+            Some(&service),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
     assert_eq!(app.get("/api/v1/webhooks/desk", &admin).await.0, 404);
 
     for (bad, field) in [

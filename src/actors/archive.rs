@@ -28,7 +28,7 @@ async fn own_chat(
     chat.filter(|c| match who.role {
         Role::User => c.user_id == who.id,
         Role::Analyst | Role::Manager => c.analyst_id.as_deref() == Some(who.id.as_str()),
-        Role::Admin => false,
+        Role::Admin | Role::Service => false,
     })
     .ok_or_else(|| AppError::not_found(format!("chat {chat_id}")))
 }

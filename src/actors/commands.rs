@@ -217,6 +217,8 @@ impl Session {
         );
         let allowed = match self.principal.role {
             Role::Admin => matches!(frame, ClientFrame::Ping),
+            // Refused on `/ws` before the upgrade; nothing if one ever got here.
+            Role::Service => false,
             Role::User => !staff_only,
             Role::Analyst | Role::Manager => !matches!(frame, ClientFrame::StartChat(_)),
         };

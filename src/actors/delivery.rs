@@ -28,7 +28,8 @@ impl Who {
             crate::domain::Role::Analyst | crate::domain::Role::Manager => {
                 Who::Staff(AnalystId::from(id))
             }
-            crate::domain::Role::Admin => Who::Admin(id),
+            // Service tokens are refused on `/ws`, so they never hold a session.
+            crate::domain::Role::Admin | crate::domain::Role::Service => Who::Admin(id),
         }
     }
 }

@@ -54,6 +54,7 @@ async fn may_link_chat(
     let hidden = || AppError::not_found(format!("chat {}", chat.chat_id));
     match who.role {
         Role::Admin => Ok(()),
+        Role::Service => Err(hidden()),
         Role::User if who.id == chat.user_id => Err(refused()),
         Role::User => Err(hidden()),
         Role::Analyst | Role::Manager => {

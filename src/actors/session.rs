@@ -182,7 +182,8 @@ impl Session {
         };
         let hello_frame = match principal.role {
             Role::Manager => protocol::Hello::Manager(staff),
-            Role::Admin => protocol::Hello::Admin(staff),
+            // A service token never gets a session (refused on `/ws`).
+            Role::Admin | Role::Service => protocol::Hello::Admin(staff),
             Role::Analyst | Role::User => protocol::Hello::Analyst(staff),
         };
         let mut frames = vec![ServerFrame::Hello(hello_frame).encode()];

@@ -89,7 +89,7 @@ pub async fn manages_analyst(
 ) -> AppResult<bool> {
     Ok(match caller.role() {
         Role::Admin => true,
-        Role::User => false,
+        Role::User | Role::Service => false,
         Role::Analyst | Role::Manager => {
             let managed = store::analysts::memberships(&state.db, caller.id()).await?;
             managed.iter().any(|m| {

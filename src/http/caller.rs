@@ -1,7 +1,15 @@
-//! The `Caller` extractor (HTTP edge; identity itself is `auth`): verifies the request's `Authorization: Bearer` token (any case of the
-//! scheme name) and, for analysts
-//! and managers, that they exist in the directory (a valid token for an unknown analyst is
-//! `forbidden`). Handlers then ask the caller what it may do with `require_*`.
+//! The caller extractors (HTTP edge; identity itself is `auth`): each verifies the request's
+//! `Authorization: Bearer` token (any case of the scheme name) and, for analysts and managers,
+//! that they exist in the directory (a valid token for an unknown analyst is `forbidden`).
+//!
+//! Which extractor a handler takes says who may call it:
+//! - `Caller`: people (user, analyst, manager, admin). The `service` role is refused with 403, so
+//!   every route is closed to it unless it opts in (contract §10.3).
+//! - `AnyCaller`: people and `service`, for the routes `service` shares with them (reading a
+//!   call, downloading an attachment); handlers then check what the caller may see.
+//! - `AdminOrService`: admins and `service` only (creating and editing calls, webhooks).
+//!
+//! Handlers then ask the caller what it may do with `require_*`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,9 +22,17 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store;
 
-/// An authenticated caller of an HTTP route.
+/// An authenticated person calling an HTTP route (never the `service` role).
 #[derive(Debug, Clone)]
 pub struct Caller(pub Principal);
+
+/// An authenticated caller of a route open to people and to the `service` role.
+#[derive(Debug, Clone)]
+pub struct AnyCaller(pub Caller);
+
+/// An admin or the `service` role: the host's integration routes.
+#[derive(Debug, Clone)]
+pub struct AdminOrService(pub Caller);
 
 impl Caller {
     pub fn id(&self) -> &str {
@@ -31,6 +47,11 @@ impl Caller {
         self.0.role == Role::Admin
     }
 
+    /// Admins and the `service` role, who read every call, chat and attachment.
+    pub fn is_admin_or_service(&self) -> bool {
+        matches!(self.0.role, Role::Admin | Role::Service)
+    }
+
     /// Admin-only routes refuse everyone else with `forbidden`.
     pub fn require_admin(&self) -> AppResult<()> {
         if self.is_admin() {
@@ -38,6 +59,20 @@ impl Caller {
         } else {
             Err(AppError::forbidden("this route is for admins"))
         }
+    }
+}
+
+impl std::ops::Deref for AnyCaller {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for AdminOrService {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
     }
 }
 
@@ -50,8 +85,25 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Verifies a token and checks that staff exist in the directory.
+/// The refusal of the `service` role on every route not made for it.
+pub fn service_refused() -> AppError {
+    AppError::forbidden(
+        "role service may use only the calls, webhooks and attachment download routes",
+    )
+}
+
+/// Verifies a token for a person: like `authenticate_any`, and the `service` role is refused
+/// (`/ws`, `/api/v1/events` and every route that takes `Caller`).
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal> {
+    let principal = authenticate_any(state, token).await?;
+    if principal.role == Role::Service {
+        return Err(service_refused());
+    }
+    Ok(principal)
+}
+
+/// Verifies a token and checks that staff exist in the directory; every role, `service` included.
+pub async fn authenticate_any(state: &AppState, token: &str) -> AppResult<Principal> {
     let now = chrono::Utc::now().timestamp();
     let principal = state
         .keys
@@ -70,18 +122,61 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
     Ok(principal)
 }
 
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
+
+/// The request's verified principal, any role; the extractors below narrow it.
+fn principal_of(req: &HttpRequest) -> Extracted<Principal> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = bearer_token(req).map(str::to_owned);
+    Box::pin(async move {
+        let state =
+            state.ok_or_else(|| AppError::new(crate::error::ErrorCode::Internal, "no state"))?;
+        let token = token.ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
+        authenticate_any(&state, &token).await
+    })
+}
+
 impl FromRequest for Caller {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req).map(str::to_owned);
+        let principal = principal_of(req);
         Box::pin(async move {
-            let state = state
-                .ok_or_else(|| AppError::new(crate::error::ErrorCode::Internal, "no state"))?;
-            let token = token.ok_or_else(|| AppError::unauthorized("missing bearer token"))?;
-            authenticate(&state, &token).await.map(Caller)
+            let principal = principal.await?;
+            if principal.role == Role::Service {
+                return Err(service_refused());
+            }
+            Ok(Caller(principal))
+        })
+    }
+}
+
+impl FromRequest for AnyCaller {
+    type Error = AppError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let principal = principal_of(req);
+        Box::pin(async move { Ok(AnyCaller(Caller(principal.await?))) })
+    }
+}
+
+impl FromRequest for AdminOrService {
+    type Error = AppError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let principal = principal_of(req);
+        Box::pin(async move {
+            let caller = Caller(principal.await?);
+            if caller.is_admin_or_service() {
+                Ok(AdminOrService(caller))
+            } else {
+                Err(AppError::forbidden(
+                    "this route is for admins and the service role",
+                ))
+            }
         })
     }
 }

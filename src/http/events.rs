@@ -64,7 +64,7 @@ pub async fn events(
     let queues = match principal.role {
         Role::Admin => None,
         Role::Manager => Some(managed_queues(&state, &principal.id).await?),
-        Role::Analyst | Role::User => {
+        Role::Analyst | Role::User | Role::Service => {
             return Err(AppError::forbidden(
                 "the event stream is for managers and admins",
             ));

@@ -27,6 +27,8 @@ use crate::store::queues::QueueSpec;
 pub async fn visible_queues(state: &AppState, caller: &Caller) -> AppResult<Vec<queues::Model>> {
     match caller.role() {
         Role::Admin | Role::User => store::queues::list(&state.db).await,
+        // `Caller` refuses `service`; it sees no queue.
+        Role::Service => Ok(Vec::new()),
         Role::Analyst | Role::Manager => {
             store::queues::list_for_analyst(&state.db, caller.id()).await
         }

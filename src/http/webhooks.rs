@@ -1,5 +1,5 @@
 //! Webhook endpoints (contract §10.1): `PUT`, `GET`, `DELETE /webhooks/{id}` and
-//! `GET /webhooks`, for admins (and, once it exists, the `service` role). A new endpoint without
+//! `GET /webhooks`, for admins and the `service` role (`AdminOrService`). A new endpoint without
 //! a secret gets one generated, returned by that `PUT` only; a `PUT` without `secret` keeps the
 //! existing one; no `GET` ever returns it. Bad input is a `400` naming the field, nothing changed.
 
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::actors::webhooks::signature;
 use crate::error::{AppError, AppResult};
 use crate::http::body::Body;
-use crate::http::caller::Caller;
+use crate::http::caller::AdminOrService;
 use crate::http::check_id;
 use crate::protocol::WebhookEventType;
 use crate::state::AppState;
@@ -21,11 +21,6 @@ use crate::timefmt::rfc3339;
 
 /// Longest endpoint URL accepted.
 const MAX_URL_CHARS: usize = 2000;
-
-/// Who may manage webhooks: admins (the `service` role joins them with contract §10.3).
-pub fn authorise(caller: &Caller) -> AppResult<()> {
-    caller.require_admin()
-}
 
 /// `PUT /webhooks/{id}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -133,11 +128,10 @@ fn check_events(events: &[String]) -> AppResult<Vec<WebhookEventType>> {
 #[put("/webhooks/{id}")]
 pub async fn put_webhook(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: AdminOrService,
     id: web::Path<String>,
     body: Body<PutWebhook>,
 ) -> AppResult<HttpResponse> {
-    authorise(&caller)?;
     check_id("webhook id", &id)?;
     let b = body.into_inner();
     check_url(&b.url)?;
@@ -187,10 +181,9 @@ pub async fn put_webhook(
 #[get("/webhooks/{id}")]
 pub async fn get_webhook(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: AdminOrService,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    authorise(&caller)?;
     let model = store::webhooks::find_endpoint(&state.db, &id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("webhook {id}")))?;
@@ -207,8 +200,10 @@ pub async fn get_webhook(
     )
 )]
 #[get("/webhooks")]
-pub async fn list_webhooks(state: web::Data<AppState>, caller: Caller) -> AppResult<HttpResponse> {
-    authorise(&caller)?;
+pub async fn list_webhooks(
+    state: web::Data<AppState>,
+    _caller: AdminOrService,
+) -> AppResult<HttpResponse> {
     let views: Vec<WebhookView> = store::webhooks::endpoints(&state.db)
         .await?
         .into_iter()
@@ -231,10 +226,9 @@ pub async fn list_webhooks(state: web::Data<AppState>, caller: Caller) -> AppRes
 #[delete("/webhooks/{id}")]
 pub async fn delete_webhook(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: AdminOrService,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    authorise(&caller)?;
     if store::webhooks::delete_endpoint(&state.db, &id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {

@@ -1,5 +1,5 @@
 //! What the harness tells its operator: a progress line each second, a table at the end, and the
-//! JSON report of contract §7 (exactly its keys; latencies in milliseconds).
+//! JSON report of contract §7 (its keys, plus `seconds`: each progress line; latencies in milliseconds).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -7,7 +7,7 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::stats::Stats;
+use super::stats::{Second, SecondP99, Stats};
 
 /// `{"p50","p90","p99","p999","max"}` in milliseconds.
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +57,9 @@ pub struct Report {
     pub messages_per_sec: f64,
     pub errors: BTreeMap<String, u64>,
     pub latency_ms: LatencyReport,
+    /// Each second's progress line (an addition to contract §7's keys): a stall shows up as a
+    /// second whose p99 jumps.
+    pub seconds: Vec<Second>,
 }
 
 fn per_sec(count: u64, from: Option<Instant>, until: Option<Instant>) -> f64 {
@@ -92,6 +95,7 @@ impl Report {
                 ack: Percentiles::of(&stats.totals.ack),
                 deliver: Percentiles::of(&stats.totals.deliver),
             },
+            seconds: stats.seconds.clone(),
         }
     }
 
@@ -158,7 +162,7 @@ pub struct Progress {
 
 impl Progress {
     /// One progress line, then a fresh window for the next second.
-    pub fn line(&mut self, phase: &str, stats: &mut Stats) -> String {
+    pub fn line(&mut self, phase: &'static str, stats: &mut Stats) -> String {
         let p99 = |h: &Histogram<u64>| {
             if h.is_empty() {
                 0.0
@@ -166,18 +170,30 @@ impl Progress {
                 h.value_at_quantile(0.99) as f64 / 1000.0
             }
         };
+        let second = Second {
+            t: stats.t0.elapsed().as_secs_f64().round() as u64,
+            phase,
+            routed: stats.chats_routed - self.routed,
+            acked: stats.messages_acked - self.acked,
+            p99_ms: SecondP99 {
+                ack: p99(&stats.window.ack),
+                deliver: p99(&stats.window.deliver),
+                assign: p99(&stats.window.assign),
+            },
+        };
         let line = format!(
             "[{:>5.0}s {phase:<8}] conns {:>6}  routed {:>6} (+{:<5})  msgs/s {:>6}  p99 ms: ack {:>7.2} deliver {:>7.2} assign {:>7.2}  errors {}",
             stats.t0.elapsed().as_secs_f64(),
             stats.connections,
             stats.chats_routed,
-            stats.chats_routed - self.routed,
-            stats.messages_acked - self.acked,
-            p99(&stats.window.ack),
-            p99(&stats.window.deliver),
-            p99(&stats.window.assign),
+            second.routed,
+            second.acked,
+            second.p99_ms.ack,
+            second.p99_ms.deliver,
+            second.p99_ms.assign,
             stats.error_count(),
         );
+        stats.seconds.push(second);
         self.routed = stats.chats_routed;
         self.acked = stats.messages_acked;
         stats.window.reset();

@@ -77,6 +77,31 @@ pub struct Stats {
     pub last_routed: Option<Instant>,
     /// When the last message was acknowledged: the conversation's throughput ends there.
     pub last_acked: Option<Instant>,
+    /// One entry per progress line, so a stall can be located after the run.
+    pub seconds: Vec<Second>,
+}
+
+/// What one second of the run looked like: the figures of its progress line.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Second {
+    /// Seconds since the run started, at the end of this second.
+    pub t: u64,
+    /// The phase the harness was in (`connect`, `start`, `converse`, `drain`…).
+    pub phase: &'static str,
+    /// Chats routed during this second.
+    pub routed: u64,
+    /// Messages acknowledged during this second.
+    pub acked: u64,
+    /// p99 in milliseconds of what completed during this second.
+    pub p99_ms: SecondP99,
+}
+
+/// The per-second p99s, in milliseconds (0 when nothing completed).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SecondP99 {
+    pub ack: f64,
+    pub deliver: f64,
+    pub assign: f64,
 }
 
 pub type SharedStats = std::rc::Rc<RefCell<Stats>>;
@@ -106,6 +131,7 @@ impl Stats {
             routing_from: None,
             last_routed: None,
             last_acked: None,
+            seconds: Vec::new(),
         })
     }
 

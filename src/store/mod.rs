@@ -4,6 +4,7 @@
 pub mod analysts;
 pub mod calls;
 pub mod chats;
+pub mod checkpoint;
 pub mod history;
 pub mod messages;
 pub mod queues;
@@ -28,6 +29,11 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     open(settings, settings.max_connections).await
 }
 
+/// Whether the URL names an SQLite database.
+pub fn is_sqlite(settings: &DatabaseSettings) -> bool {
+    settings.url.starts_with("sqlite:")
+}
+
 /// Opens one more connection, for the store writer alone. On SQLite a connection's page cache
 /// survives only its own commits: when another connection of the pool has written, the next
 /// transaction starts with an empty cache and reads the message indexes back from the file. One
@@ -36,8 +42,16 @@ pub async fn connect_writer(settings: &DatabaseSettings) -> Result<DatabaseConne
     open(settings, 1).await
 }
 
+/// Opens the SQLite checkpointer's own connection (see [`checkpoint`]).
+pub async fn connect_checkpointer(
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, DbErr> {
+    open(settings, 1).await
+}
+
 async fn open(settings: &DatabaseSettings, connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(settings.url.clone());
+    let wal_limit = u64::from(settings.sqlite_wal_limit_mb) * 1024 * 1024;
     let cache_kib = i64::from(settings.sqlite_cache_mb) * 1024;
     let busy_timeout = Duration::from_millis(settings.sqlite_busy_timeout_ms);
     let synchronous = match settings.sqlite_synchronous {
@@ -56,6 +70,10 @@ async fn open(settings: &DatabaseSettings, connections: u32) -> Result<DatabaseC
                 .busy_timeout(busy_timeout)
                 .foreign_keys(true)
                 .pragma("cache_size", format!("-{cache_kib}"))
+                // No commit checkpoints: the background checkpointer does it on its own
+                // connection, so a checkpoint's fsync never holds a batch's acknowledgements.
+                .pragma("wal_autocheckpoint", "0")
+                .pragma("journal_size_limit", wal_limit.to_string())
         });
     Database::connect(options).await
 }

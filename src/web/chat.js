@@ -1,7 +1,7 @@
 // The end user's page: pick a queue (or take ?queue=), Start chat, see "You are number N in the
-// queue" while waiting, then talk with the analyst in a Chat window and end the chat. Reconnects
-// and resumes the open chat by itself.
-'use strict';
+// queue" while waiting, then talk with the analyst in a Chat window and end the chat. The client
+// library reconnects and resumes the open chat by itself.
+import { SwitchboardClient } from '/sdk/switchboard.js';
 
 (() => {
   const { el, api } = SB;
@@ -11,7 +11,14 @@
   let chat = null; // {chat_id, queue_id, win}
 
   if (!SB.header($('who'))) { $('conn').textContent = 'Not signed in'; return; }
-  const sock = new SB.Socket(onFrame, SB.connState($('conn')));
+  const client = new SwitchboardClient({ token: SB.token });
+  window.switchboardSocket = client; // for diagnostics (and the tests that drop the connection)
+  client.on('state', SB.connState($('conn')));
+  client.on('*', onFrame);
+  client.on('message', (m) => { if (chat && m.chat_id === chat.chat_id) chat.win.addMessage(m); });
+  client.on('resumed', (r) => {
+    if (chat && r.chat_id === chat.chat_id && r.ended) finished(null, null);
+  });
   const tell = (text) => { $('notices-text').textContent = text; };
 
   async function loadQueues() {
@@ -39,7 +46,7 @@
     $('start-error').textContent = '';
     const subject = $('subject').value.trim();
     try {
-      const ok = await sock.request({ type: 'start_chat', queue_id: queueSelect.value, ...(subject ? { subject } : {}) });
+      const ok = await client.startChat({ queue_id: queueSelect.value, ...(subject ? { subject } : {}) });
       open({ chat_id: ok.chat_id, queue_id: queueSelect.value, position: ok.position, analyst: null });
       showPosition(ok.position);
     } catch (err) {
@@ -65,9 +72,9 @@
       selfId: SB.me.sub,
       callDetails: false,
       closeLabel: 'End chat',
-      onSend: (body, id) => sock.request({ type: 'send', chat_id: chatId, body, client_msg_id: id }),
-      onTyping: () => sock.tell({ type: 'typing', chat_id: chatId }),
-      onClose: () => sock.request({ type: 'close_chat', chat_id: chatId }).catch((err) => tell(`Could not end the chat: ${err.message || err.code}`)),
+      onSend: (body, id) => client.send({ chat_id: chatId, body, client_msg_id: id }),
+      onTyping: () => client.typing(chatId),
+      onClose: () => client.closeChat(chatId).catch((err) => tell(`Could not end the chat: ${err.message || err.code}`)),
       onDismiss: () => { win.root.remove(); chat = null; $('start').hidden = false; $('progress').hidden = true; },
     });
     chat = { chat_id: chatId, queue_id: summary.queue_id, win };
@@ -75,26 +82,12 @@
     $('start').hidden = true;
     $('progress').hidden = false;
     tell('');
+    client.messages(chatId).forEach((m) => win.addMessage(m));
     return chat;
   }
 
-  async function resume() {
-    const c = chat;
-    try {
-      const ok = await sock.request({ type: 'resume', chat_id: c.chat_id, after_seq: c.win.lastSeq });
-      if (ok.state === 'closed' || ok.state === 'unanswered') finished(null, null);
-      c.win.retryPending();
-    } catch (err) {
-      if (err.code === 'too_far_behind') {
-        const detail = await api('GET', `/api/v1/chats/${c.chat_id}`);
-        detail.transcript.forEach((m) => c.win.addMessage(m));
-        return resume();
-      }
-      if (err.code === 'not_found' || err.code === 'conflict') finished(null, null);
-    }
-  }
-
   function finished(by, reason) {
+    if (!chat || chat.win.ended) return;
     showPosition(null);
     const who = by ? ` by ${by.id === SB.me.sub ? 'you' : by.name}` : '';
     const why = reason && !by ? ` (${reason.replace(/_/g, ' ')})` : '';
@@ -111,9 +104,6 @@
           open(open_);
           showPosition(open_.position);
           if (open_.analyst) tell(`You are chatting with ${open_.analyst.name}.`);
-          resume();
-        } else if (chat && !chat.win.ended) {
-          resume();
         }
         break;
       }
@@ -124,7 +114,6 @@
       case 'chat_accepted':
         if (mine) { showPosition(null); chat.win.setTitle(`Chat with ${f.analyst.name}`); tell(`${f.analyst.name} accepted your chat.`); }
         break;
-      case 'message': if (mine) chat.win.addMessage(f); break;
       case 'typing': if (mine) chat.win.setTyping(f.from.name); break;
       case 'peer_status': if (mine) tell(f.connected ? 'Your analyst is back.' : 'Your analyst lost their connection; please wait.'); break;
       case 'chat_closed': if (mine) finished(f.by, f.reason); break;
@@ -133,5 +122,5 @@
   }
 
   loadQueues();
-  sock.connect();
+  client.connect().catch(() => { /* shown by the connection line */ });
 })();

@@ -115,7 +115,8 @@ class ChatWindow {
     await this.deliver(id);
   }
 
-  // Sends (or re-sends, with the same client_msg_id: stored once) a pending message.
+  // Sends a pending message; the client library re-sends it (same client_msg_id, stored once)
+  // across reconnects, so the promise settles only with the stored message or a refusal.
   async deliver(id) {
     const p = this.pending.get(id);
     if (!p) return;
@@ -132,11 +133,6 @@ class ChatWindow {
         this.errorNode.textContent = `Not sent: ${err.message || err.code}`;
       }
     }
-  }
-
-  // After a reconnect: re-send whatever did not get its ok.
-  retryPending() {
-    for (const id of [...this.pending.keys()]) this.deliver(id);
   }
 
   end(text) {

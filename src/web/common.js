@@ -1,6 +1,6 @@
 // Switchboard pages, shared code: the token (taken from the URL fragment, kept in
-// sessionStorage), HTTP calls with problem+json errors, a WebSocket client that gets a fresh
-// ticket for every connection and reconnects by itself, and small DOM helpers.
+// sessionStorage), HTTP calls with problem+json errors, the connection line's words and small
+// DOM helpers. The WebSocket protocol is spoken by the client library, /sdk/switchboard.js.
 'use strict';
 
 const SB = (() => {
@@ -96,92 +96,14 @@ const SB = (() => {
     return true;
   }
 
-  // A WebSocket that asks for a fresh ticket on every (re)connect. `onFrame(frame)` sees every
-  // frame that is not the reply to a command; `request(cmd)` resolves with the ok frame or
-  // rejects with the error frame (or a lost connection).
-  class Socket {
-    constructor(onFrame, onState) {
-      this.onFrame = onFrame;
-      this.onState = onState || (() => {});
-      this.pending = new Map();
-      this.nextRef = 1;
-      this.ws = null;
-      this.delay = 500;
-      this.stopped = false;
-    }
-
-    async connect() {
-      if (this.stopped) return;
-      this.onState('connecting');
-      let ticket;
-      try {
-        ticket = (await api('POST', '/api/v1/ws-tickets')).ticket;
-      } catch (err) {
-        if (err.status === 401 || err.status === 403) {
-          this.onState('refused', err.message);
-          return;
-        }
-        return this.retry();
-      }
-      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-      const ws = new WebSocket(`${scheme}://${location.host}/ws?ticket=${encodeURIComponent(ticket)}`);
-      this.ws = ws;
-      ws.onmessage = (ev) => this.received(ev.data);
-      ws.onopen = () => { this.delay = 500; };
-      ws.onclose = () => {
-        if (this.ws !== ws) return;
-        this.ws = null;
-        for (const { reject } of this.pending.values()) reject({ code: 'unavailable', message: 'connection lost' });
-        this.pending.clear();
-        this.retry();
-      };
-    }
-
-    retry() {
-      if (this.stopped) return;
-      this.onState('down');
-      setTimeout(() => this.connect(), this.delay);
-      this.delay = Math.min(this.delay * 2, 8000);
-    }
-
-    received(data) {
-      let frame;
-      try { frame = JSON.parse(data); } catch (_) { return; }
-      if (frame.type === 'hello') this.onState('up');
-      if ((frame.type === 'ok' || frame.type === 'error') && frame.ref && this.pending.has(frame.ref)) {
-        const { resolve, reject } = this.pending.get(frame.ref);
-        this.pending.delete(frame.ref);
-        return frame.type === 'ok' ? resolve(frame) : reject(frame);
-      }
-      this.onFrame(frame);
-    }
-
-    get open() {
-      return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
-    }
-
-    request(cmd) {
-      return new Promise((resolve, reject) => {
-        if (!this.open) return reject({ code: 'unavailable', message: 'not connected' });
-        const ref = 'r' + this.nextRef++;
-        this.pending.set(ref, { resolve, reject });
-        this.ws.send(JSON.stringify({ ...cmd, ref }));
-      });
-    }
-
-    // Fire and forget (typing).
-    tell(cmd) {
-      if (this.open) this.ws.send(JSON.stringify(cmd));
-    }
-  }
-
   function connState(node) {
     return (state, why) => {
-      const text = { connecting: 'Connecting…', up: 'Connected', down: 'Reconnecting…', refused: 'Sign-in refused: ' + (why || '') }[state];
+      const text = { idle: 'Connecting…', connecting: 'Connecting…', up: 'Connected', down: 'Reconnecting…', closed: 'Disconnected',
+        refused: 'Sign-in refused: ' + ((why && why.message) || why || '') }[state];
       node.textContent = text;
       node.classList.toggle('down', state !== 'up');
     };
   }
 
-  return { token, me, api, el, time, dateTime, uid, notice, header, Socket, connState, STATUS_LABELS };
+  return { token, me, api, el, time, dateTime, uid, notice, header, connState, STATUS_LABELS };
 })();

@@ -1,7 +1,8 @@
 // The analyst's console: Availability, the Chat Queue (Waiting live from chat_queued and
 // chat_dequeued; Unanswered and Answered from GET /api/v1/chats), several Chat windows with call
-// details, notices in words, and reconnect-and-resume without losing or doubling messages.
-'use strict';
+// details, notices in words, and reconnect-and-resume (by the client library) without losing or
+// doubling messages.
+import { SwitchboardClient } from '/sdk/switchboard.js';
 
 (() => {
   const { el, api } = SB;
@@ -19,8 +20,12 @@
   if (SB.me.role === 'manager') $('manager-link').hidden = false;
   $('manager-link').href = '/console/manager#token=' + encodeURIComponent(SB.token);
 
-  const sock = new SB.Socket(onFrame, SB.connState($('conn')));
-  window.switchboardSocket = sock; // for diagnostics (and the tests that drop the connection)
+  const client = new SwitchboardClient({ token: SB.token });
+  window.switchboardSocket = client; // for diagnostics (and the tests that drop the connection)
+  client.on('state', SB.connState($('conn')));
+  client.on('*', onFrame);
+  client.on('message', (m) => { const e = windows.get(m.chat_id); if (e) e.win.addMessage(m); });
+  client.on('resumed', (r) => { const e = windows.get(r.chat_id); if (e && r.ended) ended(e, null, null); });
   const queueName = (id) => (queues.get(id) || { name: id }).name;
   const byWords = (by) => (by && SB.me && by.id === SB.me.sub ? 'you' : (by ? by.name : 'the system'));
 
@@ -32,7 +37,7 @@
   availability.addEventListener('change', async () => {
     const wanted = availability.value;
     try {
-      await sock.request({ type: 'set_status', status: wanted });
+      await client.setStatus(wanted);
     } catch (err) {
       say(`Could not change availability: ${err.message || err.code}`);
       availability.value = status;
@@ -120,10 +125,10 @@
 
   async function accept_(chatId) {
     try {
-      const ok = await sock.request({ type: 'accept', chat_id: chatId });
+      const ok = await client.accept(chatId);
       waiting.delete(chatId);
       renderWaiting();
-      openWindow(ok.chat, ok.transcript);
+      openWindow(ok.chat);
     } catch (err) {
       say(err.code === 'conflict' ? 'That chat was already taken.' : `Could not accept: ${err.message || err.code}`);
     }
@@ -131,7 +136,7 @@
 
   async function decline(chatId) {
     try {
-      await sock.request({ type: 'decline', chat_id: chatId });
+      await client.decline(chatId);
       waiting.delete(chatId);
       renderWaiting();
     } catch (err) {
@@ -140,26 +145,26 @@
   }
 
   // ---- Chat windows ----
-  function openWindow(chat, transcript) {
+  function openWindow(chat) {
     let entry = windows.get(chat.chat_id);
     if (!entry) {
       const chatId = chat.chat_id;
       const win = new ChatWindow({
         title: `Chat with ${chat.user.name}`,
         selfId: SB.me.sub,
-        onSend: (body, id) => sock.request({ type: 'send', chat_id: chatId, body, client_msg_id: id }),
-        onTyping: () => sock.tell({ type: 'typing', chat_id: chatId }),
-        onClose: () => sock.request({ type: 'close_chat', chat_id: chatId }).catch((err) => say(`Could not close the chat: ${err.message || err.code}`)),
+        onSend: (body, id) => client.send({ chat_id: chatId, body, client_msg_id: id }),
+        onTyping: () => client.typing(chatId),
+        onClose: () => client.closeChat(chatId).catch((err) => say(`Could not close the chat: ${err.message || err.code}`)),
         onDismiss: () => { win.root.remove(); windows.delete(chatId); $('no-windows').hidden = windows.size > 0; },
       });
-      entry = { win, chat, loaded: false };
+      entry = { win, chat };
       windows.set(chatId, entry);
       $('windows').append(win.root);
       $('no-windows').hidden = true;
       win.subtitle.textContent = queueName(chat.queue_id);
       loadDetails(entry);
+      client.messages(chatId).forEach((m) => win.addMessage(m));
     }
-    if (transcript) { transcript.forEach((m) => entry.win.addMessage(m)); entry.loaded = true; }
     return entry;
   }
 
@@ -167,27 +172,6 @@
     let call = null;
     try { call = await api('GET', `/api/v1/calls/${encodeURIComponent(entry.chat.call_id)}`); } catch (_) { /* shown without */ }
     entry.win.setDetails(callDetailRows(entry.chat, call, queues.get(entry.chat.queue_id)));
-  }
-
-  // Brings a window up to date: the HTTP transcript when it has none yet, then `resume` from the
-  // last seq it holds (messages already shown are skipped by seq), then re-sends what was pending.
-  async function resume(entry) {
-    const chatId = entry.chat.chat_id;
-    try {
-      if (!entry.loaded) {
-        const detail = await api('GET', `/api/v1/chats/${chatId}`);
-        detail.transcript.forEach((m) => entry.win.addMessage(m));
-        entry.loaded = true;
-        entry.chat = detail.chat;
-        if (detail.chat.ended_at) return ended(entry, null, detail.chat.end_reason);
-      }
-      const ok = await sock.request({ type: 'resume', chat_id: chatId, after_seq: entry.win.lastSeq });
-      if (ok.state === 'closed' || ok.state === 'unanswered') return ended(entry, null, null);
-      entry.win.retryPending();
-    } catch (err) {
-      if (err.code === 'too_far_behind') { entry.loaded = false; return resume(entry); }
-      if (err.code === 'not_found' || err.code === 'conflict') return ended(entry, null, null);
-    }
   }
 
   function ended(entry, by, reason) {
@@ -202,20 +186,17 @@
     const entry = f.chat_id ? windows.get(f.chat_id) : null;
     switch (f.type) {
       case 'hello': {
-        if (!f.analyst) { say('This console is for analysts and managers: sign in as one.'); sock.stopped = true; return; }
+        if (!f.analyst) { say('This console is for analysts and managers: sign in as one.'); client.close(); return; }
         setStatus(f.analyst.status);
         availability.disabled = false;
         queues.clear();
         f.queues.forEach((q) => queues.set(q.id, q));
         waiting.clear();
-        const open = new Set();
         for (const chat of f.chats) {
-          open.add(chat.chat_id);
-          if (chat.state === 'active') resume(openWindow(chat, null));
+          if (chat.state === 'active') openWindow(chat);
           else if (chat.state === 'offered') waiting.set(chat.chat_id, { chat, offered: true });
         }
         renderWaiting();
-        for (const [id, e] of windows) if (!open.has(id) && !e.win.ended) resume(e);
         refreshLists();
         break;
       }
@@ -239,14 +220,12 @@
         break;
       }
       case 'chat_assigned': {
-        const e = openWindow(f.chat, f.transcript);
+        openWindow(f.chat);
         waiting.delete(f.chat.chat_id);
         renderWaiting();
         say(`New chat with ${f.chat.user.name} in ${queueName(f.chat.queue_id)}.`);
-        e.win.retryPending();
         break;
       }
-      case 'message': if (entry) entry.win.addMessage(f); break;
       case 'typing': if (entry) entry.win.setTyping(f.from.name); break;
       case 'chat_closed':
         if (entry) { ended(entry, f.by, f.reason); say(`Chat with ${entry.chat.user.name} ended${f.by ? ' by ' + byWords(f.by) : ''}.`); }
@@ -272,5 +251,5 @@
     }
   }
 
-  sock.connect();
+  client.connect().catch(() => { /* shown by the connection line */ });
 })();

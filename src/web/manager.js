@@ -2,7 +2,7 @@
 // and the analyst table with status, open chats and Chat User, a status select per analyst
 // (PATCH /analysts/{id}). Refreshed on the manager's own WebSocket events and by polling, so
 // changes made elsewhere show up without reloading.
-'use strict';
+import { SwitchboardClient } from '/sdk/switchboard.js';
 
 (() => {
   const { el, api } = SB;
@@ -17,7 +17,9 @@
 
   if (!SB.header($('who'))) { $('conn').textContent = 'Not signed in'; return; }
   $('console-link').href = '/console#token=' + encodeURIComponent(SB.token);
-  const sock = new SB.Socket(onFrame, SB.connState($('conn')));
+  const client = new SwitchboardClient({ token: SB.token });
+  client.on('state', SB.connState($('conn')));
+  client.on('*', onFrame);
   const byWords = (by) => (by && by.id === SB.me.sub ? 'you' : (by ? by.name : 'the system'));
 
   function onFrame(f) {
@@ -130,7 +132,7 @@
     busy.add(select);
     const status = select.value;
     try {
-      if (analyst.id === SB.me.sub) await sock.request({ type: 'set_status', status });
+      if (analyst.id === SB.me.sub) await client.setStatus(status);
       else await api('PATCH', `/api/v1/analysts/${encodeURIComponent(analyst.id)}`, { status });
       lastStatus.set(analyst.id, status);
       say(`${analyst.name} is now ${SB.STATUS_LABELS[status]} (changed by you)`);
@@ -143,7 +145,7 @@
     }
   }
 
-  sock.connect();
+  client.connect().catch(() => { /* shown by the connection line */ });
   refresh();
   setInterval(refresh, POLL_MS);
 })();

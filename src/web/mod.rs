@@ -1,6 +1,7 @@
 //! The web pages served by the engine (contract §6): plain HTML, CSS and JavaScript compiled into
 //! the binary with `include_str!`, no build step, nothing loaded from elsewhere. Pages take their
-//! token from the URL fragment and speak the HTTP API and the WebSocket protocol like any client.
+//! token from the URL fragment and speak the HTTP API like any client, and the WebSocket protocol
+//! through the client library served at `/sdk/` (contract §13), which any origin may load.
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, web};
@@ -38,6 +39,13 @@ const ASSETS: &[(&str, &str, &str)] = &[
 
 const JS: &str = "text/javascript; charset=utf-8";
 
+/// The client library's modules by file name (`/sdk/{file}`): public code that a portal on
+/// another origin imports, so it is served to any origin (modules need CORS).
+const SDK: &[(&str, &str)] = &[
+    ("switchboard.js", include_str!("sdk/switchboard.js")),
+    ("chatlog.js", include_str!("sdk/chatlog.js")),
+];
+
 /// Mounts the pages and their assets.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
@@ -46,7 +54,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/console/manager", web::get().to(|| page(MANAGER)))
         .route("/dashboard", web::get().to(|| page(DASHBOARD)))
         .route("/chats/{id}", web::get().to(|| page(TRANSCRIPT)))
-        .route("/assets/{file}", web::get().to(asset));
+        .route("/assets/{file}", web::get().to(asset))
+        .route("/sdk/{file}", web::get().to(sdk));
 }
 
 fn secured(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
@@ -104,9 +113,32 @@ async fn asset(file: web::Path<String>) -> HttpResponse {
     }
 }
 
+async fn sdk(file: web::Path<String>) -> HttpResponse {
+    match SDK.iter().find(|(name, _)| *name == file.as_str()) {
+        Some((_, body)) => secured(HttpResponse::Ok())
+            .insert_header((header::CONTENT_TYPE, JS))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+            .insert_header(("cross-origin-resource-policy", "cross-origin"))
+            .body(*body),
+        None => HttpResponse::NotFound()
+            .content_type(ContentType::plaintext())
+            .body("no such module"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_script_imports_only_modules_that_exist() {
+        for body in ASSETS.iter().map(|(_, _, b)| *b) {
+            for part in body.split("'/sdk/").skip(1) {
+                let name = part.split('\'').next().unwrap_or_default();
+                assert!(SDK.iter().any(|(n, _)| *n == name), "missing module {name}");
+            }
+        }
+    }
 
     #[test]
     fn every_page_names_only_assets_that_exist() {

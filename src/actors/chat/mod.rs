@@ -189,7 +189,7 @@ impl ChatActor {
                 self.facts.state == ChatState::Active
                     && self.facts.analyst.as_ref().is_some_and(|a| a.id == who.id)
             }
-            Role::Admin => false,
+            Role::Admin | Role::Service => false,
         }
     }
 

@@ -241,8 +241,12 @@ impl Router {
             }
         };
         let before = route.clone();
-        self.core
-            .requeue(msg.chat_id, &queue_id, Place::ByCreation)?;
+        self.core.requeue(
+            msg.chat_id,
+            &queue_id,
+            Place::ByCreation,
+            Utc::now().timestamp_millis(),
+        )?;
         let mut announce = vec![Announce::Queued];
         if let Some(target) = &msg.to_analyst {
             if let Err(err) = self.core.offer_to(msg.chat_id, target) {

@@ -130,6 +130,7 @@ impl Router {
                 priority: q.priority,
                 max_wait_secs: i64::from(q.max_wait_secs),
                 offer_timeout_secs: u64::try_from(q.offer_timeout_secs).unwrap_or(1).max(1),
+                ..QueueConfig::new(&q.id, &q.name, RoutingMode::Manual)
             });
             let delivery = self.deps.delivery.clone();
             self.queue_actors

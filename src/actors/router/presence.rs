@@ -180,7 +180,12 @@ impl Router {
                     };
                     if self
                         .core
-                        .requeue(chat, &before.queue_id, Place::Head)
+                        .requeue(
+                            chat,
+                            &before.queue_id,
+                            Place::Head,
+                            chrono::Utc::now().timestamp_millis(),
+                        )
                         .is_ok()
                     {
                         self.requeued(chat, before, vec![Announce::Queued], None);
