@@ -21,6 +21,7 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod ticket;
 pub mod timefmt;
 pub mod views;
 pub mod web;

@@ -28,6 +28,7 @@ const BELOW_ACTORS: &[&str] = &[
     "auth",
     "settings",
     "telemetry",
+    "ticket",
     "seed",
     "web",
     "load",

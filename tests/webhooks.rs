@@ -81,6 +81,16 @@ async fn every_event_arrives_signed_with_its_documented_body(app: TestApp) {
         .await;
     app.provision("tier-2", "manual", &[("bob", "analyst")], 3)
         .await;
+    // The host opens a call for its ticket.
+    let (status, host_call, _) = app
+        .call(
+            "POST",
+            "/api/v1/calls",
+            Some(&app.token("bridge", Role::Service)),
+            Some(json!({"user_id": "emma", "summary": "Laptop", "external_ref": "INC0012345", "external_url": "https://desk.example.com/INC0012345"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{host_call}");
     let mut alice = app.available("alice").await;
     let mut bob = app.ws(&app.token("bob", Role::Analyst)).await;
     let mut emma = app.ws(&app.token("emma", Role::User)).await;
@@ -132,7 +142,8 @@ async fn every_event_arrives_signed_with_its_documented_body(app: TestApp) {
     let chat_events: Vec<&str> = got
         .iter()
         .filter(|g| {
-            g.body["data"]["chat_id"] == chat_id.as_str() || g.body["type"] == "call.created"
+            g.body["data"]["chat_id"] == chat_id.as_str()
+                || g.body["data"]["id"] == call_id.as_str()
         })
         .map(|g| g.body["type"].as_str().unwrap())
         .collect();
@@ -148,8 +159,34 @@ async fn every_event_arrives_signed_with_its_documented_body(app: TestApp) {
         ]
     );
 
-    let call = &of_type(&got, "call.created")[0].body["data"];
-    assert_eq!(call["id"], call_id.as_str());
+    let created = of_type(&got, "call.created");
+    assert_eq!(created.len(), 2, "the host's call and the chat's");
+    let host = &created
+        .iter()
+        .find(|g| g.body["data"]["id"] == host_call["id"])
+        .unwrap()
+        .body["data"];
+    assert_eq!(
+        (
+            host["external_ref"].as_str(),
+            host["external_url"].as_str(),
+            host["summary"].as_str()
+        ),
+        (
+            Some("INC0012345"),
+            Some("https://desk.example.com/INC0012345"),
+            Some("Laptop")
+        )
+    );
+    let call = &created
+        .iter()
+        .find(|g| g.body["data"]["id"] == call_id.as_str())
+        .unwrap()
+        .body["data"];
+    assert_eq!(
+        (&call["external_ref"], &call["external_url"]),
+        (&Value::Null, &Value::Null)
+    );
     assert_eq!(call["user"], json!({"id": "emma", "name": "Emma Test"}));
     assert_eq!(
         (call["summary"].as_str(), call["source"].as_str()),

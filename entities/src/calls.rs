@@ -18,6 +18,11 @@ pub struct Model {
     pub status: String,
     pub created_at: ChronoDateTimeUtc,
     pub first_contact_at: Option<ChronoDateTimeUtc>,
+    /// The host's ticket id (e.g. `INC0012345`), unique across calls.
+    #[sea_orm(unique)]
+    pub external_ref: Option<String>,
+    /// Absolute http(s) URL of the host's ticket.
+    pub external_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -154,6 +154,10 @@ impl Session {
                 if let Err(err) = check_text("subject", &subject, MAX_SUBJECT_CHARS, true) {
                     return reply.err(&err);
                 }
+                if let Err(err) = check_call_choice(cmd.call_id.as_deref(), cmd.call_ref.as_deref())
+                {
+                    return reply.err(&err);
+                }
                 let Ok(queue_id) = QueueId::parse(cmd.queue_id.as_str()) else {
                     return reply.err(&AppError::not_found(format!("queue {}", cmd.queue_id)));
                 };
@@ -162,6 +166,7 @@ impl Session {
                     queue_id,
                     subject: subject.trim().to_string(),
                     call_id: cmd.call_id,
+                    call_ref: cmd.call_ref,
                     reply,
                 });
             }
@@ -246,5 +251,17 @@ impl Session {
             work.into_actor(self)
                 .map(move |result, _, _| reply.answer(result)),
         );
+    }
+}
+
+/// `start_chat` names at most one of `call_id` and `call_ref`, and a `call_ref` has the ticket id
+/// syntax (contract §10.2).
+fn check_call_choice(call_id: Option<&str>, call_ref: Option<&str>) -> AppResult<()> {
+    match (call_id, call_ref) {
+        (Some(_), Some(_)) => Err(AppError::bad_request(
+            "call_id and call_ref may not be given together",
+        )),
+        (_, Some(call_ref)) => crate::ticket::check_ref("call_ref", call_ref),
+        _ => Ok(()),
     }
 }

@@ -30,6 +30,9 @@ use crate::store::messages::{self, NewMessage};
 use crate::store::webhooks::{DeliveryChange, OutboxEvent};
 use crate::store::{analysts, calls, chats, queues, webhooks};
 
+mod call_writes;
+pub use call_writes::{CallWrite, StoreCall};
+
 /// Rows to store together; answered once they are committed (or could not be).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), StoreError>")]
@@ -101,9 +104,9 @@ pub struct StoreChange(pub ChatChange);
 pub struct StoreChanges(pub Vec<ChatChange>);
 
 /// Stores a batch of checked `start_chat`s (with their users and new calls) in one transaction;
-/// answered with each chat's call id, in order.
+/// answered with each chat's call id, in order (or why that start was refused).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Vec<String>, StoreError>")]
+#[rtype(result = "Result<Vec<calls::CallOutcome>, StoreError>")]
 pub struct StoreStarts(pub Vec<ChatToStart>);
 
 /// Hands `request` to the writer and waits for its commit. A request that could not be stored,
@@ -165,8 +168,10 @@ enum Work {
     /// A batch of starts: committed in a transaction of its own.
     Starts(
         Vec<ChatToStart>,
-        oneshot::Sender<Result<Vec<String>, StoreError>>,
+        oneshot::Sender<Result<Vec<calls::CallOutcome>, StoreError>>,
     ),
+    /// A call the host opens or edits: committed in a transaction of its own.
+    Call(call_writes::CallWork),
 }
 
 pub struct StoreWriter {
@@ -222,6 +227,7 @@ impl StoreWriter {
             }),
             Some(Work::Starts(starts, done)) => self.commit_starts(starts, done, ctx),
             Some(Work::Group(first)) => self.commit_groups(first, ctx),
+            Some(Work::Call(work)) => self.commit_call(work, ctx),
         }
     }
 
@@ -271,14 +277,15 @@ impl StoreWriter {
     fn commit_starts(
         &mut self,
         starts: Vec<ChatToStart>,
-        done: oneshot::Sender<Result<Vec<String>, StoreError>>,
+        done: oneshot::Sender<Result<Vec<calls::CallOutcome>, StoreError>>,
         ctx: &mut Context<Self>,
     ) {
         self.in_flight = true;
         let db = self.db.clone();
         ctx.spawn(
             async move {
-                let report = |calls: &[chats::StartedCall]| webhook_events::started(&starts, calls);
+                let report =
+                    |calls: &[Option<chats::StartedCall>]| webhook_events::started(&starts, calls);
                 chats::start_all_reported(&db, &starts, report)
                     .await
                     .map_err(StoreError::from)
@@ -436,7 +443,7 @@ impl Handler<StoreChanges> for StoreWriter {
 }
 
 impl Handler<StoreStarts> for StoreWriter {
-    type Result = ResponseFuture<Result<Vec<String>, StoreError>>;
+    type Result = ResponseFuture<Result<Vec<calls::CallOutcome>, StoreError>>;
 
     fn handle(&mut self, msg: StoreStarts, ctx: &mut Context<Self>) -> Self::Result {
         let (done, result) = oneshot::channel();

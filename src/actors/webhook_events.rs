@@ -2,7 +2,7 @@
 //! writer commits with the change. Starts report `call.created` (for a call opened by the chat)
 //! and `chat.queued`; a chat's steps report `chat.accepted`, `chat.queued` (its analyst was lost),
 //! `chat.transferred` and `chat.ended`; the router reports `analyst.status_changed`; a manager's
-//! switch reports `queue.status_changed`.
+//! switch reports `queue.status_changed`; a call the host opens reports `call.created`.
 //!
 //! Features built later report their own changes the same way, in their own commits:
 //! `chat.wrapped_up` and `chat.rated` are accepted event types already; the code that commits a
@@ -60,12 +60,24 @@ pub fn chat_ended(mut chat: ChatSummary, reason: EndReason, at: DateTime<Utc>) -
     event(WebhookEventType::ChatEnded, data.chat_id, at, &data)
 }
 
+/// `call.created` for a call the host opened (`POST /api/v1/calls`), ordered among that
+/// call's events.
+pub fn call_created(view: &CallView, at: DateTime<Utc>) -> OutboxEvent {
+    OutboxEvent::new(
+        WebhookEventType::CallCreated,
+        Some(format!("call:{}", view.id)),
+        at,
+        view,
+    )
+}
+
 /// The events of a batch of stored starts: `call.created` for each call a chat opened, then
-/// `chat.queued`, both ordered with the chat's later events.
-pub fn started(starts: &[ChatToStart], calls: &[StartedCall]) -> Vec<OutboxEvent> {
+/// `chat.queued`, both ordered with the chat's later events. Refused starts (`None`) report
+/// nothing.
+pub fn started(starts: &[ChatToStart], calls: &[Option<StartedCall>]) -> Vec<OutboxEvent> {
     let mut events = Vec::new();
     for (start, call) in starts.iter().zip(calls) {
-        let Ok(chat_id) = ChatId::parse(&start.chat_id) else {
+        let (Some(call), Ok(chat_id)) = (call, ChatId::parse(&start.chat_id)) else {
             continue;
         };
         let user = Person {
@@ -86,6 +98,8 @@ pub fn started(starts: &[ChatToStart], calls: &[StartedCall]) -> Vec<OutboxEvent
                 status: "open".to_string(),
                 created_at: created_at.clone(),
                 first_contact_at: None,
+                external_ref: call.external_ref.clone(),
+                external_url: None,
                 history: Vec::new(),
             };
             events.push(event(

@@ -1,5 +1,6 @@
 //! Calls: `GET /calls/{id}`, the call (ticket) with its history, where each chat on it left its
-//! transcript and the link that reopens it.
+//! transcript and the link that reopens it, and the host's ticket on it (`external_ref`,
+//! `external_url`). The host's writes and look-up by ref are `http::call_tickets`.
 
 use actix_web::{HttpResponse, get, web};
 use entities::chats;
@@ -20,6 +21,12 @@ pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {
     let call = store::calls::find(&state.db, call_id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("call {call_id}")))?;
+    view_of(state, call).await
+}
+
+/// The view of a stored call, with its user's name and its history.
+pub async fn view_of(state: &AppState, call: entities::calls::Model) -> AppResult<CallView> {
+    let call_id = call.id.as_str();
     let names = store::users::names(&state.db, std::slice::from_ref(&call.user_id)).await?;
     let history = store::calls::history(&state.db, call_id)
         .await?
@@ -44,6 +51,8 @@ pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {
         status: call.status,
         created_at: rfc3339(call.created_at),
         first_contact_at: rfc3339_opt(call.first_contact_at),
+        external_ref: call.external_ref,
+        external_url: call.external_url,
         history,
     })
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod analysts;
 pub mod body;
+pub mod call_tickets;
 pub mod caller;
 pub mod calls;
 pub mod chats;

@@ -22,6 +22,10 @@ pub struct CallView {
     pub created_at: String,
     /// RFC 3339; when an analyst first accepted one of its chats.
     pub first_contact_at: Option<String>,
+    /// The host's ticket id (contract §10.2), or null.
+    pub external_ref: Option<String>,
+    /// Where the host's ticket lives (absolute http(s) URL), or null.
+    pub external_url: Option<String>,
     /// One entry per chat that ended on it (or was linked to it).
     pub history: Vec<HistoryView>,
 }

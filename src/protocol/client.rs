@@ -61,7 +61,7 @@ client_frames! {
     CloseChat(ChatRef) = "close_chat",
     /// `resume {chat_id, after_seq}`.
     Resume(ResumeCmd) = "resume",
-    /// `start_chat {queue_id, subject?, call_id?}` (users).
+    /// `start_chat {queue_id, subject?, call_id?, call_ref?}` (users).
     StartChat(StartChatCmd) = "start_chat",
     /// `set_status {status}` (staff).
     SetStatus(SetStatusCmd) = "set_status",
@@ -114,6 +114,10 @@ pub struct StartChatCmd {
     /// An existing call of this user to log the chat for; absent: a new call.
     #[serde(default)]
     pub call_id: Option<String>,
+    /// The host's ticket id (`external_ref`, at most 64 characters): the chat goes on this user's
+    /// call with that ref, made when there is none. Not together with `call_id`.
+    #[serde(default)]
+    pub call_ref: Option<String>,
 }
 
 /// `set_status`.

@@ -269,7 +269,8 @@ pub async fn list(
 }
 
 /// A chat to create for `start_chat`: the user (created, or renamed), the call (the user's own
-/// `call_id` if given and theirs, else a new call), and the waiting chat.
+/// `call_id` if given and theirs; with `call_ref`, the user's call with that `external_ref`, made
+/// when there is none; else a new call), and the waiting chat.
 #[derive(Debug)]
 pub struct ChatToStart {
     pub chat_id: String,
@@ -278,37 +279,48 @@ pub struct ChatToStart {
     pub user_name: String,
     pub subject: String,
     pub call_id: Option<String>,
+    /// The host's ticket id to file the chat under (never together with `call_id`).
+    pub call_ref: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 /// Stores a batch of `start_chat`s in one transaction (all or, on error, none) with multi-row
-/// statements; returns each chat's call id, in order. One commit for a whole burst of starts.
-/// At most 500 starts (the chat rows' bind parameters stay under SQLite's limit).
-pub async fn start_all(db: &DatabaseConnection, starts: &[ChatToStart]) -> AppResult<Vec<String>> {
+/// statements; returns each chat's call id, in order, or why that one start was refused (a
+/// `call_ref` that is another user's call: `not_found`, and nothing stored for it). One commit
+/// for a whole burst of starts. At most 500 starts (the chat rows' bind parameters stay under
+/// SQLite's limit).
+pub async fn start_all(
+    db: &DatabaseConnection,
+    starts: &[ChatToStart],
+) -> AppResult<Vec<super::calls::CallOutcome>> {
     start_all_reported(db, starts, |_| Vec::new()).await
 }
 
-/// The call each start was put on, and whether it was opened for it.
+/// The call a stored start was put on, and whether it was opened for it (with its ref).
 #[derive(Debug, Clone)]
 pub struct StartedCall {
     pub call_id: String,
     pub created: bool,
+    pub external_ref: Option<String>,
 }
 
-/// `start_all`, with the webhook events `report` makes of the stored starts (one `StartedCall`
-/// per start, in order) written to the outbox in the same transaction.
+/// `start_all`, with the webhook events `report` makes of the stored starts written to the
+/// outbox in the same transaction; `report` gets one entry per start, in order (`None` for a
+/// start that was refused).
 pub async fn start_all_reported(
     db: &DatabaseConnection,
     starts: &[ChatToStart],
-    report: impl FnOnce(&[StartedCall]) -> Vec<super::webhooks::OutboxEvent>,
-) -> AppResult<Vec<String>> {
+    report: impl FnOnce(&[Option<StartedCall>]) -> Vec<super::webhooks::OutboxEvent>,
+) -> AppResult<Vec<super::calls::CallOutcome>> {
     if starts.is_empty() {
         return Ok(Vec::new());
     }
     let txn = db.begin().await?;
+    let by_ref = ref_calls(&txn, starts).await?;
     // One row per user (PostgreSQL refuses to upsert a row twice in one statement).
     let users: HashMap<&str, &str> = starts
         .iter()
+        .filter(|s| by_ref.get(s.chat_id.as_str()) != Some(&RefCall::Refused))
         .map(|s| (s.user_id.as_str(), s.user_name.as_str()))
         .collect();
     let users: Vec<(&str, &str)> = users.into_iter().collect();
@@ -326,7 +338,9 @@ pub async fn start_all_reported(
             .await?
     };
     let mut new_calls = Vec::new();
-    let mut call_ids = Vec::with_capacity(starts.len());
+    // Calls made in this batch for a ref, so two starts naming one new ref share it.
+    let mut made_for_ref: HashMap<&str, (&str, String)> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(starts.len());
     for s in starts {
         // The user's own call, if they named one; else a new call.
         let own = s.call_id.as_ref().filter(|id| {
@@ -334,46 +348,141 @@ pub async fn start_all_reported(
                 .iter()
                 .any(|(call, user)| call == *id && *user == s.user_id)
         });
-        let call_id = match own {
-            Some(id) => StartedCall {
-                call_id: id.clone(),
-                created: false,
-            },
-            None => {
-                let summary = if s.subject.is_empty() {
-                    "Chat"
-                } else {
-                    &s.subject
-                };
-                let (id, call) = super::calls::new_call(&s.user_id, summary, s.created_at);
-                new_calls.push(call);
-                StartedCall {
-                    call_id: id,
-                    created: true,
+        let call_ref = s.call_ref.as_deref();
+        let outcome = match (own, by_ref.get(s.chat_id.as_str()), call_ref) {
+            (_, Some(RefCall::Existing(id)), _) => Ok(id.clone()),
+            (_, Some(RefCall::Refused), Some(r)) => Err(ref_hidden(r)),
+            (_, _, Some(r)) => match made_for_ref.get(r) {
+                Some((user, id)) if *user == s.user_id => Ok(id.clone()),
+                Some(_) => Err(ref_hidden(r)),
+                None => {
+                    let (id, mut call) = new_call_for(s);
+                    call.external_ref = sea_orm::Set(Some(r.to_string()));
+                    new_calls.push(call);
+                    made_for_ref.insert(r, (s.user_id.as_str(), id.clone()));
+                    Ok(id)
                 }
+            },
+            (Some(id), _, None) => Ok(id.clone()),
+            (None, _, None) => {
+                let (id, call) = new_call_for(s);
+                new_calls.push(call);
+                Ok(id)
             }
         };
-        call_ids.push(call_id);
+        outcomes.push(outcome);
     }
+    let opened: HashMap<String, Option<String>> = new_calls
+        .iter()
+        .filter_map(|c| match (&c.id, &c.external_ref) {
+            (sea_orm::ActiveValue::Set(id), sea_orm::ActiveValue::Set(r)) => {
+                Some((id.clone(), r.clone()))
+            }
+            (sea_orm::ActiveValue::Set(id), _) => Some((id.clone(), None)),
+            _ => None,
+        })
+        .collect();
     if !new_calls.is_empty() {
         calls::Entity::insert_many(new_calls)
             .exec_without_returning(&txn)
             .await?;
     }
-    let chats = starts.iter().zip(&call_ids).map(|(s, call_id)| {
-        new_chat(NewChat {
-            id: s.chat_id.clone(),
-            queue_id: s.queue_id.clone(),
-            user_id: s.user_id.clone(),
-            call_id: call_id.call_id.clone(),
-            subject: s.subject.clone(),
-            created_at: s.created_at,
+    let chats: Vec<_> = starts
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(s, outcome)| {
+            let call_id = outcome.as_ref().ok()?;
+            Some(new_chat(NewChat {
+                id: s.chat_id.clone(),
+                queue_id: s.queue_id.clone(),
+                user_id: s.user_id.clone(),
+                call_id: call_id.clone(),
+                subject: s.subject.clone(),
+                created_at: s.created_at,
+            }))
         })
-    });
-    chats::Entity::insert_many(chats)
-        .exec_without_returning(&txn)
-        .await?;
-    super::webhooks::insert_outbox(&txn, &report(&call_ids)).await?;
+        .collect();
+    if !chats.is_empty() {
+        chats::Entity::insert_many(chats)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let started: Vec<Option<StartedCall>> = outcomes
+        .iter()
+        .map(|outcome| {
+            let call_id = outcome.as_ref().ok()?;
+            Some(StartedCall {
+                call_id: call_id.clone(),
+                created: opened.contains_key(call_id),
+                external_ref: opened.get(call_id).cloned().flatten(),
+            })
+        })
+        .collect();
+    super::webhooks::insert_outbox(&txn, &report(&started)).await?;
     txn.commit().await?;
-    Ok(call_ids.into_iter().map(|c| c.call_id).collect())
+    Ok(outcomes)
+}
+
+/// What a start's `call_ref` found among the stored calls.
+#[derive(Debug, PartialEq, Eq)]
+enum RefCall {
+    /// The user's own call with that ref.
+    Existing(String),
+    /// Another user's call holds the ref.
+    Refused,
+}
+
+/// The stored calls the batch's `call_ref`s name, keyed by the start's chat id.
+async fn ref_calls<'a>(
+    txn: &impl sea_orm::ConnectionTrait,
+    starts: &'a [ChatToStart],
+) -> AppResult<HashMap<&'a str, RefCall>> {
+    let refs: Vec<&str> = starts
+        .iter()
+        .filter_map(|s| s.call_ref.as_deref())
+        .collect();
+    if refs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found: Vec<(String, String, Option<String>)> = calls::Entity::find()
+        .select_only()
+        .columns([
+            calls::Column::Id,
+            calls::Column::UserId,
+            calls::Column::ExternalRef,
+        ])
+        .filter(calls::Column::ExternalRef.is_in(refs))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut by_start = HashMap::new();
+    for s in starts {
+        let Some(r) = s.call_ref.as_deref() else {
+            continue;
+        };
+        if let Some((id, user, _)) = found.iter().find(|(_, _, x)| x.as_deref() == Some(r)) {
+            let call = if *user == s.user_id {
+                RefCall::Existing(id.clone())
+            } else {
+                RefCall::Refused
+            };
+            by_start.insert(s.chat_id.as_str(), call);
+        }
+    }
+    Ok(by_start)
+}
+
+/// A ref held by another user's call answers like a call that does not exist.
+fn ref_hidden(external_ref: &str) -> crate::error::AppError {
+    crate::error::AppError::not_found(format!("call {external_ref}"))
+}
+
+/// A new call for a start, summarised by its subject.
+fn new_call_for(s: &ChatToStart) -> (String, calls::ActiveModel) {
+    let summary = if s.subject.is_empty() {
+        "Chat"
+    } else {
+        &s.subject
+    };
+    super::calls::new_call(&s.user_id, summary, s.created_at)
 }

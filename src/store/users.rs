@@ -36,6 +36,27 @@ pub async fn upsert_all(db: &impl ConnectionTrait, users: &[(&str, &str)]) -> Ap
     Ok(())
 }
 
+/// Records a user named by their id unless they exist (a call the host opens for someone who
+/// has not chatted yet); their first chat gives them their token's name.
+pub async fn insert_missing(db: &impl ConnectionTrait, id: &str) -> Result<(), sea_orm::DbErr> {
+    let now = Utc::now();
+    let model = users::ActiveModel {
+        id: Set(id.to_string()),
+        name: Set(id.to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    users::Entity::insert(model)
+        .on_conflict(
+            OnConflict::column(users::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 /// Display names of the given users.
 pub async fn names(
     db: &impl ConnectionTrait,

@@ -27,6 +27,8 @@ pub struct StartChat {
     pub queue_id: QueueId,
     pub subject: String,
     pub call_id: Option<String>,
+    /// The host's ticket id to file the chat under.
+    pub call_ref: Option<String>,
     pub reply: Reply,
 }
 
@@ -59,6 +61,7 @@ impl Handler<StartChat> for Router {
             queue_id,
             subject,
             call_id,
+            call_ref,
             reply,
         } = msg;
         let start = PendingStart {
@@ -68,6 +71,7 @@ impl Handler<StartChat> for Router {
             queue_id,
             subject,
             call_id,
+            call_ref,
             reply,
         };
         self.queue_start(start, ctx);

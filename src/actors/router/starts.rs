@@ -22,6 +22,7 @@ use crate::actors::store_writer::{StoreStarts, committed};
 use crate::domain::{ChatState, QueueId, UserId};
 use crate::protocol::{OkResult, Person};
 use crate::routing::ChatId;
+use crate::store::calls::CallOutcome;
 use crate::store::chats::ChatToStart;
 
 /// Most starts stored in one transaction.
@@ -35,6 +36,8 @@ pub struct PendingStart {
     pub queue_id: QueueId,
     pub subject: String,
     pub call_id: Option<String>,
+    /// The host's ticket id to file the chat under.
+    pub call_ref: Option<String>,
     pub reply: Reply,
 }
 
@@ -68,6 +71,7 @@ impl Router {
                 user_name: p.user.name.clone(),
                 subject: p.subject.clone(),
                 call_id: p.call_id.clone(),
+                call_ref: p.call_ref.clone(),
                 created_at: p.created_at,
             })
             .collect();
@@ -90,14 +94,15 @@ impl Router {
     }
 
     /// Stored starts: each chat joins its queue and gets its actor, then the queue is routed once
-    /// for the whole batch; each user's reply says whether their chat was answered at once.
+    /// for the whole batch; each user's reply says whether their chat was answered at once. A
+    /// start the store refused (its `call_ref` is another user's) gets its error.
     fn started(
         &mut self,
-        stored: impl Iterator<Item = (PendingStart, String)>,
+        stored: impl Iterator<Item = (PendingStart, CallOutcome)>,
         ctx: &mut Context<Self>,
     ) {
         let mut queued = Vec::new();
-        for (start, call_id) in stored {
+        for (start, outcome) in stored {
             let PendingStart {
                 chat_id,
                 created_at,
@@ -105,10 +110,18 @@ impl Router {
                 queue_id,
                 subject,
                 call_id: _,
+                call_ref: _,
                 reply,
             } = start;
             self.starting
                 .remove(&(UserId::from(user.id.as_str()), queue_id.clone()));
+            let call_id = match outcome {
+                Ok(call_id) => call_id,
+                Err(err) => {
+                    reply.err(&err);
+                    continue;
+                }
+            };
             if let Err(err) =
                 self.core
                     .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())
