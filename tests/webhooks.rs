@@ -102,6 +102,10 @@ async fn every_event_arrives_signed_with_its_documented_body(app: TestApp) {
     alice.expect("chat_assigned").await;
     emma.ok(json!({"type": "send", "chat_id": chat_id, "body": "It says error 809", "client_msg_id": "e1"}))
         .await;
+    // A whisper takes seq 2 and never reaches the host's copy of what the user saw.
+    alice
+        .ok(json!({"type": "whisper", "chat_id": chat_id, "body": "internal: known VPN outage", "client_msg_id": "w1"}))
+        .await;
     alice
         .ok(json!({"type": "send", "chat_id": chat_id, "body": "Passing you to tier 2", "client_msg_id": "a1"}))
         .await;
@@ -233,9 +237,11 @@ async fn every_event_arrives_signed_with_its_documented_body(app: TestApp) {
         transcript,
         [
             (1, "emma", "It says error 809"),
-            (2, "alice", "Passing you to tier 2")
-        ]
+            (3, "alice", "Passing you to tier 2")
+        ],
+        "internal messages are left out"
     );
+    assert_eq!(data["chat"]["last_seq"], 3);
 
     let status = of_type(&got, "analyst.status_changed")[0];
     let data = &status.body["data"];

@@ -27,6 +27,7 @@ use crate::settings::StoreSettings;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
+use crate::store::supervisors::{self, Supervisor, SupervisorKind};
 use crate::store::webhooks::{DeliveryChange, OutboxEvent};
 use crate::store::{analysts, calls, chats, queues, webhooks};
 
@@ -80,6 +81,14 @@ pub enum ChatChange {
     QueueEnabled { queue_id: String, enabled: bool },
     /// A webhook delivery attempted, retried, or its endpoint disabled.
     Delivery(DeliveryChange),
+    /// A manager or admin starts monitoring or joins the chat (contract §9.3).
+    Supervise(Supervisor),
+    /// They stop monitoring, or leave.
+    Unsupervise {
+        chat_id: String,
+        principal_id: String,
+        kind: SupervisorKind,
+    },
 }
 
 impl ChatChange {
@@ -373,6 +382,12 @@ async fn apply(
                 queues::switch(txn, queue_id, *enabled).await?;
             }
             ChatChange::Delivery(change) => webhooks::apply(txn, change).await?,
+            ChatChange::Supervise(supervisor) => supervisors::add(txn, supervisor).await?,
+            ChatChange::Unsupervise {
+                chat_id,
+                principal_id,
+                kind,
+            } => supervisors::remove(txn, chat_id, principal_id, *kind).await?,
         }
     }
     activate(txn, &run).await

@@ -203,6 +203,8 @@ impl ChatActor {
     fn activate(&mut self, msg: Activate, attempt: u32, ctx: &mut Context<Self>) {
         let chat_id = self.facts.id.to_string();
         let mut chat = self.summary(None);
+        // Webhooks show what the user sees: no whisper counts.
+        chat.last_seq = self.last_visible;
         chat.state = ChatState::Active;
         chat.analyst = Some(msg.analyst.clone());
         chat.accepted_at = Some(rfc3339(self.facts.accepted_at.unwrap_or(msg.accepted_at)));
@@ -299,6 +301,8 @@ impl ChatActor {
 
     fn requeue(&mut self, msg: Requeue, attempt: u32, ctx: &mut Context<Self>) {
         let mut chat = self.summary(None);
+        // Webhooks show what the user sees: no whisper counts.
+        chat.last_seq = self.last_visible;
         chat.state = ChatState::Waiting;
         chat.analyst = None;
         chat.queue_id = msg.queue_id.clone();
@@ -362,10 +366,11 @@ impl ChatActor {
             ChatState::Unanswered
         };
         let mut chat = self.summary(None);
+        // Webhooks show what the user sees: no whisper counts.
+        chat.last_seq = self.last_visible;
         chat.state = state;
         chat.ended_at = Some(rfc3339(ended_at));
         chat.end_reason = Some(msg.reason);
-        chat.last_seq = self.next_seq - 1;
         let stored = self.store(
             ChatChange::End {
                 chat_id: self.facts.id.to_string(),

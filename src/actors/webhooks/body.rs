@@ -5,6 +5,7 @@
 use entities::webhook_events;
 use sea_orm::DatabaseConnection;
 
+use crate::domain::Visibility;
 use crate::error::{AppError, AppResult};
 use crate::protocol::{Message, WebhookBody, WebhookEventType};
 use crate::store;
@@ -21,8 +22,13 @@ pub async fn build(db: &DatabaseConnection, event: &webhook_events::Model) -> Ap
         && let Some(chat_id) = data.get("chat_id").and_then(|v| v.as_str())
     {
         let transcript = transcript(db, chat_id).await?;
+        // The user's last seq: internal messages take seqs the user never sees.
+        let last_seq = transcript.last().map_or(0, |m| m.seq);
         data["transcript"] = serde_json::to_value(transcript)
             .map_err(|e| AppError::bad_request(format!("transcript: {e}")))?;
+        if let Some(chat) = data.get_mut("chat") {
+            chat["last_seq"] = serde_json::Value::from(last_seq);
+        }
     }
     let body = WebhookBody {
         kind,
@@ -32,11 +38,12 @@ pub async fn build(db: &DatabaseConnection, event: &webhook_events::Model) -> Ap
     serde_json::to_string(&body).map_err(|e| AppError::bad_request(format!("body: {e}")))
 }
 
-/// Every message of the chat the user could see, in seq order.
+/// Every message of the chat the user could see, in seq order (whispers left out).
 async fn transcript(db: &DatabaseConnection, chat_id: &str) -> AppResult<Vec<Message>> {
     let rows = store::messages::transcript(db, chat_id, 0, u64::MAX).await?;
     Ok(rows
         .into_iter()
+        .filter(|row| row.visibility != Visibility::Internal.as_str())
         .filter_map(|row| views::message(row).ok())
         .collect())
 }
