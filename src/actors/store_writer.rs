@@ -27,6 +27,7 @@ use crate::settings::StoreSettings;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
+use crate::store::ratings::{self, NewRating};
 use crate::store::supervisors::{self, Supervisor, SupervisorKind};
 use crate::store::webhooks::{DeliveryChange, OutboxEvent};
 use crate::store::{analysts, calls, chats, queues, webhooks};
@@ -89,6 +90,8 @@ pub enum ChatChange {
         principal_id: String,
         kind: SupervisorKind,
     },
+    /// The user rated the ended chat (contract §9.4); a chat already rated keeps its rating.
+    Rate(NewRating),
 }
 
 impl ChatChange {
@@ -383,6 +386,7 @@ async fn apply(
             }
             ChatChange::Delivery(change) => webhooks::apply(txn, change).await?,
             ChatChange::Supervise(supervisor) => supervisors::add(txn, supervisor).await?,
+            ChatChange::Rate(rating) => ratings::insert(txn, rating).await?,
             ChatChange::Unsupervise {
                 chat_id,
                 principal_id,

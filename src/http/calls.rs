@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::access;
 use crate::http::caller::{AnyCaller, Caller};
 use crate::protocol::Person;
-pub use crate::protocol::{CallView, HistoryView};
+pub use crate::protocol::{CallView, HistoryView, RatingView};
 use crate::state::AppState;
 use crate::store;
 use crate::timefmt::{rfc3339, rfc3339_opt};
@@ -28,10 +28,17 @@ pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {
 pub async fn view_of(state: &AppState, call: entities::calls::Model) -> AppResult<CallView> {
     let call_id = call.id.as_str();
     let names = store::users::names(&state.db, std::slice::from_ref(&call.user_id)).await?;
-    let history = store::calls::history(&state.db, call_id)
-        .await?
+    let entries = store::calls::history(&state.db, call_id).await?;
+    let chat_ids: Vec<String> = entries.iter().map(|h| h.chat_id.clone()).collect();
+    let ratings = store::ratings::of_chats(&state.db, &chat_ids).await?;
+    let history = entries
         .into_iter()
         .map(|h| HistoryView {
+            rating: ratings.get(&h.chat_id).map(|r| RatingView {
+                score: r.score,
+                comment: r.comment.clone(),
+                at: rfc3339(r.rated_at),
+            }),
             kind: h.kind,
             chat_id: h.chat_id,
             started_at: rfc3339(h.started_at),

@@ -45,4 +45,17 @@ pub struct HistoryView {
     pub contents: String,
     /// The page that reopens the chat: `/chats/{chat_id}`.
     pub link: String,
+    /// The user's end-of-chat rating (contract §9.4); null until they rate it.
+    pub rating: Option<RatingView>,
+}
+
+/// `{"score","comment","at"}`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RatingView {
+    /// 1 to 5.
+    pub score: i32,
+    /// What the user added, if anything.
+    pub comment: Option<String>,
+    /// When they rated, RFC 3339.
+    pub at: String,
 }
