@@ -1,6 +1,7 @@
 //! The store writer: the one component that commits chat state. Chat actors hand it groups of
 //! message rows and typed changes of a chat's state (`ChatChange`: given to an analyst, requeued,
-//! ended, linked to a call, its history written); the router hands it batches of `start_chat`s.
+//! ended, linked to a call, its history written); the router hands it batches of `start_chat`s;
+//! the upload route hands it files (`attachment_writes`).
 //! Webhook outbox rows ride along (`ChatChange::Outbox`, and the events of each start batch):
 //! they commit in the same transaction as the change they report, and the webhook worker is
 //! woken once they have.
@@ -24,6 +25,7 @@ use crate::actors::webhook_events;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::error::{AppError, ErrorCode};
 use crate::settings::StoreSettings;
+use crate::store::attachments;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
@@ -32,7 +34,9 @@ use crate::store::supervisors::{self, Supervisor, SupervisorKind};
 use crate::store::webhooks::{DeliveryChange, OutboxEvent};
 use crate::store::{analysts, calls, chats, queues, webhooks};
 
+mod attachment_writes;
 mod call_writes;
+pub use attachment_writes::StoreAttachment;
 pub use call_writes::{CallWrite, StoreCall};
 
 /// Rows to store together; answered once they are committed (or could not be).
@@ -184,6 +188,8 @@ enum Work {
     ),
     /// A call the host opens or edits: committed in a transaction of its own.
     Call(call_writes::CallWork),
+    /// An uploaded file: committed in a transaction of its own.
+    Attachment(attachment_writes::AttachmentWork),
 }
 
 pub struct StoreWriter {
@@ -240,6 +246,7 @@ impl StoreWriter {
             Some(Work::Starts(starts, done)) => self.commit_starts(starts, done, ctx),
             Some(Work::Group(first)) => self.commit_groups(first, ctx),
             Some(Work::Call(work)) => self.commit_call(work, ctx),
+            Some(Work::Attachment(work)) => self.commit_attachment(work, ctx),
         }
     }
 
@@ -366,7 +373,11 @@ async fn apply(
                 reason,
                 ended_at,
                 last_seq,
-            } => chats::mark_ended(txn, chat_id, *state, *reason, *ended_at, *last_seq).await?,
+            } => {
+                chats::mark_ended(txn, chat_id, *state, *reason, *ended_at, *last_seq).await?;
+                // Files uploaded but never sent go with the chat's end (contract §12).
+                attachments::delete_unsent(txn, chat_id).await?;
+            }
             ChatChange::Link { chat_id, call_id } => {
                 history::link(txn, chat_id, call_id).await?;
             }

@@ -1,6 +1,7 @@
 //! The body of one delivery: `{"type","timestamp","data"}` from its outbox row. A `chat.ended`
 //! row leaves out the transcript (the commit that ends a chat reads nothing); it is read here
-//! from the stored messages, which are complete and unchanging once the chat has ended.
+//! from the stored messages (with their attachments' URLs), which are complete and unchanging
+//! once the chat has ended.
 
 use entities::webhook_events;
 use sea_orm::DatabaseConnection;
@@ -41,9 +42,13 @@ pub async fn build(db: &DatabaseConnection, event: &webhook_events::Model) -> Ap
 /// Every message of the chat the user could see, in seq order (whispers left out).
 async fn transcript(db: &DatabaseConnection, chat_id: &str) -> AppResult<Vec<Message>> {
     let rows = store::messages::transcript(db, chat_id, 0, u64::MAX).await?;
+    let mut files = store::attachments::of_messages(db, chat_id, &rows).await?;
     Ok(rows
         .into_iter()
         .filter(|row| row.visibility != Visibility::Internal.as_str())
-        .filter_map(|row| views::message(row).ok())
+        .filter_map(|row| {
+            let carried = files.remove(&row.seq).unwrap_or_default();
+            views::message(row, carried).ok()
+        })
         .collect())
 }
