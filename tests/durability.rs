@@ -19,7 +19,8 @@ use switchboard::domain::Role;
 
 const USERS: usize = 8;
 
-/// Sends messages one after another until the connection dies; returns (client_msg_id, seq) acked.
+/// Sends messages one after another until the connection dies or the server refuses one
+/// (`unavailable` while it stops); returns the (client_msg_id, seq) acked and the id in flight.
 async fn chatter(
     ws: &mut WsClient,
     chat_id: &str,
@@ -33,6 +34,7 @@ async fn chatter(
             Some(reply) if reply["type"] == "ok" => {
                 acked.push((client_msg_id, reply["seq"].as_i64().unwrap()))
             }
+            Some(reply) if reply["code"] == "unavailable" => return (acked, Some(client_msg_id)),
             Some(reply) => panic!("send refused: {reply}"),
             None => return (acked, Some(client_msg_id)),
         }
@@ -41,9 +43,7 @@ async fn chatter(
 }
 
 async fn kill_9_loses_no_acked_message(kind: Db) {
-    let Some(db) = TestDb::create(kind).await else {
-        return;
-    };
+    let db = TestDb::create(kind).await.unwrap();
     let url = db.url.clone();
     let mut server = ServerProcess::start(&url, &[]);
     let mut app = TestApp::attach(db, kind, &server.base).await;
@@ -109,6 +109,19 @@ async fn kill_9_loses_no_acked_message(kind: Db) {
                 "user {u}: acked {client_msg_id} stored as seq {seq}"
             );
         }
+        // Nothing is stored that was never sent: at most the acked ones and the one in flight.
+        assert!(
+            rows.len() <= acked.len() + usize::from(in_flight.is_some()),
+            "user {u}: {} stored, {} acked, in flight {in_flight:?}",
+            rows.len(),
+            acked.len()
+        );
+        assert!(
+            by_id
+                .keys()
+                .all(|id| in_flight.as_deref() == Some(*id) || acked.iter().any(|(a, _)| a == id)),
+            "user {u}: every stored message was acked or in flight"
+        );
         // The message in flight at the crash may or may not have landed; sending it again
         // after the restart stores it exactly once.
         let mut ws = app.ws(&app.token(&format!("user{u}"), Role::User)).await;
@@ -137,9 +150,7 @@ async fn kill_9_loses_no_acked_message(kind: Db) {
 }
 
 async fn sigterm_then_restart_keeps_queue_order_and_transcripts(kind: Db) {
-    let Some(db) = TestDb::create(kind).await else {
-        return;
-    };
+    let db = TestDb::create(kind).await.unwrap();
     let url = db.url.clone();
     let long_grace = [("ROUTING__RECONNECT_GRACE_SECS", "60")];
     let mut server = ServerProcess::start(&url, &long_grace);
@@ -167,20 +178,60 @@ async fn sigterm_then_restart_keeps_queue_order_and_transcripts(kind: Db) {
             .await;
     }
 
-    let status = server.terminate();
+    // SIGTERM while every user is still sending: whatever was acked is stored.
+    let senders = join_all(
+        users
+            .iter_mut()
+            .enumerate()
+            .map(|(u, (ws, chat))| chatter(ws, chat, u)),
+    );
+    let stop = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        server.send_sigterm();
+        server.exited().await
+    };
+    let (logs, status) = tokio::join!(senders, stop);
     assert!(status.success(), "clean exit: {status:?}");
+    assert!(
+        logs.iter()
+            .all(|(acked, in_flight)| !acked.is_empty() && in_flight.is_some()),
+        "every user was still sending when SIGTERM came: {logs:?}"
+    );
     assert_eq!(alice.closed_with().await, Some(1012));
     assert_eq!(users[1].0.closed_with().await, Some(1012));
 
     let restarted = ServerProcess::start(&url, &long_grace);
     app.repoint(&restarted.base);
+    for (u, ((acked, in_flight), (_, chat_id))) in logs.iter().zip(&users).enumerate() {
+        let rows = app.messages(chat_id).await;
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, (1..=rows.len() as i64).collect::<Vec<_>>());
+        let by_id: HashMap<&str, i64> = rows
+            .iter()
+            .filter_map(|r| Some((r.client_msg_id.as_deref()?, r.seq)))
+            .collect();
+        for (client_msg_id, seq) in acked {
+            assert_eq!(
+                by_id.get(client_msg_id.as_str()),
+                Some(seq),
+                "user {u}: acked {client_msg_id} stored as seq {seq}"
+            );
+        }
+        assert!(
+            by_id.len() <= acked.len() + 1,
+            "user {u}: {} stored, {} acked, in flight {in_flight:?}",
+            by_id.len(),
+            acked.len()
+        );
+    }
+    let transcript = app.messages(&active).await;
     let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
     assert_eq!(
         alice.hello["analyst"]["status"], "available",
         "back within grace: status kept"
     );
     assert_eq!(alice.hello["chats"][0]["chat_id"], active);
-    assert_eq!(alice.hello["chats"][0]["last_seq"], 3);
+    assert_eq!(alice.hello["chats"][0]["last_seq"], transcript.len());
     let queued: Vec<String> = vec![
         alice.expect("chat_queued").await["chat"]["chat_id"]
             .as_str()
@@ -210,33 +261,20 @@ async fn sigterm_then_restart_keeps_queue_order_and_transcripts(kind: Db) {
         .filter(|f| f["type"] == "message")
         .map(|f| f["body"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(bodies, ["before 1", "before 2", "before 3"]);
+    let stored: Vec<&str> = transcript.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, stored);
+    assert_eq!(&bodies[..3], ["before 1", "before 2", "before 3"]);
     first
         .ok(json!({"type": "send", "chat_id": active, "body": "after"}))
         .await;
     let got = alice.expect("message").await;
     assert_eq!(
         (got["seq"].as_i64(), got["body"].as_str()),
-        (Some(4), Some("after"))
+        (Some(transcript.len() as i64 + 1), Some("after"))
     );
 }
 
-#[actix_web::test]
-async fn kill_9_loses_no_acked_message_sqlite() {
-    kill_9_loses_no_acked_message(Db::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn kill_9_loses_no_acked_message_postgres() {
-    kill_9_loses_no_acked_message(Db::Postgres).await;
-}
-
-#[actix_web::test]
-async fn sigterm_then_restart_keeps_queue_order_and_transcripts_sqlite() {
-    sigterm_then_restart_keeps_queue_order_and_transcripts(Db::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn sigterm_then_restart_keeps_queue_order_and_transcripts_postgres() {
-    sigterm_then_restart_keeps_queue_order_and_transcripts(Db::Postgres).await;
-}
+for_each_database!(
+    kill_9_loses_no_acked_message,
+    sigterm_then_restart_keeps_queue_order_and_transcripts,
+);

@@ -23,9 +23,7 @@ async fn ready(app: &TestApp) -> (u16, serde_json::Value) {
 
 async fn unavailable_while_the_database_is_down_then_recovers(kind: Db) {
     let overrides = [("DATABASE__SQLITE_BUSY_TIMEOUT_MS", "200")];
-    let Some(app) = spawn_app_with(kind, &overrides).await else {
-        return;
-    };
+    let app = spawn_app_with(kind, &overrides).await.unwrap();
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
     let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
@@ -84,15 +82,7 @@ async fn unavailable_while_the_database_is_down_then_recovers(kind: Db) {
     assert_eq!(count, 2);
 }
 
-#[actix_web::test]
-async fn unavailable_while_the_database_is_down_then_recovers_sqlite() {
-    unavailable_while_the_database_is_down_then_recovers(Db::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn unavailable_while_the_database_is_down_then_recovers_postgres() {
-    unavailable_while_the_database_is_down_then_recovers(Db::Postgres).await;
-}
+for_each_database!(unavailable_while_the_database_is_down_then_recovers);
 
 /// When more rows wait for a commit than `store.max_waiting_rows`, new messages are refused at
 /// once (`unavailable`) instead of piling up in memory; the waiting ones are stored when the

@@ -303,6 +303,10 @@ async fn sqlite_repeated_resumes_to_non_reading_sockets_stay_bounded_and_close()
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    switchboard_no_pg,
+    ignore = "needs PostgreSQL: built with SWITCHBOARD_TEST_PG=0; run with it unset or a postgres:// URL"
+)]
 async fn postgres_repeated_resumes_to_non_reading_sockets_stay_bounded_and_close() {
     if let Some(app) = spawn_app_with(Db::Postgres, &FAST_HEARTBEAT).await {
         repeated_resumes_to_non_reading_sockets_stay_bounded_and_close(app).await;
@@ -316,6 +320,10 @@ async fn sqlite_a_resume_replays_in_order_once_and_a_second_one_meanwhile_is_ref
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    switchboard_no_pg,
+    ignore = "needs PostgreSQL: built with SWITCHBOARD_TEST_PG=0; run with it unset or a postgres:// URL"
+)]
 async fn postgres_a_resume_replays_in_order_once_and_a_second_one_meanwhile_is_refused() {
     if let Some(app) = spawn_app_with(Db::Postgres, &[]).await {
         a_resume_replays_in_order_once_and_a_second_one_meanwhile_is_refused(app).await;

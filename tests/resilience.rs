@@ -67,12 +67,46 @@ async fn analyst_lost_past_grace_requeues_at_head_and_never_gets_offers(app: Tes
     let mut bob = app.available("bob").await;
     let assigned = bob.expect("chat_assigned").await;
     assert_eq!(assigned["chat"]["chat_id"], chat_id);
-    // Alice is offline now; reconnecting does not bring her status back.
-    let alice = app.ws(&app.token("alice", Role::Analyst)).await;
+    // Alice is offline now; reconnecting does not bring her status back, nor any chat.
+    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
     assert_eq!(alice.hello["analyst"]["status"], "offline");
+    alice
+        .expect_none("chat_assigned", Duration::from_millis(500))
+        .await;
+
+    // An analyst who drops while holding an offer: the offer is revoked at once (long before the
+    // offer timeout) and made to the other analyst; back again, the first is not offered it.
+    app.provision(
+        "hardware",
+        "offer",
+        &[("dave", "analyst"), ("erin", "analyst")],
+        1,
+    )
+    .await;
+    let mut dave = app.available("dave").await;
+    let (_gina, offered_id) = start(&app, "gina", "hardware").await;
+    let offer = dave.expect("chat_offered").await;
+    assert_eq!(offer["chat"]["chat_id"], offered_id);
+    let mut erin = app.available("erin").await;
+    erin.expect_none("chat_offered", Duration::from_millis(500))
+        .await;
+    let dropped = tokio::time::Instant::now();
+    dave.close().await;
+    let again = erin.expect("chat_offered").await;
+    assert_eq!(again["chat"]["chat_id"], offered_id);
+    assert!(
+        dropped.elapsed() < Duration::from_secs(app.settings.routing.offer_timeout_secs),
+        "re-offered because Dave dropped, not because his offer timed out"
+    );
+    let mut dave = app.available("dave").await;
+    dave.expect_none("chat_offered", Duration::from_millis(500))
+        .await;
+    erin.ok(json!({"type": "accept", "chat_id": offered_id}))
+        .await;
 }
 
 async fn analyst_back_within_grace_keeps_chats_and_status(app: TestApp) {
+    let grace = Duration::from_secs(app.settings.routing.reconnect_grace_secs);
     app.provision("service-desk", "auto", &[("alice", "analyst")], 3)
         .await;
     let mut alice = app.available("alice").await;
@@ -80,15 +114,24 @@ async fn analyst_back_within_grace_keeps_chats_and_status(app: TestApp) {
     alice.expect("chat_assigned").await;
     alice.close().await;
     assert_eq!(emma.expect("peer_status").await["connected"], false);
+    // Back late in the grace period (its start is when Emma heard she was gone).
+    let away = tokio::time::Instant::now();
+    tokio::time::sleep(grace - Duration::from_millis(1500)).await;
     let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
+    assert!(
+        away.elapsed() < grace,
+        "reconnected within the grace period"
+    );
     assert_eq!(alice.hello["analyst"]["status"], "available");
     assert_eq!(alice.hello["chats"][0]["chat_id"], chat_id);
     assert_eq!(emma.expect("peer_status").await["connected"], true);
-    emma.expect_none("chat_requeued", Duration::from_millis(1500))
+    // Well past where the grace period would have ended: the chat stays with Alice.
+    emma.expect_none("chat_requeued", Duration::from_secs(3))
         .await;
     alice
         .ok(json!({"type": "send", "chat_id": chat_id, "body": "still with you"}))
         .await;
+    assert_eq!(emma.expect("message").await["body"], "still with you");
 }
 
 async fn user_lost_past_grace_ends_the_chat_user_left(app: TestApp) {
@@ -104,31 +147,38 @@ async fn user_lost_past_grace_ends_the_chat_user_left(app: TestApp) {
         (closed["chat_id"].as_str(), closed["reason"].as_str()),
         (Some(chat_id.as_str()), Some("user_left"))
     );
-    // A waiting chat whose user leaves ends unanswered.
-    let (fred, waiting_id) = start(&app, "fred", "service-desk").await;
+    // A waiting chat whose user leaves ends unanswered: Alice is busy, so Fred's chat really waits.
     alice
         .ok(json!({"type": "set_status", "status": "busy"}))
         .await;
+    let (fred, waiting_id) = start(&app, "fred", "service-desk").await;
+    let queued = alice.expect("chat_queued").await;
+    assert_eq!(queued["chat"]["chat_id"], waiting_id);
+    let row = chats::Entity::find_by_id(waiting_id.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "waiting", "nobody is available to take it");
     fred.close().await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    for _ in 0..40 {
-        let row = chats::Entity::find_by_id(waiting_id.clone())
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
-        if row.state != "waiting" && row.state != "active" {
-            assert!(
-                row.state == "unanswered" || row.state == "closed",
-                "{}",
-                row.state
-            );
-            assert_eq!(row.end_reason.as_deref(), Some("user_left"));
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the chat of a user who left never ended");
+    let dequeued = alice.expect("chat_dequeued").await;
+    assert_eq!(
+        (dequeued["chat_id"].as_str(), dequeued["reason"].as_str()),
+        (Some(waiting_id.as_str()), Some("unanswered"))
+    );
+    let row = chats::Entity::find_by_id(waiting_id.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            row.state.as_str(),
+            row.end_reason.as_deref(),
+            row.analyst_id
+        ),
+        ("unanswered", Some("user_left"), None)
+    );
 }
 
 async fn resume_more_than_a_thousand_behind_is_too_far(app: TestApp) {
@@ -322,15 +372,31 @@ async fn random_cuts_with_resume_lose_and_double_nothing(app: TestApp) {
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
     };
+    // Emma checks the order in which frames arrive on each connection: the first counts 1, 2, 3…;
+    // after a cut the new connection may see live messages first, then the replay from the first
+    // missing seq, and from there on every frame is the one after the previous one.
     let receiver = async {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut received: std::collections::BTreeMap<i64, String> = Default::default();
         let mut ws = emma;
         let mut last = 0;
         let mut cuts = 0;
+        let (mut previous, mut replay_from): (Option<i64>, Option<i64>) = (None, Some(1));
+        let mut arrivals: Vec<i64> = Vec::new();
         while last < N {
             let frame = ws.expect_where(|f| f["type"] == "message").await;
             let seq = frame["seq"].as_i64().unwrap();
+            arrivals.push(seq);
+            // The replay's first seq may also have come live just before it (so once more).
+            let starts_replay = replay_from == Some(seq);
+            let in_order = previous.is_some_and(|p| seq == p + 1)
+                || starts_replay
+                || (previous.is_none() && cuts > 0 && replay_from.is_some_and(|r| seq > r));
+            assert!(in_order, "out of order on this connection: {arrivals:?}");
+            if starts_replay && previous.is_some() {
+                replay_from = None;
+            }
+            previous = Some(seq);
             let body = frame["body"].as_str().unwrap().to_string();
             if let Some(seen) = received.insert(seq, body.clone()) {
                 assert_eq!(seen, body, "a replayed message is the same message");
@@ -344,6 +410,8 @@ async fn random_cuts_with_resume_lose_and_double_nothing(app: TestApp) {
                     .take_while(|s| received.contains_key(s))
                     .last()
                     .unwrap_or(0);
+                (previous, replay_from) = (None, Some(contiguous + 1));
+                arrivals.clear();
                 ws.ok(json!({"type": "resume", "chat_id": chat_id, "after_seq": contiguous}))
                     .await;
             }
@@ -381,8 +449,19 @@ mod short_grace {
     );
 }
 
+/// Reconnecting late in a grace period that the test can wait out: four seconds.
+const FOUR_SECOND_GRACE: [(&str, &str); 1] = [("ROUTING__RECONNECT_GRACE_SECS", "4")];
+
+mod four_second_grace {
+    use super::*;
+
+    on_both_databases!(
+        with crate::FOUR_SECOND_GRACE;
+        analyst_back_within_grace_keeps_chats_and_status,
+    );
+}
+
 on_both_databases!(
-    analyst_back_within_grace_keeps_chats_and_status,
     random_cuts_with_resume_lose_and_double_nothing,
     resume_more_than_a_thousand_behind_is_too_far,
     bad_input_is_refused_and_changes_nothing,
@@ -423,6 +502,13 @@ async fn a_silent_connection_is_closed() {
     .await
     .unwrap();
     let mut ws = app.ws(&app.token("emma", Role::User)).await;
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    // The control: a client that reads (and so answers the server's pings) stays open.
+    let mut reading = app.ws(&app.token("fred", Role::User)).await;
+    let (_, ()) = tokio::join!(
+        tokio::time::sleep(Duration::from_millis(3500)),
+        reading.expect_none("message", Duration::from_millis(3500))
+    );
     assert_eq!(ws.closed_with().await, Some(1001));
+    assert_eq!(reading.closed, None, "a reading client is not closed");
+    assert_eq!(reading.cmd(json!({"type": "ping"})).await["type"], "pong");
 }

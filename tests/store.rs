@@ -27,8 +27,8 @@ struct Store {
     _test_db: TestDb,
 }
 
-async fn open_store(kind: Db) -> Option<Store> {
-    let test_db = TestDb::create(kind).await?;
+async fn open_store(kind: Db) -> Store {
+    let test_db = TestDb::create(kind).await.unwrap();
     let settings = common::test_settings(&test_db.url, &[]);
     let db = store::connect(&settings.database).await.unwrap();
     store::migrate(&db).await.unwrap();
@@ -56,10 +56,10 @@ async fn open_store(kind: Db) -> Option<Store> {
     analysts::upsert(&db, "alice", "Alice Test".into(), 3, AnalystRole::Analyst)
         .await
         .unwrap();
-    Some(Store {
+    Store {
         db,
         _test_db: test_db,
-    })
+    }
 }
 
 /// 2026-11-25 11:20:56 UTC plus `micros` microseconds (PostgreSQL keeps microseconds).
@@ -100,6 +100,7 @@ fn message(chat_id: &str, seq: i64, client_msg_id: Option<String>) -> NewMessage
         sender_name: "Emma Wilson".into(),
         body: format!("message {seq}"),
         client_msg_id,
+        visibility: switchboard::domain::Visibility::All,
         created_at: at(seq * 1000),
     }
 }
@@ -680,19 +681,16 @@ macro_rules! on_both_databases {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    if let Some(s) = super::open_store(super::Db::Sqlite).await {
-                        super::$name(s).await;
-                    }
+                    super::$name(super::open_store(super::Db::Sqlite).await).await;
                 }
             )+
         }
         mod postgres {
             $(
                 #[actix_web::test]
+                #[cfg_attr(switchboard_no_pg, ignore = "needs PostgreSQL: built with SWITCHBOARD_TEST_PG=0; run with it unset or a postgres:// URL")]
                 async fn $name() {
-                    if let Some(s) = super::open_store(super::Db::Postgres).await {
-                        super::$name(s).await;
-                    }
+                    super::$name(super::open_store(super::Db::Postgres).await).await;
                 }
             )+
         }

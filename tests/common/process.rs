@@ -59,17 +59,33 @@ impl ServerProcess {
 
     /// SIGTERM, then the exit status once it has stopped.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.send_sigterm();
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not stop within 10 s of SIGTERM");
+    }
+
+    /// Sends SIGTERM and returns at once (the test's clients keep running meanwhile).
+    pub fn send_sigterm(&self) {
         let pid = self.child.id().to_string();
         let status = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill -TERM");
         assert!(status.success());
+    }
+
+    /// The exit status once the process has stopped, waiting without blocking the test's runtime.
+    pub async fn exited(&mut self) -> std::process::ExitStatus {
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the server did not stop within 10 s of SIGTERM");
     }

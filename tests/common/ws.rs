@@ -1,6 +1,8 @@
 //! A real WebSocket client for tests (awc): connects with a bearer token or a ticket, sends
 //! commands with a `ref` and waits for their `ok`/`error`, and keeps every other frame in an
-//! inbox so tests can wait for the events they expect, in any order, with a timeout.
+//! inbox so tests can wait for the events they expect, in any order, with a timeout. A command's
+//! reply must come before any event about what the command created (contract §3.6): `cmd` fails
+//! when one arrived first.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -99,17 +101,22 @@ impl WsClient {
             .unwrap();
     }
 
-    /// Sends a command with a fresh `ref` and returns its `ok` or `error` frame.
+    /// Sends a command with a fresh `ref` and returns its `ok` or `error` frame; fails when a frame
+    /// about what the command created arrived before its ok.
     pub async fn cmd(&mut self, mut command: Value) -> Value {
         self.next_ref += 1;
         let reference = format!("r{}", self.next_ref);
         command["ref"] = json!(reference);
+        let before = self.inbox.len();
         self.send_text(&command.to_string()).await;
-        self.expect_where(|f| {
-            f["ref"] == json!(reference)
-                && (f["type"] == "ok" || f["type"] == "error" || f["type"] == "pong")
-        })
-        .await
+        let reply = self
+            .expect_where(|f| {
+                f["ref"] == json!(reference)
+                    && (f["type"] == "ok" || f["type"] == "error" || f["type"] == "pong")
+            })
+            .await;
+        self.check_ok_came_first(&command, &reply, before);
+        reply
     }
 
     /// Like `cmd`, but `None` when the connection is gone or no reply comes.
@@ -117,6 +124,7 @@ impl WsClient {
         self.next_ref += 1;
         let reference = format!("r{}", self.next_ref);
         command["ref"] = json!(reference);
+        let before = self.inbox.len();
         self.framed
             .send(Message::Text(command.to_string().into()))
             .await
@@ -124,7 +132,29 @@ impl WsClient {
         let pred = move |f: &Value| {
             f["ref"] == json!(reference) && (f["type"] == "ok" || f["type"] == "error")
         };
-        self.wait_for(&pred, WAIT).await
+        let reply = self.wait_for(&pred, WAIT).await?;
+        self.check_ok_came_first(&command, &reply, before);
+        Some(reply)
+    }
+
+    /// Contract §3.6: the ok of a command comes before any event about what it created (the chat
+    /// a `start_chat` opened). `before` is the inbox length when the command was sent, so the
+    /// frames after it arrived while the reply was awaited.
+    fn check_ok_came_first(&self, command: &Value, reply: &Value, before: usize) {
+        if reply["type"] != "ok" || command["type"] != "start_chat" {
+            return;
+        }
+        let created = &reply["chat_id"];
+        let early: Vec<&Value> = self
+            .inbox
+            .iter()
+            .skip(before)
+            .filter(|f| f["chat_id"] == *created || f["chat"]["chat_id"] == *created)
+            .collect();
+        assert!(
+            early.is_empty(),
+            "{command} answered {reply} only after events about the chat it created: {early:?}"
+        );
     }
 
     /// A command that must succeed; returns its ok frame.

@@ -1,0 +1,37 @@
+//! Tells the test suite what this machine cannot run, so `cargo test` reports those tests as
+//! ignored (with how to run them) instead of passing them without running anything:
+//! `switchboard_no_pg` when `SWITCHBOARD_TEST_PG=0`, `switchboard_no_browser` when `chromium` or
+//! `chromedriver` is not on `PATH`. With `CI` set neither is ever set: there every such test runs,
+//! and a missing PostgreSQL or browser fails it.
+// A build script speaks to cargo on stdout.
+#![allow(clippy::print_stdout)]
+
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+}
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(switchboard_no_pg)");
+    println!("cargo::rustc-check-cfg=cfg(switchboard_no_browser)");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=CI");
+    println!("cargo::rerun-if-env-changed=SWITCHBOARD_TEST_PG");
+    println!("cargo::rerun-if-env-changed=PATH");
+    // Installing chromium changes its folder: look again then.
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths).filter(|d| d.is_absolute() && d.is_dir()) {
+            println!("cargo::rerun-if-changed={}", dir.display());
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        return;
+    }
+    if std::env::var("SWITCHBOARD_TEST_PG").is_ok_and(|v| v == "0") {
+        println!("cargo::rustc-cfg=switchboard_no_pg");
+    }
+    let browser = on_path("chromium") || on_path("chromium-browser");
+    if !(browser && on_path("chromedriver")) {
+        println!("cargo::rustc-cfg=switchboard_no_browser");
+    }
+}
