@@ -96,5 +96,6 @@ pub fn queue_view(
         answered_today: f.answered_today,
         unanswered_today: f.unanswered_today,
         service_level: f.service_level,
+        csat_today: f.csat_today,
     }
 }

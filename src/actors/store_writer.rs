@@ -23,6 +23,7 @@ use crate::settings::StoreSettings;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
+use crate::store::ratings::{self, NewRating};
 use crate::store::supervisors::{self, Supervisor, SupervisorKind};
 use crate::store::{calls, chats};
 
@@ -73,6 +74,8 @@ pub enum ChatChange {
         principal_id: String,
         kind: SupervisorKind,
     },
+    /// The user rated the ended chat (contract §9.4); a chat already rated keeps its rating.
+    Rate(NewRating),
 }
 
 /// Stores a change of a chat's state; answered once it is committed (or could not be).
@@ -323,6 +326,7 @@ async fn apply(
                 }
             }
             ChatChange::Supervise(supervisor) => supervisors::add(txn, supervisor).await?,
+            ChatChange::Rate(rating) => ratings::insert(txn, rating).await?,
             ChatChange::Unsupervise {
                 chat_id,
                 principal_id,

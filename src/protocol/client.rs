@@ -83,6 +83,20 @@ client_frames! {
     Join(ChatRef) = "join",
     /// `leave {chat_id}`.
     Leave(ChatRef) = "leave",
+    /// `rate {chat_id, score, comment?}` (users, once an answered chat has ended).
+    Rate(RateCmd) = "rate",
+}
+
+/// `rate`: the end-of-chat survey's answer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RateCmd {
+    /// The ended chat.
+    pub chat_id: ChatId,
+    /// 1 (poor) to 5 (excellent).
+    pub score: i64,
+    /// What the user adds, up to 1000 characters.
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// A command that names one chat (`typing`, `close_chat`, `accept`, `decline`).

@@ -113,4 +113,6 @@ pub struct QueueView {
     pub answered_today: u64,
     pub unanswered_today: u64,
     pub service_level: Option<f64>,
+    /// Share of today's end-of-chat ratings that scored 4 or 5; null when there were none.
+    pub csat_today: Option<f64>,
 }

@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod history;
 pub mod messages;
 pub mod queues;
+pub mod ratings;
 pub mod supervisors;
 pub mod users;
 

@@ -376,6 +376,11 @@ impl ChatActor {
             ended_at: rfc3339(at),
         };
         self.broadcast(&frame.encode());
+        // An answered chat that ended asks its user how it went (§9.4).
+        if state == ChatState::Closed {
+            let survey = ServerFrame::Survey { chat_id }.encode();
+            self.deps.delivery.send(&self.user(), &survey);
+        }
         self.tell_router(msg.change, true);
         self.finish_if_done(ctx);
     }

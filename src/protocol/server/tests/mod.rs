@@ -102,6 +102,7 @@ pub(super) fn queue_view() -> QueueView {
         answered_today: 0,
         unanswered_today: 0,
         service_level: None,
+        csat_today: None,
     }
 }
 
@@ -111,6 +112,7 @@ pub(super) fn queue_view_json() -> Value {
         "priority": 0, "sla_answer_secs": 60, "max_wait_secs": 0, "offer_timeout_secs": 30,
         "waiting": 1, "longest_wait_secs": 5, "analysts_online": 1, "analysts_available": 0,
         "active_chats": 0, "answered_today": 0, "unanswered_today": 0, "service_level": null,
+        "csat_today": null,
     })
 }
 
