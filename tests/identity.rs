@@ -338,16 +338,19 @@ async fn a_key_rotated_on_the_endpoint_is_picked_up(kind: Db) {
     let (status, body) = me(&app, &signed(&RSA_2, &claims)).await;
     assert_eq!(status, 200, "the new kid makes the engine refetch: {body}");
     assert_eq!(idp.hits(), before + 1);
-    // The retired key no longer verifies (its kid is unknown, and a refetch is not due yet).
+    // The retired key no longer verifies, and unknown kids reach the provider at most once per
+    // auth.jwks_min_refetch_secs (1 s here; the busy test machine may stretch the loop past it).
+    let started = std::time::Instant::now();
     assert_eq!(me(&app, &signed(&RSA_1, &claims)).await.0, 401);
-    // Unknown kids within auth.jwks_min_refetch_secs do not reach the provider again.
     for _ in 0..5 {
         assert_eq!(me(&app, &sign(&RSA_2, Some("nope"), &claims)).await.0, 401);
     }
+    let extra = idp.hits() - (before + 1);
+    let allowed = started.elapsed().as_secs() as usize + 1;
     assert!(
-        idp.hits() <= before + 2,
-        "at most one more fetch: {}",
-        idp.hits()
+        extra <= allowed,
+        "{extra} refetches for 6 unknown kids in {:?}",
+        started.elapsed()
     );
 }
 
