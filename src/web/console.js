@@ -233,6 +233,10 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
         renderWaiting();
         refreshLists();
         break;
+      case 'participant_joined':
+      case 'participant_left':
+        if (entry) say(`${f.who.name} ${f.type === 'participant_joined' ? 'joined' : 'left'} the chat with ${entry.chat.user.name}.`);
+        break;
       case 'peer_status':
         if (entry) say(`${entry.chat.user.name} ${f.connected ? 'is back' : 'lost their connection'}.`);
         break;
