@@ -132,3 +132,79 @@ async fn the_user_answers_the_survey_after_the_chat() {
     user.quit().await;
     analyst.quit().await;
 }
+
+#[actix_web::test]
+#[cfg_attr(
+    switchboard_no_browser,
+    ignore = "needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)"
+)]
+async fn an_analyst_transfers_a_chat_to_another_queue_from_the_console() {
+    let driver = Driver::start();
+    let app = demo_app().await;
+    let user = driver.browser(400).await;
+    let analyst = driver.browser(1280).await;
+
+    // Nobody is online yet: the end-user page says so.
+    sign_in(&user, &app, "Emma Wilson", "/chat").await;
+    user.wait_page_text("No analysts are available right now")
+        .await;
+    user_starts_chat(&user, &app).await;
+    analyst_goes_available(&analyst, &app).await;
+    let window = analyst_accepts(&analyst).await;
+    user.wait_page_text("Bob Tran accepted your chat.").await;
+
+    // Busy: the transferred chat is not routed straight back to Bob.
+    let availability = analyst.find("combobox", "Availability").await;
+    analyst.choose(&availability, "Online - Busy").await;
+    analyst
+        .wait_page_text("Your availability is now Online - Busy (changed by you)")
+        .await;
+    let transfer = analyst.find_in(Some(&window), "button", "Transfer").await;
+    analyst.click(&transfer).await;
+    let to = analyst
+        .find_in(Some(&window), "combobox", "Transfer to")
+        .await;
+    analyst.choose(&to, "Service Desk").await;
+    let confirm = analyst
+        .find_in(Some(&window), "button", "Confirm transfer")
+        .await;
+    analyst.click(&confirm).await;
+    analyst
+        .wait_text(&window, "Transferred to Service Desk.")
+        .await;
+    user.wait_page_text("you are back in the queue").await;
+
+    let (status, page) = app.get("/api/v1/chats?filter=waiting", &app.admin()).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["chats"][0]["queue_id"], "service-desk", "{page}");
+
+    user.quit().await;
+    analyst.quit().await;
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    switchboard_no_browser,
+    ignore = "needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)"
+)]
+async fn the_dashboard_follows_the_event_stream() {
+    let driver = Driver::start();
+    let app = demo_app().await;
+    let manager = driver.browser(1280).await;
+    let user = driver.browser(400).await;
+
+    sign_in(&manager, &app, "Carol Jones", "/console/manager").await;
+    manager.goto(&format!("{}/dashboard", app.base)).await;
+    let waiting = |n: u32| {
+        format!(
+            "return [...document.querySelectorAll('section')].some(s => s.textContent.includes('Access and Passwords') && /Waiting\\s*{n}/.test(s.textContent))"
+        )
+    };
+    manager.wait_true(&waiting(0)).await;
+    // No polling: the new waiting chat shows up because the stream said something changed.
+    user_starts_chat(&user, &app).await;
+    manager.wait_true(&waiting(1)).await;
+
+    manager.quit().await;
+    user.quit().await;
+}

@@ -5,6 +5,7 @@
 //! must stay in lock-step with it.
 
 pub mod analysts;
+pub mod attachments;
 pub mod call_history;
 pub mod calls;
 pub mod chat_links;
@@ -19,6 +20,7 @@ pub mod users;
 /// Re-exports of every entity under a table-flavoured name.
 pub mod prelude {
     pub use super::analysts::Entity as Analyst;
+    pub use super::attachments::Entity as Attachment;
     pub use super::call_history::Entity as CallHistory;
     pub use super::calls::Entity as Call;
     pub use super::chat_links::Entity as ChatLink;

@@ -138,12 +138,15 @@ pub async fn resume(
         if page.is_empty() {
             break;
         }
+        let mut files = store::attachments::of_messages(&state.db, &id, &page).await?;
         for m in page {
             sent = m.seq;
             if user && m.visibility == Visibility::Internal.as_str() {
                 continue;
             }
-            let message = views::message(m).map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
+            let carried = files.remove(&m.seq).unwrap_or_default();
+            let message =
+                views::message(m, carried).map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
             let frame = protocol::encode(&message);
             while !to.link.push_paced(&frame) {
                 if outbox.is_closed() {
@@ -185,12 +188,13 @@ pub async fn link_ended(
     };
     linking::check(&state.db, &who, &target, &call_id).await?;
     let messages = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX).await?;
+    let files = store::attachments::of_messages(&state.db, &chat.id, &messages).await?;
     let entry = store::history::HistoryEntry {
         call_id: call_id.clone(),
         chat_id: chat.id.clone(),
         started_at: chat.created_at,
         ended_at: chat.ended_at.unwrap_or_else(Utc::now),
-        contents: store::history::transcript_text(&messages),
+        contents: store::history::transcript_text(&messages, &files),
     };
     let link = ChatChange::Link {
         chat_id: chat.id.clone(),

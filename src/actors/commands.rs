@@ -219,12 +219,12 @@ impl Session {
     ) {
         let state = self.state.clone();
         let limits = &state.settings.limits;
-        if let Err(err) =
-            check_text("body", &cmd.body, limits.max_body_chars, false).and_then(|()| {
-                match &cmd.client_msg_id {
-                    Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
-                    None => Ok(()),
-                }
+        // A message that carries files may have no text.
+        let may_be_empty = !cmd.attachments.is_empty();
+        if let Err(err) = check_text("body", &cmd.body, limits.max_body_chars, may_be_empty)
+            .and_then(|()| match &cmd.client_msg_id {
+                Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
+                None => Ok(()),
             })
         {
             return reply.err(&err);
@@ -236,6 +236,7 @@ impl Session {
                     body: cmd.body,
                     client_msg_id: cmd.client_msg_id,
                     visibility,
+                    attachments: cmd.attachments,
                     reply,
                 };
                 // A chat whose mailbox is full is behind: refuse rather than pile up.

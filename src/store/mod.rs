@@ -2,6 +2,7 @@
 //! migrations, and async repository functions over SeaORM, one file per aggregate.
 
 pub mod analysts;
+pub mod attachments;
 pub mod calls;
 pub mod chats;
 pub mod checkpoint;

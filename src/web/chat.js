@@ -32,6 +32,13 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
     const wanted = new URLSearchParams(location.search).get('queue');
     queueSelect.replaceChildren(...queues.map((q) => el('option', { value: q.id }, q.name + (q.enabled ? '' : ' (offline)'))));
     if (wanted && queues.some((q) => q.id === wanted)) queueSelect.value = wanted;
+    else {
+      // Without ?queue=: the first queue open, enabled and with an analyst available, else the
+      // first open one (contract §9.5).
+      const open = queues.filter((q) => q.enabled && q.open_now !== false);
+      const best = open.find((q) => q.analysts_available > 0) || open[0];
+      if (best) queueSelect.value = best.id;
+    }
     describe();
     $('start-button').disabled = false;
   }
@@ -39,6 +46,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
   function describe() {
     const q = queues.find((x) => x.id === queueSelect.value);
     $('queue-description').textContent = q ? q.description : '';
+    $('queue-availability').textContent = q && !q.analysts_available ? 'No analysts are available right now' : '';
   }
   queueSelect.addEventListener('change', describe);
 

@@ -71,6 +71,7 @@ pub(super) fn message() -> Message {
         at: AT.into(),
         client_msg_id: None,
         visibility: crate::domain::Visibility::All,
+        attachments: Vec::new(),
     }
 }
 
@@ -79,7 +80,7 @@ pub(super) fn message_json() -> Value {
     json!({
         "type": "message", "chat_id": CHAT, "seq": 7,
         "from": {"role": "user", "id": "u1", "name": "Uma"},
-        "body": "hi", "at": AT, "client_msg_id": null, "visibility": "all",
+        "body": "hi", "at": AT, "client_msg_id": null, "visibility": "all", "attachments": [],
     })
 }
 
