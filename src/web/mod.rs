@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::seed;
 
 /// Every page allows scripts, styles and connections from this server only.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
                    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const INDEX: &str = include_str!("index.html");
@@ -28,6 +28,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("app.css"),
     ),
     ("common.js", JS, include_str!("common.js")),
+    ("files.js", JS, include_str!("files.js")),
     ("chatwindow.js", JS, include_str!("chatwindow.js")),
     ("index.js", JS, include_str!("index.js")),
     ("chat.js", JS, include_str!("chat.js")),
