@@ -152,6 +152,7 @@ export class SwitchboardClient {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    clearTimeout(this.pingTimer);
     const ws = this.ws;
     this.ws = null;
     if (ws) ws.close(1000);
