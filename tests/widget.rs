@@ -10,6 +10,7 @@ mod common;
 use awc::Client;
 use common::TestApp;
 use common::browser::{Browser, Driver, El};
+use common::files::TINY_PNG;
 use common::portal::Portal;
 use common::scenes::{analyst_accepts, analyst_goes_available, send};
 use common::{Db, spawn_app_with};
@@ -76,6 +77,28 @@ async fn preflight(app: &TestApp, origin: &str) -> (u16, Option<String>) {
     (res.status().as_u16(), allow)
 }
 
+/// Pastes an 8×8 PNG named `screenshot.png` into the widget's Message box, as a browser does
+/// for a screenshot on the clipboard.
+async fn paste_screenshot(user: &Browser<'_>) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(TINY_PNG);
+    user.script(
+        r#"const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+           const dt = new DataTransfer();
+           dt.items.add(new File([bytes], 'screenshot.png', { type: 'image/png' }));
+           const box = document.querySelector('[data-switchboard-widget]').shadowRoot.querySelector('textarea');
+           box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));"#,
+        serde_json::json!([b64]),
+    )
+    .await;
+}
+
+/// True once the screenshot's thumbnail has loaded (in the widget's shadow root, or the page).
+const THUMBNAIL_LOADED: &str = "const h = document.querySelector('[data-switchboard-widget]'); \
+     const root = h ? h.shadowRoot : document; \
+     const i = root.querySelector('img.thumb[alt=\"screenshot.png\"]'); \
+     return !!i && i.complete && i.naturalWidth === 8 && i.closest('a').href.startsWith('blob:');";
+
 /// Opens the portal page at `path` and the widget's panel from its launcher; the widget's host.
 async fn open_widget(user: &Browser<'_>, portal: &Portal, path: &str) -> El {
     user.goto(&format!("{}{path}", portal.base)).await;
@@ -117,6 +140,10 @@ async fn a_portal_user_chats_through_the_widget_across_page_loads() {
         .await;
     send(&user, Some(&host), "My laptop will not boot").await;
     analyst.wait_text(&window, "My laptop will not boot").await;
+    // A pasted screenshot goes up to the engine from the portal's origin and reaches both.
+    paste_screenshot(&user).await;
+    analyst.wait_true(THUMBNAIL_LOADED).await;
+    user.wait_true(THUMBNAIL_LOADED).await;
 
     // The portal moves to another page: the panel and the conversation come back, once each.
     let link = user.find("link", "Go to help").await;
@@ -131,6 +158,7 @@ async fn a_portal_user_chats_through_the_widget_across_page_loads() {
         1,
         "{text}"
     );
+    user.wait_true(THUMBNAIL_LOADED).await;
     send(&analyst, Some(&window), "Hold the power button").await;
     let text = user.wait_shadow_text(&host, "Hold the power button").await;
     assert_eq!(text.matches("My laptop will not boot").count(), 1, "{text}");
@@ -171,6 +199,7 @@ async fn a_portal_user_chats_through_the_widget_across_page_loads() {
         [
             "Hello Emma, the desk here",
             "My laptop will not boot",
+            "",
             "Hold the power button",
             "That worked"
         ]

@@ -68,8 +68,17 @@
   const input = el('textarea', { id: 'sbw-message', rows: '2', maxlength: '8000' });
   const sendButton = el('button', { type: 'submit' }, 'Send');
   const endButton = el('button', { type: 'button', class: 'danger', onclick: () => end() }, 'End chat');
+  // Attach (or paste a screenshot into Message): uploaded at once, sent with the typed text.
+  const fileInput = el('input', { type: 'file', hidden: true, multiple: true, 'aria-hidden': 'true', tabindex: '-1' });
+  const attachButton = el('button', { type: 'button', class: 'secondary', onclick: () => fileInput.click() }, 'Attach');
+  fileInput.addEventListener('change', () => { [...fileInput.files].forEach(attach); fileInput.value = ''; });
+  input.addEventListener('paste', (ev) => {
+    const files = [...((ev.clipboardData && ev.clipboardData.files) || [])];
+    if (files.length) { ev.preventDefault(); files.forEach(attach); }
+  });
   const compose = el('form', { onsubmit: (ev) => { ev.preventDefault(); submit(); } },
-    el('label', { for: 'sbw-message' }, el('span', {}, 'Message'), input), el('div', { class: 'row' }, endButton, sendButton));
+    el('label', { for: 'sbw-message' }, el('span', {}, 'Message'), input),
+    el('div', { class: 'row' }, endButton, attachButton, fileInput, sendButton));
   const chatArea = el('div', { hidden: true }, list, typingNode, compose);
   // "How did we do?" once an answered chat has ended (the engine's `survey`), as on /chat.
   const comment = el('input', { type: 'text', id: 'sbw-comment', maxlength: '1000', placeholder: 'optional' });
@@ -117,13 +126,47 @@
     if (!chat || m.chat_id !== chat.chat_id || shown.has(m.seq)) return;
     const pending = m.client_msg_id && shown.get(m.client_msg_id);
     const mine = client && client.me ? m.from.id === client.me.id : m.from.role === 'user';
-    const li = el('li', { class: mine ? 'mine' : '' }, el('span', { class: 'from' }, mine ? 'You' : m.from.name), m.body);
+    const li = el('li', { class: mine ? 'mine' : '' }, el('span', { class: 'from' }, mine ? 'You' : m.from.name), m.body,
+      ...(m.attachments || []).map(fileItem));
     if (pending) { pending.replaceWith(li); shown.delete(m.client_msg_id); } else list.append(li);
     shown.set(m.seq, li);
     if (!mine) typing(null);
     list.scrollTop = list.scrollHeight;
     saved.messages = [...(saved.messages || []).filter((x) => x.seq !== m.seq), m].slice(-KEEP);
     keep();
+  }
+
+  // A message's file: images as thumbnails that open full size, others as download links (read
+  // with the token: the attachment route takes no cookies).
+  function fileItem(a) {
+    const link = el('a', { href: '#', target: '_blank', rel: 'noopener', download: a.content_type.startsWith('image/') ? null : a.name },
+      a.content_type.startsWith('image/') ? el('img', { alt: a.name, class: 'thumb' }) : `Download ${a.name}`);
+    if (a.content_type.startsWith('image/')) link.setAttribute('aria-label', `Open ${a.name} full size`);
+    client.download(a.url).then((blob) => {
+      const u = URL.createObjectURL(blob);
+      link.href = u;
+      const img = link.querySelector('img');
+      if (img) img.src = u;
+    }).catch(() => { link.textContent = `${a.name} (could not be loaded)`; });
+    return el('span', { class: 'file' }, link);
+  }
+
+  async function attach(file) {
+    if (!chat || chat.ended) return;
+    alert.textContent = '';
+    say(`Attaching ${file.name || 'the screenshot'}…`);
+    try {
+      const a = await client.upload(chat.chat_id, file, file.name || 'screenshot.png');
+      say('');
+      const text = input.value.trim();
+      input.value = '';
+      await client.send({ chat_id: chat.chat_id, body: text, attachments: [a.id] }, { attachments: [a] });
+    } catch (err) {
+      say('');
+      alert.textContent = err.code === 'payload_too_large' ? `${file.name} is too large to attach.`
+        : err.code === 'unsupported_media_type' ? `${file.name} cannot be attached: only images, PDF, plain text and zip files are accepted.`
+          : `${file.name || 'The file'} was not attached: ${err.message}`;
+    }
   }
 
   function typing(name) {
@@ -142,7 +185,7 @@
     keep();
     startForm.hidden = true;
     chatArea.hidden = false;
-    input.disabled = false; sendButton.disabled = false; endButton.hidden = false;
+    input.disabled = false; sendButton.disabled = false; attachButton.disabled = false; endButton.hidden = false;
     if (client) client.messages(chatId).forEach(message);
   }
 
@@ -151,7 +194,7 @@
     chat.ended = true;
     showPosition(null);
     typing(null);
-    input.disabled = true; sendButton.disabled = true; endButton.hidden = true;
+    input.disabled = true; sendButton.disabled = true; attachButton.disabled = true; endButton.hidden = true;
     say(`${text} You can start another chat when you need to.`);
     delete saved.chat_id;
     saved.messages = [];
