@@ -75,7 +75,9 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
       el('div', { id: labelId },
         el('strong', {}, chat.user.name),
         el('div', { class: 'meta' }, `${queueName(chat.queue_id)} · waiting since ${SB.time(chat.created_at)}`,
-          chat.subject ? ` · ${chat.subject}` : '', offered ? ` · offered to you until ${SB.time(expires_at)}` : '')),
+          chat.subject ? ` · ${chat.subject}` : '',
+          chat.skills && chat.skills.length ? ` · asks ${chat.skills.map((k) => `${k.name} ${k.level}`).join(', ')}${chat.skills_relaxed ? ' (widened)' : ''}` : '',
+          offered ? ` · offered to you until ${SB.time(expires_at)}` : '')),
       buttons);
   }
 

@@ -124,6 +124,8 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
         analystRows.set(a.id, row);
       }
       row.name.textContent = a.name;
+      const skills = Object.entries(a.skills || {}).map(([k, l]) => `${k} ${l}`).join(', ');
+      row.name.title = skills ? `Skills: ${skills}` : 'No skills';
       row.label.textContent = `Status for ${a.name}`;
       if (!busy.has(row.select)) row.select.value = a.status;
       row.cells[0].textContent = a.connected ? 'yes' : 'no';

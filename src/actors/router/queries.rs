@@ -91,6 +91,8 @@ pub struct AnalystRow {
     pub capacity: usize,
     pub open_chats: usize,
     pub chat_users: Vec<ChatUser>,
+    /// Skills and levels 1–5 (§8.1).
+    pub skills: std::collections::BTreeMap<String, u8>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -125,6 +127,7 @@ impl Handler<AnalystTable> for Router {
                 connected: a.is_connected(),
                 capacity: a.capacity,
                 open_chats: a.open.len(),
+                skills: a.skills.clone(),
                 chat_users: a
                     .open
                     .iter()
