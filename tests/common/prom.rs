@@ -125,7 +125,8 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
     Ok(samples)
 }
 
-/// The value of the sample `name` whose labels include `labels` (0 when absent).
+/// The value of the sample `name` whose labels include `labels`; a missing series fails the test
+/// (it never reads as 0).
 pub fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
@@ -135,7 +136,15 @@ pub fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
                     .iter()
                     .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
         })
-        .map_or(0.0, |s| s.value)
+        .map(|s| s.value)
+        .unwrap_or_else(|| {
+            let family: Vec<String> = samples
+                .iter()
+                .filter(|s| s.name == name)
+                .map(|s| format!("{:?}", s.labels))
+                .collect();
+            panic!("no series {name}{labels:?} in /metrics (that name has: {family:?})")
+        })
 }
 
 impl super::TestApp {
@@ -151,7 +160,7 @@ impl super::TestApp {
         parse(std::str::from_utf8(&body).unwrap()).unwrap()
     }
 
-    /// The value of one sample of `/metrics` (0 when absent).
+    /// The value of one sample of `/metrics` (a missing series fails the test).
     pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         value(&self.scrape().await, name, labels)
     }
