@@ -109,6 +109,7 @@ impl Rows {
                     sender_name: "Bench User".into(),
                     body: "x".repeat(64),
                     client_msg_id: Some(format!("{}.{}", self.n, chat)),
+                    visibility: switchboard::domain::Visibility::All,
                     created_at: Utc::now(),
                 }
             })

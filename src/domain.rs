@@ -327,6 +327,18 @@ string_enum!(
 );
 
 string_enum!(
+    /// Who sees a message (contract §9.3): everyone in the chat, or its staff only (a whisper).
+    Visibility { All => "all", Internal => "internal" }
+);
+
+#[allow(clippy::derivable_impls)] // the values are declared by `string_enum!`
+impl Default for Visibility {
+    fn default() -> Self {
+        Visibility::All
+    }
+}
+
+string_enum!(
     /// Why a chat ended.
     EndReason {
         ClosedByUser => "closed_by_user",

@@ -32,6 +32,7 @@ pub fn message(m: chat_messages::Model) -> Result<Message, ParseError> {
         body: m.body,
         at: rfc3339(m.created_at),
         client_msg_id: m.client_msg_id,
+        visibility: m.visibility.parse()?,
     })
 }
 

@@ -100,6 +100,7 @@ fn message(chat_id: &str, seq: i64, client_msg_id: Option<String>) -> NewMessage
         sender_name: "Emma Wilson".into(),
         body: format!("message {seq}"),
         client_msg_id,
+        visibility: switchboard::domain::Visibility::All,
         created_at: at(seq * 1000),
     }
 }

@@ -18,6 +18,8 @@ pub struct Model {
     pub body: String,
     /// Client-supplied id for idempotent sends; unique per (chat, sender).
     pub client_msg_id: Option<String>,
+    /// `all`, or `internal` (a whisper: staff only, never the user).
+    pub visibility: String,
     pub created_at: ChronoDateTimeUtc,
 }
 

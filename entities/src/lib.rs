@@ -9,6 +9,7 @@ pub mod call_history;
 pub mod calls;
 pub mod chat_links;
 pub mod chat_messages;
+pub mod chat_supervisors;
 pub mod chats;
 pub mod queue_members;
 pub mod queues;
@@ -21,6 +22,7 @@ pub mod prelude {
     pub use super::calls::Entity as Call;
     pub use super::chat_links::Entity as ChatLink;
     pub use super::chat_messages::Entity as ChatMessage;
+    pub use super::chat_supervisors::Entity as ChatSupervisor;
     pub use super::chats::Entity as Chat;
     pub use super::queue_members::Entity as QueueMember;
     pub use super::queues::Entity as Queue;

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbErr};
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "queues",
     "analysts",
     "queue_members",
@@ -20,6 +20,7 @@ const TABLES: [&str; 9] = [
     "chat_links",
     "chat_messages",
     "call_history",
+    "chat_supervisors",
 ];
 
 const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432";

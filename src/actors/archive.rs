@@ -11,7 +11,7 @@ use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
 use super::hub::Reply;
 use super::linking;
 use super::store_writer::{ChatChange, StoreChange, committed};
-use crate::domain::{ChatId, Role};
+use crate::domain::{ChatId, Role, Visibility};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef, OkResult};
 use crate::state::AppState;
@@ -43,6 +43,23 @@ pub async fn refuse_ended(
     Err(AppError::conflict("the chat has ended"))
 }
 
+/// `monitor`, `join`, `unmonitor` or `leave` of a chat with no actor: `conflict` (it has ended)
+/// for a manager of its queue or an admin, `not_found` for everyone else.
+pub async fn refuse_supervise_ended(
+    state: web::Data<AppState>,
+    who: ActorRef,
+    chat_id: ChatId,
+) -> AppResult<OkResult> {
+    let not_found = || AppError::not_found(format!("chat {chat_id}"));
+    let chat = store::chats::find(&state.db, &chat_id.to_string())
+        .await?
+        .ok_or_else(not_found)?;
+    if !super::chat::may_supervise(&state.db, &who, &chat.queue_id).await? {
+        return Err(not_found());
+    }
+    Err(AppError::conflict("the chat has ended"))
+}
+
 /// `resume` of an ended chat: its stored messages after `after_seq`, a page at a time as the
 /// session's outbox has room, then ok.
 pub async fn resume(
@@ -54,11 +71,22 @@ pub async fn resume(
 ) -> AppResult<OkResult> {
     let chat = own_chat(&state, &who, chat_id).await?;
     let id = chat_id.to_string();
+    // A user is replayed no whisper, and their last seq is the last they can see.
+    let user = who.role == Role::User;
     let last_seq = store::messages::last_seqs(&state.db, std::slice::from_ref(&id))
         .await?
         .get(&id)
         .copied()
         .unwrap_or(0);
+    let last_visible = if user {
+        store::messages::last_visible_seqs(&state.db, std::slice::from_ref(&id))
+            .await?
+            .get(&id)
+            .copied()
+            .unwrap_or(0)
+    } else {
+        last_seq
+    };
     if last_seq - after_seq > RESUME_WINDOW as i64 {
         return Err(AppError::new(
             ErrorCode::TooFarBehind,
@@ -77,6 +105,9 @@ pub async fn resume(
         }
         for m in page {
             sent = m.seq;
+            if user && m.visibility == Visibility::Internal.as_str() {
+                continue;
+            }
             let message = views::message(m).map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
             let frame = protocol::encode(&message);
             while !to.link.push_paced(&frame) {
@@ -94,7 +125,7 @@ pub async fn resume(
     Ok(OkResult::Resumed {
         chat_id,
         state,
-        last_seq,
+        last_seq: last_visible,
     })
 }
 

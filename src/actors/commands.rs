@@ -8,13 +8,13 @@ use actix::prelude::*;
 use actix_web_actors::ws;
 
 use super::archive;
-use super::chat::{LinkCall, PostMessage, Resume, Typing};
+use super::chat::{LinkCall, PostMessage, Resume, Supervise, SuperviseAction, Typing};
 use super::hub::Reply;
 use super::router::{Accept, CloseChat, Decline, SetStatus, StartChat, Transfer};
 use super::session::Session;
-use crate::domain::{AnalystId, QueueId, Role};
+use crate::domain::{AnalystId, ChatId, QueueId, Role, Visibility};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::protocol::{Actor as ActorRef, ClientFrame, OkResult, Person, ServerFrame};
+use crate::protocol::{Actor as ActorRef, ClientFrame, OkResult, Person, SendCmd, ServerFrame};
 
 /// Longest `client_msg_id` and chat subject.
 const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
@@ -75,39 +75,19 @@ impl Session {
                 }
                 .encode(),
             ),
-            ClientFrame::Send(cmd) => {
-                let limits = &state.settings.limits;
-                if let Err(err) = check_text("body", &cmd.body, limits.max_body_chars, false)
-                    .and_then(|()| match &cmd.client_msg_id {
-                        Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
-                        None => Ok(()),
-                    })
-                {
-                    return reply.err(&err);
-                }
-                match state.directory.get(&cmd.chat_id) {
-                    Some(chat) => {
-                        let post = PostMessage {
-                            from: self.me(),
-                            body: cmd.body,
-                            client_msg_id: cmd.client_msg_id,
-                            reply,
-                        };
-                        // A chat whose mailbox is full is behind: refuse rather than pile up.
-                        if let Err(SendError::Full(post)) = chat.try_send(post) {
-                            let busy = AppError::new(
-                                ErrorCode::RateLimited,
-                                "this chat is busy: send again shortly",
-                            );
-                            post.reply.err(&busy);
-                        }
-                    }
-                    None => self.answer_from_archive(
-                        archive::refuse_ended(state.clone(), self.me(), cmd.chat_id),
-                        reply,
-                        ctx,
-                    ),
-                }
+            ClientFrame::Send(cmd) => self.post(cmd, Visibility::All, reply, ctx),
+            ClientFrame::Whisper(cmd) => self.post(cmd, Visibility::Internal, reply, ctx),
+            ClientFrame::Monitor(cmd) => {
+                self.supervise(cmd.chat_id, SuperviseAction::Monitor, reply, ctx)
+            }
+            ClientFrame::Unmonitor(cmd) => {
+                self.supervise(cmd.chat_id, SuperviseAction::Unmonitor, reply, ctx)
+            }
+            ClientFrame::Join(cmd) => {
+                self.supervise(cmd.chat_id, SuperviseAction::Join, reply, ctx)
+            }
+            ClientFrame::Leave(cmd) => {
+                self.supervise(cmd.chat_id, SuperviseAction::Leave, reply, ctx)
             }
             ClientFrame::Typing(cmd) => match state.directory.get(&cmd.chat_id) {
                 // Typing is a hint: when the chat is behind it is dropped.
@@ -210,6 +190,76 @@ impl Session {
         }
     }
 
+    /// `send` or `whisper`: checked, then handed to the chat (an ended chat answers from the
+    /// database).
+    fn post(
+        &mut self,
+        cmd: SendCmd,
+        visibility: Visibility,
+        reply: Reply,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let state = self.state.clone();
+        let limits = &state.settings.limits;
+        if let Err(err) =
+            check_text("body", &cmd.body, limits.max_body_chars, false).and_then(|()| {
+                match &cmd.client_msg_id {
+                    Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
+                    None => Ok(()),
+                }
+            })
+        {
+            return reply.err(&err);
+        }
+        match state.directory.get(&cmd.chat_id) {
+            Some(chat) => {
+                let post = PostMessage {
+                    from: self.me(),
+                    body: cmd.body,
+                    client_msg_id: cmd.client_msg_id,
+                    visibility,
+                    reply,
+                };
+                // A chat whose mailbox is full is behind: refuse rather than pile up.
+                if let Err(SendError::Full(post)) = chat.try_send(post) {
+                    let busy = AppError::new(
+                        ErrorCode::RateLimited,
+                        "this chat is busy: send again shortly",
+                    );
+                    post.reply.err(&busy);
+                }
+            }
+            None => self.answer_from_archive(
+                archive::refuse_ended(state.clone(), self.me(), cmd.chat_id),
+                reply,
+                ctx,
+            ),
+        }
+    }
+
+    /// `monitor`, `unmonitor`, `join`, `leave`: the chat actor checks who may; an ended chat is
+    /// `conflict` for those who could have, `not_found` for everyone else.
+    fn supervise(
+        &mut self,
+        chat_id: ChatId,
+        action: SuperviseAction,
+        reply: Reply,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        match self.state.directory.get(&chat_id) {
+            Some(chat) => chat.do_send(Supervise {
+                who: self.me(),
+                action,
+                reply,
+            }),
+            None => self.answer_from_archive(
+                archive::refuse_supervise_ended(self.state.clone(), self.me(), chat_id),
+                reply,
+                ctx,
+            ),
+        }
+    }
+
     /// Which commands each role may send.
     fn check_role(&self, frame: &ClientFrame) -> AppResult<()> {
         let staff_only = matches!(
@@ -219,9 +269,26 @@ impl Session {
                 | ClientFrame::Decline(_)
                 | ClientFrame::LinkCall(_)
                 | ClientFrame::Transfer(_)
+                | ClientFrame::Monitor(_)
+                | ClientFrame::Unmonitor(_)
+                | ClientFrame::Whisper(_)
+                | ClientFrame::Join(_)
+                | ClientFrame::Leave(_)
         );
         let allowed = match self.principal.role {
-            Role::Admin => matches!(frame, ClientFrame::Ping),
+            // Admins supervise (and, once joined, take part); they take no chats.
+            Role::Admin => matches!(
+                frame,
+                ClientFrame::Ping
+                    | ClientFrame::Send(_)
+                    | ClientFrame::Typing(_)
+                    | ClientFrame::Resume(_)
+                    | ClientFrame::Monitor(_)
+                    | ClientFrame::Unmonitor(_)
+                    | ClientFrame::Whisper(_)
+                    | ClientFrame::Join(_)
+                    | ClientFrame::Leave(_)
+            ),
             // Refused on `/ws` before the upgrade; nothing if one ever got here.
             Role::Service => false,
             Role::User => !staff_only,

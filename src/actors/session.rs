@@ -159,10 +159,15 @@ impl Session {
                 id: principal.id,
                 name: principal.name,
             };
-            let hello = ServerFrame::Hello(protocol::Hello::User {
-                user,
-                chats: hello.chats,
-            });
+            // The user's last seq is the last message they can see (no whisper, §9.3).
+            let mut chats = hello.chats;
+            let ids: Vec<String> = chats.iter().map(|c| c.chat_id.to_string()).collect();
+            let visible = store::messages::last_visible_seqs(&state.db, &ids).await?;
+            for chat in &mut chats {
+                let seq = visible.get(&chat.chat_id.to_string()).copied().unwrap_or(0);
+                chat.last_seq = chat.last_seq.min(seq);
+            }
+            let hello = ServerFrame::Hello(protocol::Hello::User { user, chats });
             return Ok(vec![hello.encode()]);
         }
         let (status, capacity) = hello
@@ -170,6 +175,14 @@ impl Session {
             .unwrap_or((crate::domain::AnalystStatus::Offline, 0));
         let queues = store::queues::list_for_analyst(&state.db, &principal.id).await?;
         let queues = queue_views(&state, queues).await?;
+        let monitoring = match principal.role {
+            Role::Manager | Role::Admin => store::supervisors::monitoring(&state.db, &principal.id)
+                .await?
+                .iter()
+                .filter_map(|id| crate::domain::ChatId::parse(id).ok())
+                .collect(),
+            Role::Analyst | Role::User | Role::Service => Vec::new(),
+        };
         let staff = StaffHello {
             analyst: AnalystHello {
                 id: principal.id,
@@ -179,6 +192,7 @@ impl Session {
             },
             queues,
             chats: hello.chats,
+            monitoring,
         };
         let hello_frame = match principal.role {
             Role::Manager => protocol::Hello::Manager(staff),

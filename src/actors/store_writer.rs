@@ -23,6 +23,7 @@ use crate::settings::StoreSettings;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
+use crate::store::supervisors::{self, Supervisor, SupervisorKind};
 use crate::store::{calls, chats};
 
 mod call_writes;
@@ -64,6 +65,14 @@ pub enum ChatChange {
     Link { chat_id: String, call_id: String },
     /// The ended chat's transcript, onto its call and every linked call.
     History(Vec<HistoryEntry>),
+    /// A manager or admin starts monitoring or joins the chat (contract §9.3).
+    Supervise(Supervisor),
+    /// They stop monitoring, or leave.
+    Unsupervise {
+        chat_id: String,
+        principal_id: String,
+        kind: SupervisorKind,
+    },
 }
 
 /// Stores a change of a chat's state; answered once it is committed (or could not be).
@@ -313,6 +322,12 @@ async fn apply(
                     history::write(txn, entry.clone()).await?;
                 }
             }
+            ChatChange::Supervise(supervisor) => supervisors::add(txn, supervisor).await?,
+            ChatChange::Unsupervise {
+                chat_id,
+                principal_id,
+                kind,
+            } => supervisors::remove(txn, chat_id, principal_id, *kind).await?,
         }
     }
     activate(txn, &run).await

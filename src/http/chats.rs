@@ -9,7 +9,7 @@ use entities::chats;
 use serde::Deserialize;
 
 use crate::actors::router::LiveChats;
-use crate::domain::{ChatId, Role};
+use crate::domain::{ChatId, Role, Visibility};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
 use crate::http::caller::Caller;
@@ -27,8 +27,13 @@ fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::new(ErrorCode::Internal, e.to_string())
 }
 
-/// Summaries of stored chats, with names and the live state of the open ones.
-pub async fn summaries(state: &AppState, rows: Vec<chats::Model>) -> AppResult<Vec<ChatSummary>> {
+/// Summaries of stored chats, with names and the live state of the open ones. A user's
+/// `last_seq` is the last message they can see (whispers left out, contract §9.3).
+pub async fn summaries(
+    state: &AppState,
+    caller: &Caller,
+    rows: Vec<chats::Model>,
+) -> AppResult<Vec<ChatSummary>> {
     let user_ids: Vec<String> = rows.iter().map(|c| c.user_id.clone()).collect();
     let users = store::users::names(&state.db, &user_ids).await?;
     let analysts: HashMap<String, String> = store::analysts::list(&state.db)
@@ -37,7 +42,12 @@ pub async fn summaries(state: &AppState, rows: Vec<chats::Model>) -> AppResult<V
         .map(|a| (a.id, a.name))
         .collect();
     let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
-    let last_seqs = store::messages::last_seqs(&state.db, &ids).await?;
+    let user_view = caller.role() == Role::User;
+    let last_seqs = if user_view {
+        store::messages::last_visible_seqs(&state.db, &ids).await?
+    } else {
+        store::messages::last_seqs(&state.db, &ids).await?
+    };
     let chat_ids: Vec<ChatId> = ids.iter().filter_map(|id| ChatId::parse(id).ok()).collect();
     let mut live = state
         .router
@@ -55,7 +65,15 @@ pub async fn summaries(state: &AppState, rows: Vec<chats::Model>) -> AppResult<V
                 name: analysts.get(a).cloned().unwrap_or_default(),
             });
             let last_seq = last_seqs.get(&c.id).copied().unwrap_or(0);
-            let open = ChatId::parse(&c.id).ok().and_then(|id| live.remove(&id));
+            let open = ChatId::parse(&c.id)
+                .ok()
+                .and_then(|id| live.remove(&id))
+                .map(|mut l| {
+                    if user_view {
+                        l.last_seq = last_seq;
+                    }
+                    l
+                });
             views::chat_summary(c, user, analyst, last_seq, open).map_err(|e| internal(e.0))
         })
         .collect()
@@ -130,7 +148,7 @@ pub async fn list_chats(
         cursor: q.cursor.filter(|c| !c.is_empty()),
     };
     let (rows, next_cursor) = store::chats::list(&state.db, &query).await?;
-    let chats = summaries(&state, rows).await?;
+    let chats = summaries(&state, &caller, rows).await?;
     Ok(HttpResponse::Ok().json(ChatPage { chats, next_cursor }))
 }
 
@@ -159,12 +177,14 @@ pub async fn get_chat(
         return Err(not_found());
     }
     let call = call_view(&state, &chat.call_id).await?;
+    let user_view = caller.role() == Role::User;
     let transcript = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX)
         .await?
         .into_iter()
+        .filter(|m| !user_view || m.visibility == Visibility::All.as_str())
         .map(|m| views::message(m).map_err(|e| internal(e.0)))
         .collect::<AppResult<Vec<_>>>()?;
-    let chat = summaries(&state, vec![chat])
+    let chat = summaries(&state, &caller, vec![chat])
         .await?
         .pop()
         .ok_or_else(not_found)?;

@@ -73,6 +73,16 @@ client_frames! {
     LinkCall(LinkCallCmd) = "link_call",
     /// `transfer {chat_id, queue_id}` or `transfer {chat_id, analyst_id}` (staff).
     Transfer(TransferCmd) = "transfer",
+    /// `monitor {chat_id}` (managers of the chat's queue, admins).
+    Monitor(ChatRef) = "monitor",
+    /// `unmonitor {chat_id}`.
+    Unmonitor(ChatRef) = "unmonitor",
+    /// `whisper {chat_id, body, client_msg_id}`: a message the user never sees.
+    Whisper(SendCmd) = "whisper",
+    /// `join {chat_id}` (managers of the chat's queue, admins).
+    Join(ChatRef) = "join",
+    /// `leave {chat_id}`.
+    Leave(ChatRef) = "leave",
 }
 
 /// A command that names one chat (`typing`, `close_chat`, `accept`, `decline`).

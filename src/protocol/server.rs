@@ -7,7 +7,7 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, ChatSummary, Message, OkResult, Person};
-use crate::domain::{AnalystStatus, ChatId, EndReason, QueueId};
+use crate::domain::{AnalystStatus, ChatId, EndReason, QueueId, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::QueueView;
 
@@ -149,6 +149,24 @@ pub enum ServerFrame {
         /// When, RFC 3339.
         at: String,
     },
+    /// To everyone in a chat: a manager or admin joined it (contract §9.3).
+    ParticipantJoined {
+        /// The chat.
+        chat_id: ChatId,
+        /// Who joined.
+        who: Person,
+        /// Their role (`manager` or `admin`).
+        role: Role,
+    },
+    /// To everyone in a chat: a joined manager or admin left it.
+    ParticipantLeft {
+        /// The chat.
+        chat_id: ChatId,
+        /// Who left.
+        who: Person,
+        /// Their role (`manager` or `admin`).
+        role: Role,
+    },
     /// A stored message, relayed or replayed. `Message` carries its own `type`, so it is written
     /// as it is (the hot path: no tag is added).
     #[serde(untagged)]
@@ -208,6 +226,9 @@ pub struct StaffHello {
     pub queues: Vec<QueueView>,
     /// Their open chats.
     pub chats: Vec<ChatSummary>,
+    /// The open chats they monitor (contract §9.3; always empty for analysts).
+    #[serde(default)]
+    pub monitoring: Vec<ChatId>,
 }
 
 /// `{"id","name","status","capacity"}` in a staff `hello`.

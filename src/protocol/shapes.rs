@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role};
+use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role, Visibility};
 
 /// `{"id","name"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -79,6 +79,10 @@ pub struct Message {
     pub at: String,
     /// The sender's id for it, if they gave one.
     pub client_msg_id: Option<String>,
+    /// `all`, or `internal` for a whisper: seen by the chat's analyst, joined managers and
+    /// monitors only, never by the user (contract §9.3).
+    #[serde(default)]
+    pub visibility: Visibility,
 }
 
 /// The constant `"message"` tag of `Message`.

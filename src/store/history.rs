@@ -50,10 +50,12 @@ pub async fn write(db: &impl ConnectionTrait, entry: HistoryEntry) -> AppResult<
 }
 
 /// The transcript as text: `[YYYY-MM-DD HH:MM:SS UTC] Name: body`, one message a line; the
-/// further lines of a multi-line body are indented by two spaces.
+/// further lines of a multi-line body are indented by two spaces. Whispers (`internal`) are left
+/// out: the call's history is read by its user too (contract §9.3).
 pub fn transcript_text(messages: &[chat_messages::Model]) -> String {
     messages
         .iter()
+        .filter(|m| m.visibility != crate::domain::Visibility::Internal.as_str())
         .map(|m| {
             format!(
                 "[{}] {}: {}",

@@ -11,6 +11,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
+use crate::domain::Visibility;
 use crate::error::AppResult;
 
 /// Rows per `INSERT`: 8 columns each keeps a statement well under SQLite's 32766 and
@@ -30,6 +31,8 @@ pub struct NewMessage {
     pub sender_name: String,
     pub body: String,
     pub client_msg_id: Option<String>,
+    /// `all`, or `internal` (a whisper).
+    pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
 }
 
@@ -43,6 +46,7 @@ impl NewMessage {
             sender_name: Set(self.sender_name.clone()),
             body: Set(self.body.clone()),
             client_msg_id: Set(self.client_msg_id.clone()),
+            visibility: Set(self.visibility.as_str().to_string()),
             created_at: Set(self.created_at),
         }
     }
@@ -100,13 +104,34 @@ pub async fn last_seqs(
     db: &impl ConnectionTrait,
     chat_ids: &[String],
 ) -> AppResult<HashMap<String, i64>> {
+    max_seqs(db, chat_ids, false).await
+}
+
+/// The highest sequence number of each chat among the messages its user sees (no whispers):
+/// the `last_seq` a user is shown (contract §9.3).
+pub async fn last_visible_seqs(
+    db: &impl ConnectionTrait,
+    chat_ids: &[String],
+) -> AppResult<HashMap<String, i64>> {
+    max_seqs(db, chat_ids, true).await
+}
+
+async fn max_seqs(
+    db: &impl ConnectionTrait,
+    chat_ids: &[String],
+    visible_only: bool,
+) -> AppResult<HashMap<String, i64>> {
     let mut out = HashMap::with_capacity(chat_ids.len());
     for chunk in chat_ids.chunks(IDS_PER_QUERY) {
-        let rows: Vec<(String, i64)> = chat_messages::Entity::find()
+        let mut query = chat_messages::Entity::find()
             .select_only()
             .column(chat_messages::Column::ChatId)
             .column_as(Expr::col(chat_messages::Column::Seq).max(), "max_seq")
-            .filter(chat_messages::Column::ChatId.is_in(chunk.iter().cloned()))
+            .filter(chat_messages::Column::ChatId.is_in(chunk.iter().cloned()));
+        if visible_only {
+            query = query.filter(chat_messages::Column::Visibility.eq(Visibility::All.as_str()));
+        }
+        let rows: Vec<(String, i64)> = query
             .group_by(chat_messages::Column::ChatId)
             .into_tuple()
             .all(db)

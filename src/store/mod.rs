@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod history;
 pub mod messages;
 pub mod queues;
+pub mod supervisors;
 pub mod users;
 
 use std::time::Duration;

@@ -1,15 +1,18 @@
-//! What a chat actor does for its participants' messages: `send` (seq, store, ack, relay) and
-//! `typing`. `resume` has its own file (`replay`).
+//! What a chat actor does for its participants' messages: `send` and `whisper` (seq, store, ack,
+//! relay) and `typing`. `resume` has its own file (`replay`).
 
 use super::*;
 
-/// `send`: a participant posts a message.
+/// `send` (a participant posts a message) or `whisper` (the chat's staff post one its user
+/// never sees).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct PostMessage {
     pub from: ActorRef,
     pub body: String,
     pub client_msg_id: Option<String>,
+    /// `Internal` for a whisper.
+    pub visibility: Visibility,
     pub reply: Reply,
 }
 
@@ -17,7 +20,11 @@ impl Handler<PostMessage> for ChatActor {
     type Result = ();
 
     fn handle(&mut self, msg: PostMessage, ctx: &mut Context<Self>) {
-        if !self.is_participant(&msg.from) {
+        let allowed = match msg.visibility {
+            Visibility::All => self.is_participant(&msg.from),
+            Visibility::Internal => self.sees_internal(&msg.from),
+        };
+        if !allowed {
             return msg.reply.err(&self.not_found());
         }
         if self.ended.is_some() || self.closing {
@@ -55,6 +62,7 @@ impl Handler<PostMessage> for ChatActor {
                 body: msg.body,
                 at: rfc3339(Utc::now()),
                 client_msg_id: msg.client_msg_id,
+                visibility: msg.visibility,
             },
             reply: msg.reply,
         });
@@ -77,6 +85,7 @@ impl Handler<Typing> for ChatActor {
         if !self.is_participant(&msg.from) {
             return msg.reply.err(&self.not_found());
         }
+        let sender = who_of(&msg.from);
         let frame = ServerFrame::Typing {
             chat_id: self.facts.id,
             from: Person {
@@ -85,13 +94,13 @@ impl Handler<Typing> for ChatActor {
             },
         }
         .encode();
-        let other = if msg.from.role == Role::User {
-            self.analyst()
-        } else {
-            Some(self.user())
-        };
-        if let Some(other) = other {
-            self.deps.delivery.send(&other, &frame);
+        // The user's typing goes to the chat's staff; staff typing to the user and the rest of
+        // the staff.
+        if msg.from.role != Role::User {
+            self.deps.delivery.send(&self.user(), &frame);
+        }
+        for who in self.staff().into_iter().filter(|w| *w != sender) {
+            self.deps.delivery.send(&who, &frame);
         }
         msg.reply.ok(OkResult::Chat {
             chat_id: self.facts.id,

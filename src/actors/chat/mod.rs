@@ -4,10 +4,12 @@
 //! to everyone else; at most one group per chat is in flight, so a failed commit never leaves a gap.
 //! Changes of the chat's state go through the store writer too, one step at a time (`lifecycle`).
 //! When the chat ends, its transcript is written to the history of its call and of linked calls.
-//! The handlers live in `messages` (send, typing), `replay` (resume, in bounded pages) and
-//! `lifecycle` (activate, requeue, end, link_call).
+//! The handlers live in `messages` (send, whisper, typing), `replay` (resume, in bounded pages),
+//! `lifecycle` (activate, requeue, end, link_call) and `supervise` (monitor, join and their ends).
+//! A whisper (`visibility: internal`) goes to the chat's staff only: its analyst, joined managers
+//! and monitors (contract §9.3); everything the user is shown leaves it out.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -21,7 +23,7 @@ use super::directory::Directory;
 use super::hub::Reply;
 use super::outbox::SessionId;
 use super::store_writer::{StoreRows, StoreWriter};
-use crate::domain::{AnalystId, ChatState, EndReason, QueueId, Role, UserId};
+use crate::domain::{AnalystId, ChatState, EndReason, QueueId, Role, UserId, Visibility};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{
     self, Actor as ActorRef, ChatSummary, Message, MessageTag, OkResult, Person, ServerFrame,
@@ -35,11 +37,13 @@ mod lifecycle;
 mod messages;
 mod replay;
 mod sent;
+mod supervise;
 
 pub use lifecycle::*;
 pub use messages::*;
 pub use replay::*;
 pub use sent::SentIds;
+pub use supervise::{Supervise, SuperviseAction, may_supervise};
 
 /// Most messages a chat holds waiting behind its commit in flight; past it a send is refused
 /// (`rate_limited`) rather than queued without bound.
@@ -119,6 +123,13 @@ pub struct ChatActor {
     history_written: bool,
     /// Resumes being replayed, by session: live messages skip those sessions meanwhile.
     replays: HashMap<SessionId, replay::Replay>,
+    /// Managers and admins monitoring the chat: they get its messages (whispers too), typing
+    /// and its end, and tell nobody.
+    monitors: BTreeMap<Who, Person>,
+    /// Managers and admins who joined: participants beside the user and the analyst.
+    joined: BTreeMap<Who, ActorRef>,
+    /// The seq of the last committed message the user sees (no whisper): the user's `last_seq`.
+    last_visible: i64,
 }
 
 impl ChatActor {
@@ -130,7 +141,15 @@ impl ChatActor {
         recent: Vec<Message>,
         sent_ids: SentIds,
     ) -> Self {
-        let next_seq = last_seq.load(Ordering::Acquire) + 1;
+        let committed = last_seq.load(Ordering::Acquire);
+        let next_seq = committed + 1;
+        // Restored with its latest messages: the user's last seq is among them unless every
+        // one kept is a whisper (then `started` reads it back).
+        let last_visible = recent
+            .iter()
+            .rev()
+            .find(|m| m.visibility == Visibility::All)
+            .map_or(if recent.is_empty() { committed } else { 0 }, |m| m.seq);
         let recent = recent
             .into_iter()
             .map(|m| {
@@ -155,6 +174,9 @@ impl ChatActor {
             history_queued: false,
             history_written: false,
             replays: HashMap::new(),
+            monitors: BTreeMap::new(),
+            joined: BTreeMap::new(),
+            last_visible,
         }
     }
 
@@ -173,24 +195,46 @@ impl ChatActor {
             .map(|a| Who::Staff(AnalystId::from(a.id.as_str())))
     }
 
-    /// Sends a frame to every session of both participants.
+    /// The chat's staff side: its analyst, joined managers and monitors, each once.
+    fn staff(&self) -> BTreeSet<Who> {
+        self.analyst()
+            .into_iter()
+            .chain(self.joined.keys().cloned())
+            .chain(self.monitors.keys().cloned())
+            .collect()
+    }
+
+    /// Sends a frame to every session of the user and of the chat's staff.
     fn broadcast(&self, frame: &ByteString) {
         self.deps.delivery.send(&self.user(), frame);
-        if let Some(analyst) = self.analyst() {
-            self.deps.delivery.send(&analyst, frame);
+        for who in self.staff() {
+            self.deps.delivery.send(&who, frame);
         }
     }
 
-    /// Whether `who` takes part: the chat's user, or its analyst while it is active.
+    /// Whether `who` is the chat's analyst while it is active.
+    fn is_analyst(&self, who: &ActorRef) -> bool {
+        matches!(who.role, Role::Analyst | Role::Manager)
+            && self.facts.state == ChatState::Active
+            && self.facts.analyst.as_ref().is_some_and(|a| a.id == who.id)
+    }
+
+    /// Whether `who` takes part: the chat's user, its analyst while it is active, or a manager
+    /// or admin who joined.
     fn is_participant(&self, who: &ActorRef) -> bool {
         match who.role {
             Role::User => who.id == self.facts.user.id,
-            Role::Analyst | Role::Manager => {
-                self.facts.state == ChatState::Active
-                    && self.facts.analyst.as_ref().is_some_and(|a| a.id == who.id)
+            Role::Analyst | Role::Manager | Role::Admin => {
+                self.is_analyst(who) || self.joined.contains_key(&who_of(who))
             }
-            Role::Admin | Role::Service => false,
+            Role::Service => false,
         }
+    }
+
+    /// Whether `who` sees whispers: the active analyst, a joined manager or a monitor.
+    fn sees_internal(&self, who: &ActorRef) -> bool {
+        who.role != Role::User
+            && (self.is_participant(who) || self.monitors.contains_key(&who_of(who)))
     }
 
     fn not_found(&self) -> AppError {
@@ -257,11 +301,14 @@ impl ChatActor {
             });
             // The sender has its ok; a session being replayed to gets this seq from its replay.
             let skip = |id| id == reply.session_id || self.replays.contains_key(&id);
-            self.deps
-                .delivery
-                .send_skipping(&self.user(), &skip, &frame);
-            if let Some(analyst) = self.analyst() {
-                self.deps.delivery.send_skipping(&analyst, &skip, &frame);
+            if message.visibility == Visibility::All {
+                self.deps
+                    .delivery
+                    .send_skipping(&self.user(), &skip, &frame);
+                self.last_visible = message.seq;
+            }
+            for who in self.staff() {
+                self.deps.delivery.send_skipping(&who, &skip, &frame);
             }
             self.last_seq.store(message.seq, Ordering::Release);
             self.recent.push_back((message, frame));
@@ -354,6 +401,15 @@ impl ChatActor {
     }
 }
 
+/// The sessions of a principal who acts in a chat.
+fn who_of(who: &ActorRef) -> Who {
+    match who.role {
+        Role::User => Who::User(UserId::from(who.id.as_str())),
+        Role::Analyst | Role::Manager => Who::Staff(AnalystId::from(who.id.as_str())),
+        Role::Admin | Role::Service => Who::Admin(who.id.clone()),
+    }
+}
+
 /// The row to store for a message.
 fn new_row(m: &Message) -> NewMessage {
     NewMessage {
@@ -364,6 +420,7 @@ fn new_row(m: &Message) -> NewMessage {
         sender_name: m.from.name.clone(),
         body: m.body.clone(),
         client_msg_id: m.client_msg_id.clone(),
+        visibility: m.visibility,
         created_at: DateTime::parse_from_rfc3339(&m.at)
             .map_or_else(|_| Utc::now(), |t| t.with_timezone(&Utc)),
     }
@@ -374,6 +431,10 @@ impl Actor for ChatActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1024);
+        // A chat started again after a restart takes back its supervisors.
+        if self.facts.accepted_at.is_some() || self.committed() > 0 {
+            self.restore_supervisors(ctx);
+        }
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {

@@ -23,6 +23,8 @@ pub struct Resume {
 /// One session's replay.
 pub(super) struct Replay {
     reply: Reply,
+    /// Whether whispers are replayed (the chat's staff), or left out (its user).
+    internal: bool,
     /// The last seq handed to the session.
     sent: i64,
     /// Frames read back and not yet admitted into the session's outbox.
@@ -46,7 +48,8 @@ impl Handler<Resume> for ChatActor {
     type Result = ();
 
     fn handle(&mut self, msg: Resume, ctx: &mut Context<Self>) {
-        if !self.is_participant(&msg.who) {
+        let internal = self.sees_internal(&msg.who);
+        if !internal && !self.is_participant(&msg.who) {
             return msg.reply.err(&self.not_found());
         }
         if self.committed() - msg.after_seq > RESUME_WINDOW as i64 {
@@ -65,6 +68,7 @@ impl Handler<Resume> for ChatActor {
             session,
             Replay {
                 reply: msg.reply,
+                internal,
                 sent: msg.after_seq,
                 pending: VecDeque::new(),
                 busy: false,
@@ -101,6 +105,10 @@ impl ChatActor {
             }
             let after = r.sent;
             for (m, frame) in self.recent.iter().filter(|(m, _)| m.seq > after) {
+                if !r.internal && m.visibility == Visibility::Internal {
+                    r.sent = m.seq;
+                    continue;
+                }
                 if !r.reply.link.push_paced(frame) {
                     break 'step Next::Wait(frame.len());
                 }
@@ -112,10 +120,16 @@ impl ChatActor {
             Next::Done => {
                 if let Some(r) = self.replays.remove(&session) {
                     let state = self.facts.state;
+                    // The user's last seq is the last one they can see.
+                    let last_seq = if r.internal {
+                        committed
+                    } else {
+                        self.last_visible.min(committed)
+                    };
                     r.reply.ok(OkResult::Resumed {
                         chat_id: self.facts.id,
                         state,
-                        last_seq: committed,
+                        last_seq,
                     });
                 }
                 self.stop_if_idle(ctx);
@@ -154,6 +168,9 @@ impl ChatActor {
                             // committed are relayed live; the replay stops short of them.
                             for row in rows.into_iter().filter(|row| row.seq <= committed) {
                                 r.sent = row.seq;
+                                if !r.internal && row.visibility == Visibility::Internal.as_str() {
+                                    continue;
+                                }
                                 if let Ok(m) = views::message(row) {
                                     r.pending.push_back(protocol::encode(&m));
                                 }

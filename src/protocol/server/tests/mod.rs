@@ -70,6 +70,7 @@ pub(super) fn message() -> Message {
         body: "hi".into(),
         at: AT.into(),
         client_msg_id: None,
+        visibility: crate::domain::Visibility::All,
     }
 }
 
@@ -78,7 +79,7 @@ pub(super) fn message_json() -> Value {
     json!({
         "type": "message", "chat_id": CHAT, "seq": 7,
         "from": {"role": "user", "id": "u1", "name": "Uma"},
-        "body": "hi", "at": AT, "client_msg_id": null,
+        "body": "hi", "at": AT, "client_msg_id": null, "visibility": "all",
     })
 }
 

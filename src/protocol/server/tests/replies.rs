@@ -123,6 +123,7 @@ fn hello_has_the_contract_shape() {
         },
         queues: vec![queue_view()],
         chats: vec![],
+        monitoring: vec![],
     };
     for (hello, role) in [
         (Hello::Analyst(staff()), "analyst"),
@@ -134,7 +135,7 @@ fn hello_has_the_contract_shape() {
             json!({
                 "type": "hello", "role": role,
                 "analyst": {"id": "alice", "name": "Alice", "status": "offline", "capacity": 3},
-                "queues": [queue_view_json()], "chats": [],
+                "queues": [queue_view_json()], "chats": [], "monitoring": [],
             }),
         );
     }
