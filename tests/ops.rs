@@ -34,11 +34,6 @@ async fn analyst(app: &TestApp, id: &str) -> WsClient {
     ws
 }
 
-/// The process's counters and histograms are shared by every server in this test binary (its
-/// SQLite and PostgreSQL copies run side by side): each test here holds this lock for its whole
-/// run, so a metric test sees only what its own server did and can check exact deltas.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// How much `name` (no labels) grew from `before` to `after`.
 fn grew(before: &[Sample], after: &[Sample], name: &str) -> f64 {
     prom::value(after, name, &[]) - prom::value(before, name, &[])
@@ -60,7 +55,7 @@ fn observed(before: &[Sample], after: &[Sample], name: &str, count: f64, most: f
 }
 
 async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
-    let _serial = SERIAL.lock().await;
+    let _serial = prom::METRICS.lock().await;
     app.provision("desk", "manual", &[("alice", "analyst")], 3)
         .await;
     let before = scrape(&app).await;
@@ -207,7 +202,7 @@ async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
 }
 
 async fn offer_counters_move_on_decline_and_timeout(app: TestApp) {
-    let _serial = SERIAL.lock().await;
+    let _serial = prom::METRICS.lock().await;
     app.provision(
         "hw",
         "offer",
@@ -259,7 +254,7 @@ async fn offer_counters_move_on_decline_and_timeout(app: TestApp) {
 }
 
 async fn stats_show_live_totals_to_staff_and_refuse_users(app: TestApp) {
-    let _serial = SERIAL.lock().await;
+    let _serial = prom::METRICS.lock().await;
     app.provision("desk", "manual", &[("alice", "analyst")], 3)
         .await;
     let mut emma = app.ws(&app.token("emma", Role::User)).await;
@@ -289,7 +284,7 @@ async fn stats_show_live_totals_to_staff_and_refuse_users(app: TestApp) {
 }
 
 async fn manager_stream_gets_queue_stats_analyst_status_and_chat_state(app: TestApp) {
-    let _serial = SERIAL.lock().await;
+    let _serial = prom::METRICS.lock().await;
     app.provision(
         "desk",
         "manual",
@@ -362,7 +357,7 @@ async fn manager_stream_gets_queue_stats_analyst_status_and_chat_state(app: Test
 }
 
 async fn event_stream_refuses_users_and_analysts_and_takes_tickets(app: TestApp) {
-    let _serial = SERIAL.lock().await;
+    let _serial = prom::METRICS.lock().await;
     app.provision("desk", "manual", &[("alice", "analyst")], 3)
         .await;
     let (s, body) = app
@@ -408,7 +403,7 @@ async fn event_stream_refuses_users_and_analysts_and_takes_tickets(app: TestApp)
 /// The event stream keeps the last `feed::RING` events for resume: after more than that, a
 /// resume from the start gets exactly the last `RING`, in order, with consecutive ids.
 async fn event_stream_replays_at_most_the_ring(app: TestApp) {
-    let _serial = SERIAL.lock().await;
+    let _serial = prom::METRICS.lock().await;
     const RING: usize = switchboard::actors::feed::RING;
     app.provision("desk", "manual", &[("alice", "analyst")], 3)
         .await;
@@ -454,7 +449,7 @@ async fn event_stream_replays_at_most_the_ring(app: TestApp) {
 /// A quiet event stream still carries a `: heartbeat` comment every `ws.heartbeat_secs`.
 #[actix_web::test]
 async fn a_quiet_event_stream_has_heartbeats() {
-    let _serial = SERIAL.lock().await;
+    let _serial = prom::METRICS.lock().await;
     let app = common::spawn_app_with(common::Db::Sqlite, &[("WS__HEARTBEAT_SECS", "1")])
         .await
         .unwrap();

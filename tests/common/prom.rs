@@ -4,6 +4,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+/// The process's counters and gauges are shared by every server a test binary runs (a test's
+/// SQLite and PostgreSQL copies run side by side): a test that checks exact values holds this lock
+/// for its whole run, and so does every other test of its binary that moves them.
+pub static METRICS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// One sample: metric name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
