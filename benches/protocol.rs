@@ -29,6 +29,7 @@ fn bench(c: &mut Criterion) {
         at: "2026-11-25T11:20:56.123Z".into(),
         client_msg_id: Some("123456789.42".into()),
         visibility: switchboard::domain::Visibility::All,
+        attachments: Vec::new(),
     };
     let mut group = c.benchmark_group("protocol");
     group.throughput(Throughput::Elements(1));

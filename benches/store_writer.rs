@@ -111,6 +111,7 @@ impl Rows {
                     client_msg_id: Some(format!("{}.{}", self.n, chat)),
                     visibility: switchboard::domain::Visibility::All,
                     created_at: Utc::now(),
+                    attachments: Vec::new(),
                 }
             })
             .collect()

@@ -6,6 +6,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod attachments;
 pub mod auth;
 pub mod cli;
 pub mod domain;

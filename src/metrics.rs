@@ -14,6 +14,9 @@ use prometheus::{
 
 use crate::ops::OpsSnapshot;
 
+mod attachments;
+pub use attachments::{attachment_refused, attachment_stored};
+
 /// The process-wide registry of counters and histograms.
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
 
@@ -264,6 +267,7 @@ pub fn render(
     for reason in crate::domain::EndReason::ALL {
         CHATS_ENDED.with_label_values(&[reason.as_str()]);
     }
+    attachments::touch();
     for outcome in ["made", "declined", "timed_out"] {
         OFFERS.with_label_values(&[outcome]);
     }

@@ -52,6 +52,8 @@ msgs_burst = 20
 max_connections_per_principal = 5
 max_outbound_frames = 1024
 max_outbound_bytes = 1048576
+max_attachment_bytes = 10485760
+attachment_types = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "application/zip"]
 
 [store]
 batch_max_rows = 500
@@ -222,6 +224,12 @@ pub struct LimitsSettings {
     /// Bytes queued for one session before it is dropped as too slow; replays (`resume`) use at
     /// most half and wait for the client to read.
     pub max_outbound_bytes: usize,
+    /// Largest file accepted by `POST /chats/{id}/attachments`, in bytes; a longer body is cut off
+    /// with 413 as soon as it passes this.
+    pub max_attachment_bytes: usize,
+    /// Media types an attachment may have (each one `attachments::types` can confirm from the
+    /// bytes; SVG and HTML never).
+    pub attachment_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -338,7 +346,11 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let positive: [(&'static str, u64); 12] = [
+        let positive: [(&'static str, u64); 13] = [
+            (
+                "limits.max_attachment_bytes",
+                self.limits.max_attachment_bytes as u64,
+            ),
             (
                 "limits.max_outbound_frames",
                 self.limits.max_outbound_frames as u64,
@@ -379,6 +391,7 @@ impl Settings {
                 "must be at least limits.msgs_per_sec",
             ));
         }
+        self.validate_attachment_types()?;
         if self.ws.client_timeout_secs <= self.ws.heartbeat_secs {
             return Err(invalid(
                 "ws.client_timeout_secs",
@@ -393,6 +406,25 @@ impl Settings {
                     "server.allowed_origins",
                     "each origin is scheme://host[:port] with no trailing slash",
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every listed attachment type must be one the checker can confirm from a file's bytes;
+    /// SVG and HTML are never allowed. Stored lower-cased.
+    fn validate_attachment_types(&mut self) -> Result<(), SettingsError> {
+        use crate::attachments::types::{CHECKABLE, NEVER};
+        for kind in &mut self.limits.attachment_types {
+            *kind = kind.trim().to_ascii_lowercase();
+            if NEVER.contains(&kind.as_str()) || !CHECKABLE.contains(&kind.as_str()) {
+                return Err(SettingsError::Invalid {
+                    key: "limits.attachment_types",
+                    reason: format!(
+                        "{kind} cannot be allowed: choose from {}",
+                        CHECKABLE.join(", ")
+                    ),
+                });
             }
         }
         Ok(())

@@ -1,11 +1,12 @@
-//! Stored rows as clients see them: a `chat_messages` row as a `Message`, a `chats` row as a
+//! Stored rows as clients see them: a `chat_messages` row (with its files) as a `Message`, a `chats` row as a
 //! `ChatSummary` (with the live part from the router when the chat is still open), a `queues`
 //! row with its figures as a `QueueView`.
 
 use entities::{chat_messages, chats, queues};
 
 use crate::domain::{ChatId, ChatState, EndReason, ParseError, QueueId, Role};
-use crate::protocol::{Actor, ChatSummary, Message, MessageTag, Person, QueueView};
+use crate::protocol::{Actor, AttachmentRef, ChatSummary, Message, MessageTag, Person, QueueView};
+use crate::store::attachments::AttachmentMeta;
 use crate::store::queues::StoredFigures;
 use crate::timefmt::{rfc3339, rfc3339_opt};
 
@@ -18,8 +19,8 @@ pub struct LiveChat {
     pub last_seq: i64,
 }
 
-/// A stored message as the `message` event carries it.
-pub fn message(m: chat_messages::Model) -> Result<Message, ParseError> {
+/// A stored message, with the files sent in it, as the `message` event carries it.
+pub fn message(m: chat_messages::Model, files: Vec<AttachmentMeta>) -> Result<Message, ParseError> {
     Ok(Message {
         kind: MessageTag::Message,
         chat_id: ChatId::parse(&m.chat_id)?,
@@ -33,7 +34,19 @@ pub fn message(m: chat_messages::Model) -> Result<Message, ParseError> {
         at: rfc3339(m.created_at),
         client_msg_id: m.client_msg_id,
         visibility: m.visibility.parse()?,
+        attachments: files.into_iter().map(attachment_ref).collect(),
     })
+}
+
+/// A stored file as a message lists it.
+pub fn attachment_ref(f: AttachmentMeta) -> AttachmentRef {
+    AttachmentRef {
+        url: AttachmentRef::url_of(&f.id),
+        id: f.id,
+        name: f.name,
+        content_type: f.content_type,
+        size: f.size,
+    }
 }
 
 /// A stored chat as a summary; `live` (from the router) overrides state, position, analyst and
@@ -96,5 +109,6 @@ pub fn queue_view(
         answered_today: f.answered_today,
         unanswered_today: f.unanswered_today,
         service_level: f.service_level,
+        csat_today: f.csat_today,
     }
 }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 /// Modules below the actors: they may import each other (without circles), never the layers above.
 const BELOW_ACTORS: &[&str] = &[
     "domain",
+    "attachments",
     "error",
     "timefmt",
     "protocol",

@@ -82,6 +82,11 @@ async fn service_gets_403_everywhere_else(app: TestApp) {
         ("GET", "/api/v1/stats".into(), None),
         ("GET", "/api/v1/events".into(), None),
         ("POST", "/api/v1/ws-tickets".into(), None),
+        (
+            "POST",
+            format!("/api/v1/chats/{chat_id}/attachments"),
+            Some(json!("not a file")),
+        ),
     ];
     for (method, path, body) in requests {
         let (status, problem, content_type) = app.call(method, &path, Some(&token), body).await;

@@ -102,6 +102,7 @@ fn message(chat_id: &str, seq: i64, client_msg_id: Option<String>) -> NewMessage
         client_msg_id,
         visibility: switchboard::domain::Visibility::All,
         created_at: at(seq * 1000),
+        attachments: Vec::new(),
     }
 }
 
@@ -519,13 +520,13 @@ async fn history_is_written_once_with_the_transcript(s: Store) {
         .unwrap();
 
     let transcript = messages::transcript(&s.db, &chat.id, 0, 100).await.unwrap();
-    let text = history::transcript_text(&transcript);
+    let text = history::transcript_text(&transcript, &Default::default());
     assert_eq!(
         text,
         "[2026-11-25 11:20:56 UTC] Emma Wilson: hello\n\
          [2026-11-25 11:21:03 UTC] Alice Test: Try this:\n  1. restart\n  2. log in"
     );
-    assert_eq!(history::transcript_text(&[]), "");
+    assert_eq!(history::transcript_text(&[], &Default::default()), "");
 
     let entry = HistoryEntry {
         call_id: chat.call_id.clone(),

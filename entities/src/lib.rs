@@ -5,10 +5,12 @@
 //! must stay in lock-step with it.
 
 pub mod analysts;
+pub mod attachments;
 pub mod call_history;
 pub mod calls;
 pub mod chat_links;
 pub mod chat_messages;
+pub mod chat_ratings;
 pub mod chat_supervisors;
 pub mod chats;
 pub mod queue_members;
@@ -18,10 +20,12 @@ pub mod users;
 /// Re-exports of every entity under a table-flavoured name.
 pub mod prelude {
     pub use super::analysts::Entity as Analyst;
+    pub use super::attachments::Entity as Attachment;
     pub use super::call_history::Entity as CallHistory;
     pub use super::calls::Entity as Call;
     pub use super::chat_links::Entity as ChatLink;
     pub use super::chat_messages::Entity as ChatMessage;
+    pub use super::chat_ratings::Entity as ChatRating;
     pub use super::chat_supervisors::Entity as ChatSupervisor;
     pub use super::chats::Entity as Chat;
     pub use super::queue_members::Entity as QueueMember;

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbErr};
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "queues",
     "analysts",
     "queue_members",
@@ -21,6 +21,7 @@ const TABLES: [&str; 10] = [
     "chat_messages",
     "call_history",
     "chat_supervisors",
+    "chat_ratings",
 ];
 
 const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432";

@@ -11,7 +11,7 @@ use super::chat::{REPLAY_PAGE, RESUME_WINDOW};
 use super::hub::Reply;
 use super::linking;
 use super::store_writer::{ChatChange, StoreChange, committed};
-use crate::domain::{ChatId, Role, Visibility};
+use crate::domain::{ChatId, ChatState, Role, Visibility};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{self, Actor as ActorRef, OkResult};
 use crate::state::AppState;
@@ -41,6 +41,41 @@ pub async fn refuse_ended(
 ) -> AppResult<OkResult> {
     own_chat(&state, &who, chat_id).await?;
     Err(AppError::conflict("the chat has ended"))
+}
+
+/// `rate`: the user's rating of their answered chat once it has ended, once (`conflict` after,
+/// and for a chat still open or never answered). The store writer commits it; the row read back
+/// tells whether this command's rating is the one stored.
+pub async fn rate(
+    state: web::Data<AppState>,
+    who: ActorRef,
+    chat_id: ChatId,
+    score: i64,
+    comment: Option<String>,
+) -> AppResult<OkResult> {
+    let chat = own_chat(&state, &who, chat_id).await?;
+    if chat.state != ChatState::Closed.as_str() {
+        return Err(AppError::conflict(
+            "only an answered chat that has ended can be rated",
+        ));
+    }
+    let rating = store::ratings::NewRating {
+        chat_id: chat.id.clone(),
+        rating_id: uuid::Uuid::now_v7().to_string(),
+        queue_id: chat.queue_id.clone(),
+        score: i32::try_from(score).map_err(|_| AppError::bad_request("score must be 1 to 5"))?,
+        comment,
+        rated_at: Utc::now(),
+    };
+    let mine = rating.rating_id.clone();
+    if store::ratings::find(&state.db, &chat.id).await?.is_some() {
+        return Err(AppError::conflict("this chat has already been rated"));
+    }
+    committed(&state.writer, StoreChange(ChatChange::Rate(rating))).await?;
+    match store::ratings::find(&state.db, &chat.id).await? {
+        Some(stored) if stored.rating_id == mine => Ok(OkResult::Chat { chat_id }),
+        _ => Err(AppError::conflict("this chat has already been rated")),
+    }
 }
 
 /// `monitor`, `join`, `unmonitor` or `leave` of a chat with no actor: `conflict` (it has ended)
@@ -103,12 +138,15 @@ pub async fn resume(
         if page.is_empty() {
             break;
         }
+        let mut files = store::attachments::of_messages(&state.db, &id, &page).await?;
         for m in page {
             sent = m.seq;
             if user && m.visibility == Visibility::Internal.as_str() {
                 continue;
             }
-            let message = views::message(m).map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
+            let carried = files.remove(&m.seq).unwrap_or_default();
+            let message =
+                views::message(m, carried).map_err(|e| AppError::new(ErrorCode::Internal, e.0))?;
             let frame = protocol::encode(&message);
             while !to.link.push_paced(&frame) {
                 if outbox.is_closed() {
@@ -150,12 +188,13 @@ pub async fn link_ended(
     };
     linking::check(&state.db, &who, &target, &call_id).await?;
     let messages = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX).await?;
+    let files = store::attachments::of_messages(&state.db, &chat.id, &messages).await?;
     let entry = store::history::HistoryEntry {
         call_id: call_id.clone(),
         chat_id: chat.id.clone(),
         started_at: chat.created_at,
         ended_at: chat.ended_at.unwrap_or_else(Utc::now),
-        contents: store::history::transcript_text(&messages),
+        contents: store::history::transcript_text(&messages, &files),
     };
     let link = ChatChange::Link {
         chat_id: chat.id.clone(),

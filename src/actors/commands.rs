@@ -19,6 +19,8 @@ use crate::protocol::{Actor as ActorRef, ClientFrame, OkResult, Person, SendCmd,
 /// Longest `client_msg_id` and chat subject.
 const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
 const MAX_SUBJECT_CHARS: usize = 200;
+/// Longest comment on a rating (contract §9.4).
+const MAX_COMMENT_CHARS: usize = 1000;
 
 /// Refuses text with control characters other than newline, carriage return and tab.
 fn check_text(field: &str, text: &str, max_chars: usize, allow_empty: bool) -> AppResult<()> {
@@ -88,6 +90,22 @@ impl Session {
             }
             ClientFrame::Leave(cmd) => {
                 self.supervise(cmd.chat_id, SuperviseAction::Leave, reply, ctx)
+            }
+            ClientFrame::Rate(cmd) => {
+                if !(1..=5).contains(&cmd.score) {
+                    return reply.err(&AppError::bad_request("score must be 1 to 5"));
+                }
+                let comment = cmd.comment.filter(|c| !c.trim().is_empty());
+                if let Some(c) = &comment
+                    && let Err(err) = check_text("comment", c, MAX_COMMENT_CHARS, true)
+                {
+                    return reply.err(&err);
+                }
+                self.answer_from_archive(
+                    archive::rate(state.clone(), self.me(), cmd.chat_id, cmd.score, comment),
+                    reply,
+                    ctx,
+                );
             }
             ClientFrame::Typing(cmd) => match state.directory.get(&cmd.chat_id) {
                 // Typing is a hint: when the chat is behind it is dropped.
@@ -201,12 +219,12 @@ impl Session {
     ) {
         let state = self.state.clone();
         let limits = &state.settings.limits;
-        if let Err(err) =
-            check_text("body", &cmd.body, limits.max_body_chars, false).and_then(|()| {
-                match &cmd.client_msg_id {
-                    Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
-                    None => Ok(()),
-                }
+        // A message that carries files may have no text.
+        let may_be_empty = !cmd.attachments.is_empty();
+        if let Err(err) = check_text("body", &cmd.body, limits.max_body_chars, may_be_empty)
+            .and_then(|()| match &cmd.client_msg_id {
+                Some(id) => check_text("client_msg_id", id, MAX_CLIENT_MSG_ID_CHARS, false),
+                None => Ok(()),
             })
         {
             return reply.err(&err);
@@ -218,6 +236,7 @@ impl Session {
                     body: cmd.body,
                     client_msg_id: cmd.client_msg_id,
                     visibility,
+                    attachments: cmd.attachments,
                     reply,
                 };
                 // A chat whose mailbox is full is behind: refuse rather than pile up.
@@ -292,7 +311,9 @@ impl Session {
             // Refused on `/ws` before the upgrade; nothing if one ever got here.
             Role::Service => false,
             Role::User => !staff_only,
-            Role::Analyst | Role::Manager => !matches!(frame, ClientFrame::StartChat(_)),
+            Role::Analyst | Role::Manager => {
+                !matches!(frame, ClientFrame::StartChat(_) | ClientFrame::Rate(_))
+            }
         };
         if allowed {
             Ok(())

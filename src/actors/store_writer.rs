@@ -1,6 +1,7 @@
 //! The store writer: the one component that commits chat state. Chat actors hand it groups of
 //! message rows and typed changes of a chat's state (`ChatChange`: given to an analyst, requeued,
-//! ended, linked to a call, its history written); the router hands it batches of `start_chat`s.
+//! ended, linked to a call, its history written); the router hands it batches of `start_chat`s;
+//! the upload route hands it files (`attachment_writes`).
 //! It writes whatever has gathered in one transaction, in the order it was handed in, with at
 //! most one transaction in flight, so batches grow with load (one row at a time when idle,
 //! hundreds under pressure) and each request learns whether it is durable: only then is it
@@ -20,13 +21,17 @@ use tokio::sync::oneshot;
 use crate::domain::{ChatState, EndReason};
 use crate::error::{AppError, ErrorCode};
 use crate::settings::StoreSettings;
+use crate::store::attachments;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
+use crate::store::ratings::{self, NewRating};
 use crate::store::supervisors::{self, Supervisor, SupervisorKind};
 use crate::store::{calls, chats};
 
+mod attachment_writes;
 mod call_writes;
+pub use attachment_writes::StoreAttachment;
 pub use call_writes::{CallWrite, StoreCall};
 
 /// Rows to store together; answered once they are committed (or could not be).
@@ -73,6 +78,8 @@ pub enum ChatChange {
         principal_id: String,
         kind: SupervisorKind,
     },
+    /// The user rated the ended chat (contract §9.4); a chat already rated keeps its rating.
+    Rate(NewRating),
 }
 
 /// Stores a change of a chat's state; answered once it is committed (or could not be).
@@ -149,6 +156,8 @@ enum Work {
     ),
     /// A call the host opens or edits: committed in a transaction of its own.
     Call(call_writes::CallWork),
+    /// An uploaded file: committed in a transaction of its own.
+    Attachment(attachment_writes::AttachmentWork),
 }
 
 pub struct StoreWriter {
@@ -196,6 +205,7 @@ impl StoreWriter {
             Some(Work::Starts(starts, done)) => self.commit_starts(starts, done, ctx),
             Some(Work::Group(first)) => self.commit_groups(first, ctx),
             Some(Work::Call(work)) => self.commit_call(work, ctx),
+            Some(Work::Attachment(work)) => self.commit_attachment(work, ctx),
         }
     }
 
@@ -313,7 +323,11 @@ async fn apply(
                 reason,
                 ended_at,
                 last_seq,
-            } => chats::mark_ended(txn, chat_id, *state, *reason, *ended_at, *last_seq).await?,
+            } => {
+                chats::mark_ended(txn, chat_id, *state, *reason, *ended_at, *last_seq).await?;
+                // Files uploaded but never sent go with the chat's end (contract §12).
+                attachments::delete_unsent(txn, chat_id).await?;
+            }
             ChatChange::Link { chat_id, call_id } => {
                 history::link(txn, chat_id, call_id).await?;
             }
@@ -323,6 +337,7 @@ async fn apply(
                 }
             }
             ChatChange::Supervise(supervisor) => supervisors::add(txn, supervisor).await?,
+            ChatChange::Rate(rating) => ratings::insert(txn, rating).await?,
             ChatChange::Unsupervise {
                 chat_id,
                 principal_id,

@@ -122,6 +122,45 @@ pub async fn authenticate_any(state: &AppState, token: &str) -> AppResult<Princi
     Ok(principal)
 }
 
+/// The person calling a route a browser may open without headers (an `EventSource`): a
+/// single-use `ticket` from `POST /api/v1/ws-tickets` when given, else the bearer token (the
+/// `service` role refused, as `authenticate` does).
+pub async fn bearer_or_ticket(
+    req: &HttpRequest,
+    ticket: Option<&str>,
+    state: &AppState,
+) -> AppResult<Principal> {
+    match ticket {
+        Some(ticket) => redeem(state, ticket),
+        None => authenticate(state, need_bearer(req)?).await,
+    }
+}
+
+/// Like `bearer_or_ticket`, for routes the `service` role shares (downloading an attachment).
+/// Tickets are minted by people only, so a ticket never carries `service`.
+pub async fn bearer_or_ticket_any(
+    req: &HttpRequest,
+    ticket: Option<&str>,
+    state: &AppState,
+) -> AppResult<Principal> {
+    match ticket {
+        Some(ticket) => redeem(state, ticket),
+        None => authenticate_any(state, need_bearer(req)?).await,
+    }
+}
+
+fn redeem(state: &AppState, ticket: &str) -> AppResult<Principal> {
+    state
+        .tickets
+        .redeem(ticket)
+        .ok_or_else(|| AppError::unauthorized("ticket is unknown, used or expired"))
+}
+
+fn need_bearer(req: &HttpRequest) -> AppResult<&str> {
+    bearer_token(req)
+        .ok_or_else(|| AppError::unauthorized("a bearer token or a ticket is required"))
+}
+
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
 /// The request's verified principal, any role; the extractors below narrow it.

@@ -40,6 +40,19 @@ pub struct HistoryView {
     pub ended_at: String,
     pub contents: String,
     pub link: String,
+    /// The user's end-of-chat rating (contract §9.4); null until they rate it.
+    pub rating: Option<RatingView>,
+}
+
+/// `{"score","comment","at"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RatingView {
+    /// 1 to 5.
+    pub score: i32,
+    /// What the user added, if anything.
+    pub comment: Option<String>,
+    /// When they rated, RFC 3339.
+    pub at: String,
 }
 
 /// The call with its history.
@@ -54,10 +67,17 @@ pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {
 pub async fn view_of(state: &AppState, call: entities::calls::Model) -> AppResult<CallView> {
     let call_id = call.id.as_str();
     let names = store::users::names(&state.db, std::slice::from_ref(&call.user_id)).await?;
-    let history = store::calls::history(&state.db, call_id)
-        .await?
+    let entries = store::calls::history(&state.db, call_id).await?;
+    let chat_ids: Vec<String> = entries.iter().map(|h| h.chat_id.clone()).collect();
+    let ratings = store::ratings::of_chats(&state.db, &chat_ids).await?;
+    let history = entries
         .into_iter()
         .map(|h| HistoryView {
+            rating: ratings.get(&h.chat_id).map(|r| RatingView {
+                score: r.score,
+                comment: r.comment.clone(),
+                at: rfc3339(r.rated_at),
+            }),
             kind: h.kind,
             chat_id: h.chat_id,
             started_at: rfc3339(h.started_at),

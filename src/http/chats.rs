@@ -178,11 +178,15 @@ pub async fn get_chat(
     }
     let call = call_view(&state, &chat.call_id).await?;
     let user_view = caller.role() == Role::User;
-    let transcript = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX)
-        .await?
+    let rows = store::messages::transcript(&state.db, &chat.id, 0, u64::MAX).await?;
+    let mut files = store::attachments::of_messages(&state.db, &chat.id, &rows).await?;
+    let transcript = rows
         .into_iter()
         .filter(|m| !user_view || m.visibility == Visibility::All.as_str())
-        .map(|m| views::message(m).map_err(|e| internal(e.0)))
+        .map(|m| {
+            let carried = files.remove(&m.seq).unwrap_or_default();
+            views::message(m, carried).map_err(|e| internal(e.0))
+        })
         .collect::<AppResult<Vec<_>>>()?;
     let chat = summaries(&state, &caller, vec![chat])
         .await?

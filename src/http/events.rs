@@ -27,7 +27,7 @@ use crate::actors::router::TakeSnapshot;
 use crate::auth::Principal;
 use crate::domain::{MemberRole, Role};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::caller::{authenticate, bearer_token};
+use crate::http::caller::bearer_or_ticket;
 use crate::ops::QueueLive;
 use crate::state::AppState;
 use crate::store;
@@ -160,16 +160,7 @@ async fn principal(
     query: &EventsQuery,
     state: &AppState,
 ) -> AppResult<Principal> {
-    match (&query.ticket, bearer_token(req)) {
-        (Some(ticket), _) => state
-            .tickets
-            .redeem(ticket)
-            .ok_or_else(|| AppError::unauthorized("ticket is unknown, used or expired")),
-        (None, Some(token)) => authenticate(state, token).await,
-        (None, None) => Err(AppError::unauthorized(
-            "a bearer token or a ticket is required",
-        )),
-    }
+    bearer_or_ticket(req, query.ticket.as_deref(), state).await
 }
 
 /// The queues a manager manages (fixed for the life of the stream).

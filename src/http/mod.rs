@@ -3,12 +3,14 @@
 
 pub mod access;
 pub mod analysts;
+pub mod attachments;
 pub mod body;
 pub mod call_tickets;
 pub mod caller;
 pub mod calls;
 pub mod chats;
 pub mod dev;
+pub mod downloads;
 pub mod events;
 pub mod health;
 pub mod me;

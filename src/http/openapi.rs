@@ -63,6 +63,8 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(queues::queue_analysts)
         .service(chats::list_chats)
         .service(chats::get_chat)
+        .service(attachments::upload_attachment)
+        .service(downloads::download_attachment)
         .service(call_tickets::find_calls)
         .service(call_tickets::post_call)
         .service(call_tickets::patch_call)

@@ -53,7 +53,7 @@ macro_rules! client_frames {
 client_frames! {
     /// `ping`: answered with `pong`.
     Ping = "ping",
-    /// `send {chat_id, body, client_msg_id}`.
+    /// `send {chat_id, body, client_msg_id, attachments?}`.
     Send(SendCmd) = "send",
     /// `typing {chat_id}`.
     Typing(ChatRef) = "typing",
@@ -83,6 +83,20 @@ client_frames! {
     Join(ChatRef) = "join",
     /// `leave {chat_id}`.
     Leave(ChatRef) = "leave",
+    /// `rate {chat_id, score, comment?}` (users, once an answered chat has ended).
+    Rate(RateCmd) = "rate",
+}
+
+/// `rate`: the end-of-chat survey's answer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RateCmd {
+    /// The ended chat.
+    pub chat_id: ChatId,
+    /// 1 (poor) to 5 (excellent).
+    pub score: i64,
+    /// What the user adds, up to 1000 characters.
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 /// A command that names one chat (`typing`, `close_chat`, `accept`, `decline`).
@@ -97,11 +111,16 @@ pub struct ChatRef {
 pub struct SendCmd {
     /// The chat to send to.
     pub chat_id: ChatId,
-    /// The text: 1 to `limits.max_body_chars` characters.
+    /// The text: 1 to `limits.max_body_chars` characters, or empty (or absent) when the
+    /// message carries attachments.
+    #[serde(default)]
     pub body: String,
     /// The sender's id for it: a repeat in the same chat is stored once.
     #[serde(default)]
     pub client_msg_id: Option<String>,
+    /// Ids of files this sender uploaded to this chat and has not sent yet (contract §12).
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 /// `resume`.
@@ -232,7 +251,8 @@ mod tests {
             ClientFrame::Send(SendCmd {
                 chat_id: id,
                 body: "hi".into(),
-                client_msg_id: Some("c1".into())
+                client_msg_id: Some("c1".into()),
+                attachments: Vec::new(),
             })
         );
     }

@@ -149,6 +149,11 @@ pub enum ServerFrame {
         /// When, RFC 3339.
         at: String,
     },
+    /// To the user, once their answered chat has ended: "How did we do?" (contract §9.4).
+    Survey {
+        /// The chat to `rate`.
+        chat_id: ChatId,
+    },
     /// To everyone in a chat: a manager or admin joined it (contract §9.3).
     ParticipantJoined {
         /// The chat.

@@ -1,4 +1,5 @@
-//! The shapes frames are made of (contract §3.1): `Person`, `Actor`, `ChatSummary`, `Message`, and
+//! The shapes frames are made of (contract §3.1): `Person`, `Actor`, `ChatSummary`, `Message` (with
+//! its `AttachmentRef`s, §12), and
 //! `QueueView` (contract §5, in analysts' `hello`),
 //! shared by WebSocket frames and HTTP bodies.
 
@@ -83,6 +84,31 @@ pub struct Message {
     /// monitors only, never by the user (contract §9.3).
     #[serde(default)]
     pub visibility: Visibility,
+    /// The files it carries (contract §12), in upload order; `[]` for none.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// A file a message carries: `{"id","name","content_type","size","url"}` (contract §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AttachmentRef {
+    /// The attachment's id (as the upload answered it).
+    pub id: String,
+    /// Its cleaned file name.
+    pub name: String,
+    /// Its media type, as checked against its bytes.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Where to download it: `/api/v1/attachments/{id}` (bearer token or `?ticket=`).
+    pub url: String,
+}
+
+impl AttachmentRef {
+    /// The download path of attachment `id`.
+    pub fn url_of(id: &str) -> String {
+        format!("/api/v1/attachments/{id}")
+    }
 }
 
 /// The constant `"message"` tag of `Message`.
@@ -113,4 +139,6 @@ pub struct QueueView {
     pub answered_today: u64,
     pub unanswered_today: u64,
     pub service_level: Option<f64>,
+    /// Share of today's end-of-chat ratings that scored 4 or 5; null when there were none.
+    pub csat_today: Option<f64>,
 }

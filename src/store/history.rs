@@ -1,5 +1,7 @@
 //! Call history: the transcript of an ended chat written onto its call (idempotently, once per
-//! call and chat), its text form, and the extra calls a chat is linked to.
+//! call and chat), its text form (with the files sent in it), and the extra calls a chat is linked to.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entities::{call_history, chat_links, chat_messages};
@@ -9,6 +11,8 @@ use sea_orm::{
 };
 
 use crate::error::AppResult;
+use crate::protocol::AttachmentRef;
+use crate::store::attachments::AttachmentMeta;
 
 /// A chat's transcript as it is written onto one call.
 #[derive(Debug, Clone)]
@@ -50,19 +54,33 @@ pub async fn write(db: &impl ConnectionTrait, entry: HistoryEntry) -> AppResult<
 }
 
 /// The transcript as text: `[YYYY-MM-DD HH:MM:SS UTC] Name: body`, one message a line; the
-/// further lines of a multi-line body are indented by two spaces. Whispers (`internal`) are left
-/// out: the call's history is read by its user too (contract §9.3).
-pub fn transcript_text(messages: &[chat_messages::Model]) -> String {
+/// further lines of a multi-line body are indented by two spaces, and so is each file the
+/// message carries (`files`, by seq), as `[attachment] name (content type, size bytes) url`.
+/// Whispers (`internal`) are left out: the call's history is read by its user too (contract §9.3).
+pub fn transcript_text(
+    messages: &[chat_messages::Model],
+    files: &HashMap<i64, Vec<AttachmentMeta>>,
+) -> String {
     messages
         .iter()
         .filter(|m| m.visibility != crate::domain::Visibility::Internal.as_str())
         .map(|m| {
-            format!(
+            let mut line = format!(
                 "[{}] {}: {}",
                 m.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
                 m.sender_name,
                 m.body.replace('\n', "\n  ")
-            )
+            );
+            for f in files.get(&m.seq).into_iter().flatten() {
+                line.push_str(&format!(
+                    "\n  [attachment] {} ({}, {} bytes) {}",
+                    f.name,
+                    f.content_type,
+                    f.size,
+                    AttachmentRef::url_of(&f.id)
+                ));
+            }
+            line
         })
         .collect::<Vec<_>>()
         .join("\n")

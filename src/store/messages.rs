@@ -13,6 +13,7 @@ use sea_orm::{
 
 use crate::domain::Visibility;
 use crate::error::AppResult;
+use crate::store::attachments;
 
 /// Rows per `INSERT`: 8 columns each keeps a statement well under SQLite's 32766 and
 /// PostgreSQL's 65535 bind parameters.
@@ -34,6 +35,8 @@ pub struct NewMessage {
     /// `all`, or `internal` (a whisper).
     pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
+    /// Ids of the files it carries, marked sent with it in the same transaction.
+    pub attachments: Vec<String>,
 }
 
 impl NewMessage {
@@ -58,7 +61,8 @@ pub async fn insert_batch(db: &DatabaseConnection, rows: &[NewMessage]) -> Resul
     if rows.is_empty() {
         return Ok(());
     }
-    if rows.len() <= ROWS_PER_INSERT {
+    let carries_files = rows.iter().any(|r| !r.attachments.is_empty());
+    if rows.len() <= ROWS_PER_INSERT && !carries_files {
         // One statement is atomic on its own: no BEGIN and COMMIT round trips.
         return insert_statement(db, rows).await;
     }
@@ -67,10 +71,16 @@ pub async fn insert_batch(db: &DatabaseConnection, rows: &[NewMessage]) -> Resul
     txn.commit().await
 }
 
-/// Stores `rows` as part of the caller's transaction, in multi-row inserts.
+/// Stores `rows` as part of the caller's transaction, in multi-row inserts, and marks the files
+/// they carry as sent.
 pub async fn insert_in(txn: &DatabaseTransaction, rows: &[NewMessage]) -> Result<(), DbErr> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         insert_statement(txn, chunk).await?;
+    }
+    for row in rows.iter().filter(|r| !r.attachments.is_empty()) {
+        attachments::mark_sent(txn, &row.chat_id, row.seq, &row.attachments)
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
     }
     Ok(())
 }
@@ -159,4 +169,20 @@ pub async fn client_ids(
         .into_tuple()
         .all(db)
         .await?)
+}
+
+/// The `visibility` of message `seq` of a chat (`all` or `internal`), if it is stored.
+pub async fn visibility_of(
+    db: &impl ConnectionTrait,
+    chat_id: &str,
+    seq: i64,
+) -> AppResult<Option<String>> {
+    Ok(
+        chat_messages::Entity::find_by_id((chat_id.to_string(), seq))
+            .select_only()
+            .column(chat_messages::Column::Visibility)
+            .into_tuple()
+            .one(db)
+            .await?,
+    )
 }

@@ -2,12 +2,14 @@
 //! migrations, and async repository functions over SeaORM, one file per aggregate.
 
 pub mod analysts;
+pub mod attachments;
 pub mod calls;
 pub mod chats;
 pub mod checkpoint;
 pub mod history;
 pub mod messages;
 pub mod queues;
+pub mod ratings;
 pub mod supervisors;
 pub mod users;
 

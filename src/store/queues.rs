@@ -131,6 +131,8 @@ pub struct StoredFigures {
     pub unanswered_today: u64,
     /// Share of today's answered chats answered within the SLA; `None` when none were answered.
     pub service_level: Option<f64>,
+    /// Share of today's ratings that scored 4 or 5; `None` when there were none (§9.4).
+    pub csat_today: Option<f64>,
 }
 
 /// Computes `StoredFigures` for the given queues at `now` ("today" is the UTC day).
@@ -170,6 +172,7 @@ pub async fn figures(
         .into_tuple()
         .all(db)
         .await?;
+    let csat = super::ratings::csat_since(db, &ids, today).await?;
     let unanswered: Vec<String> = chats::Entity::find()
         .select_only()
         .column(chats::Column::QueueId)
@@ -216,6 +219,7 @@ pub async fn figures(
         }
     }
     for (queue_id, f) in &mut out {
+        f.csat_today = csat.get(queue_id).copied();
         if f.answered_today > 0 {
             let ok = within.get(queue_id).copied().unwrap_or(0);
             f.service_level = Some(ok as f64 / f.answered_today as f64);

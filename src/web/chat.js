@@ -1,5 +1,6 @@
 // The end user's page: pick a queue (or take ?queue=), Start chat, see "You are number N in the
-// queue" while waiting, then talk with the analyst in a Chat window and end the chat. The client
+// queue" while waiting, then talk with the analyst in a Chat window and end the chat; after an
+// answered chat the engine's `survey` asks "How did we do?" (five buttons, `rate`). The client
 // library reconnects and resumes the open chat by itself.
 import { SwitchboardClient } from '/sdk/switchboard.js';
 
@@ -31,6 +32,13 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
     const wanted = new URLSearchParams(location.search).get('queue');
     queueSelect.replaceChildren(...queues.map((q) => el('option', { value: q.id }, q.name + (q.enabled ? '' : ' (offline)'))));
     if (wanted && queues.some((q) => q.id === wanted)) queueSelect.value = wanted;
+    else {
+      // Without ?queue=: the first queue open, enabled and with an analyst available, else the
+      // first open one (contract §9.5).
+      const open = queues.filter((q) => q.enabled && q.open_now !== false);
+      const best = open.find((q) => q.analysts_available > 0) || open[0];
+      if (best) queueSelect.value = best.id;
+    }
     describe();
     $('start-button').disabled = false;
   }
@@ -38,6 +46,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
   function describe() {
     const q = queues.find((x) => x.id === queueSelect.value);
     $('queue-description').textContent = q ? q.description : '';
+    $('queue-availability').textContent = q && !q.analysts_available ? 'No analysts are available right now' : '';
   }
   queueSelect.addEventListener('change', describe);
 
@@ -75,7 +84,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
       onSend: (body, id) => client.send({ chat_id: chatId, body, client_msg_id: id }),
       onTyping: () => client.typing(chatId),
       onClose: () => client.closeChat(chatId).catch((err) => tell(`Could not end the chat: ${err.message || err.code}`)),
-      onDismiss: () => { win.root.remove(); chat = null; $('start').hidden = false; $('progress').hidden = true; },
+      onDismiss: () => { win.root.remove(); chat = null; $('start').hidden = false; $('progress').hidden = true; $('survey').hidden = true; },
     });
     chat = { chat_id: chatId, queue_id: summary.queue_id, win };
     $('window').replaceChildren(win.root);
@@ -117,7 +126,41 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
       case 'typing': if (mine) chat.win.setTyping(f.from.name); break;
       case 'peer_status': if (mine) tell(f.connected ? 'Your analyst is back.' : 'Your analyst lost their connection; please wait.'); break;
       case 'chat_closed': if (mine) finished(f.by, f.reason); break;
+      case 'survey': askSurvey(f.chat_id); break;
+      case 'participant_joined': if (mine) tell(`${f.who.name} joined the chat.`); break;
+      case 'participant_left': if (mine) tell(`${f.who.name} left the chat.`); break;
       default: break;
+    }
+  }
+
+  // "How did we do?": one button per score; a click rates the chat (once).
+  let surveyChat = null;
+  const scoreWords = ['Very poor', 'Poor', 'OK', 'Good', 'Excellent'];
+  $('survey-scores').replaceChildren(...scoreWords.map((words, i) => {
+    const score = i + 1;
+    const button = el('button', { type: 'button', 'aria-label': `Rate ${score} of 5`, title: words }, String(score));
+    button.addEventListener('click', () => rate(score));
+    return button;
+  }));
+  function askSurvey(chatId) {
+    surveyChat = chatId;
+    $('survey-result').textContent = '';
+    $('survey-comment').value = '';
+    $('survey-scores').querySelectorAll('button').forEach((b) => { b.disabled = false; });
+    $('survey').hidden = false;
+  }
+  async function rate(score) {
+    if (!surveyChat) return;
+    const buttons = $('survey-scores').querySelectorAll('button');
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await client.rate(surveyChat, score, $('survey-comment').value.trim());
+      $('survey-result').textContent = `Thank you: you rated this chat ${score} of 5.`;
+      surveyChat = null;
+    } catch (err) {
+      const words = err.code === 'conflict' ? 'This chat has already been rated.' : `Could not send your rating: ${err.message || err.code}`;
+      $('survey-result').textContent = words;
+      if (err.code !== 'conflict') buttons.forEach((b) => { b.disabled = false; });
     }
   }
 

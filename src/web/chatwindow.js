@@ -61,8 +61,11 @@ class ChatWindow {
       this.pending.get(m.client_msg_id).li.remove();
       this.pending.delete(m.client_msg_id);
     }
-    const li = this.messageItem(m.from.name, m.body, m.at, m.from.id === this.opts.selfId);
+    // A whisper (contract §9.3) reaches the chat's staff only, and says so.
+    const whisper = m.visibility === 'internal';
+    const li = this.messageItem(m.from.name, whisper ? `(whisper) ${m.body}` : m.body, m.at, m.from.id === this.opts.selfId);
     li.dataset.seq = m.seq;
+    if (whisper) li.classList.add('internal');
     const next = [...this.seqs.entries()].filter(([s]) => s > m.seq).sort((a, b) => a[0] - b[0])[0];
     if (next) this.list.insertBefore(li, next[1]);
     else this.list.insertBefore(li, this.firstPending());

@@ -162,10 +162,71 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
       $('windows').append(win.root);
       $('no-windows').hidden = true;
       win.subtitle.textContent = queueName(chat.queue_id);
+      addControls(entry);
       loadDetails(entry);
       client.messages(chatId).forEach((m) => win.addMessage(m));
     }
     return entry;
+  }
+
+  // The Chat window's Transfer (a `Transfer to` select of queues and analysts, `Confirm transfer`)
+  // and Link call (a `Call` textbox, `Confirm link`) controls (contract §9.5).
+  function addControls(entry) {
+    const chatId = entry.chat.chat_id;
+    const n = chatId.slice(-12);
+    const target = el('select', { id: 'transfer-to-' + n });
+    const confirmTransfer = el('button', { type: 'button' }, 'Confirm transfer');
+    const transferRow = el('div', { class: 'row', hidden: true }, el('label', { for: target.id }, 'Transfer to'), target, confirmTransfer);
+    const callBox = el('input', { type: 'text', id: 'link-call-' + n, maxlength: '64' });
+    const confirmLink = el('button', { type: 'button' }, 'Confirm link');
+    const linkRow = el('div', { class: 'row', hidden: true }, el('label', { for: callBox.id }, 'Call'), callBox, confirmLink);
+    const transfer = el('button', { type: 'button', class: 'secondary' }, 'Transfer');
+    const link = el('button', { type: 'button', class: 'secondary' }, 'Link call');
+    transfer.addEventListener('click', async () => {
+      target.replaceChildren(...await transferTargets(entry.chat));
+      transferRow.hidden = false;
+    });
+    link.addEventListener('click', () => { linkRow.hidden = false; callBox.focus(); });
+    confirmTransfer.addEventListener('click', async () => {
+      const [kind, id] = target.value.split(':');
+      const label = target.selectedOptions[0] ? target.selectedOptions[0].textContent : id;
+      try {
+        await client.transfer(chatId, kind === 'queue' ? { queue_id: id } : { analyst_id: id });
+        entry.win.end(`Transferred to ${label}.`);
+        entry.controls.hidden = true;
+        say(`Chat with ${entry.chat.user.name} transferred to ${label}.`);
+      } catch (err) { say(`Could not transfer the chat: ${err.message || err.code}`); }
+    });
+    confirmLink.addEventListener('click', async () => {
+      const callId = callBox.value.trim();
+      if (!callId) return;
+      try {
+        await client.linkCall(chatId, callId);
+        linkRow.hidden = true;
+        callBox.value = '';
+        say(`Chat with ${entry.chat.user.name} linked to call ${callId}.`);
+      } catch (err) { say(`Could not link call ${callId}: ${err.message || err.code}`); }
+    });
+    entry.controls = el('div', { class: 'chat-controls' }, el('div', { class: 'row' }, transfer, link), transferRow, linkRow);
+    entry.win.root.append(entry.controls);
+  }
+
+  // Every queue the analyst can see by name, then the analysts of those queues a manager may
+  // list (an analyst sees queues only).
+  async function transferTargets(chat) {
+    let list = [...queues.values()];
+    try { list = await api('GET', '/api/v1/queues'); } catch (_) { /* the hello's queues */ }
+    const options = list.filter((q) => q.id !== chat.queue_id).map((q) => el('option', { value: 'queue:' + q.id }, q.name));
+    const people = new Map();
+    await Promise.all(list.map(async (q) => {
+      try {
+        for (const a of await api('GET', `/api/v1/queues/${encodeURIComponent(q.id)}/analysts`)) {
+          if (a.id !== SB.me.sub) people.set(a.id, a.name);
+        }
+      } catch (_) { /* not a manager of it */ }
+    }));
+    for (const [id, name] of [...people].sort((a, b) => a[1].localeCompare(b[1]))) options.push(el('option', { value: 'analyst:' + id }, name));
+    return options;
   }
 
   async function loadDetails(entry) {
@@ -232,6 +293,10 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
         waiting.delete(f.chat_id);
         renderWaiting();
         refreshLists();
+        break;
+      case 'participant_joined':
+      case 'participant_left':
+        if (entry) say(`${f.who.name} ${f.type === 'participant_joined' ? 'joined' : 'left'} the chat with ${entry.chat.user.name}.`);
         break;
       case 'peer_status':
         if (entry) say(`${entry.chat.user.name} ${f.connected ? 'is back' : 'lost their connection'}.`);

@@ -1,10 +1,12 @@
-// `/dashboard`: live figures per queue, polled from GET /api/v1/queues every few seconds.
+// `/dashboard`: live figures per queue. It follows the ops event stream (`GET /api/v1/events`,
+// Server-Sent Events, opened with a single-use ticket since EventSource sends no header) and
+// reads GET /api/v1/queues again whenever an event arrives, instead of polling.
 'use strict';
 
 (() => {
   const { el } = SB;
   const $ = (id) => document.getElementById(id);
-  const POLL_MS = 3000;
+  const RETRY_MS = 2000;
   if (!SB.header($('who'))) return;
 
   function card(q) {
@@ -32,6 +34,25 @@
     }
   }
 
+  let soonTimer = null;
+  const soon = () => { clearTimeout(soonTimer); soonTimer = setTimeout(refresh, 200); };
+
+  async function follow() {
+    let source;
+    try {
+      const { ticket } = await SB.api('POST', '/api/v1/ws-tickets');
+      source = new EventSource(`/api/v1/events?ticket=${encodeURIComponent(ticket)}`);
+    } catch (err) {
+      $('error').textContent = `Live updates paused: ${err.message}`;
+      setTimeout(follow, RETRY_MS);
+      return;
+    }
+    source.onopen = () => { $('error').textContent = ''; refresh(); };
+    for (const kind of ['queue_stats', 'analyst_status', 'chat_state']) source.addEventListener(kind, soon);
+    // A ticket is good once: a lost stream is opened again with a new one.
+    source.onerror = () => { source.close(); $('error').textContent = 'Live updates lost: reconnecting…'; setTimeout(follow, RETRY_MS); };
+  }
+
   refresh();
-  setInterval(refresh, POLL_MS);
+  follow();
 })();

@@ -1,7 +1,9 @@
 // The Chat Manager: the manager's queues, each with its Enabled checkbox (PATCH /queues/{id}),
 // and the analyst table with status, open chats and Chat User, a status select per analyst
 // (PATCH /analysts/{id}). Refreshed on the manager's own WebSocket events and by polling, so
-// changes made elsewhere show up without reloading.
+// changes made elsewhere show up without reloading. Each active chat in the table has a
+// `Monitor` button: it opens the chat read-only with a `Whisper` box (Enter sends a message
+// only the analyst sees), a `Join` / `Leave` button and `Stop monitoring` (contract §9.3).
 import { SwitchboardClient } from '/sdk/switchboard.js';
 
 (() => {
@@ -20,6 +22,14 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
   const client = new SwitchboardClient({ token: SB.token });
   client.on('state', SB.connState($('conn')));
   client.on('*', onFrame);
+  const monitored = new Map(); // chat_id -> {win, controls, joinButton, joined}
+  client.on('message', (m) => { const w = monitored.get(m.chat_id); if (w) w.win.addMessage(m); });
+  client.on('typing', (f) => { const w = monitored.get(f.chat_id); if (w) w.win.setTyping(f.from.name); });
+  client.on('chat_closed', (f) => {
+    const w = monitored.get(f.chat_id);
+    if (w) { w.win.end(`Chat ended${f.by ? ` by ${f.by.name}` : ''}.`); w.controls.hidden = true; }
+  });
+  client.on('hello', (h) => (h.monitoring || []).forEach((id) => { if (!monitored.has(id)) monitor(id, null); }));
   const byWords = (by) => (by && by.id === SB.me.sub ? 'you' : (by ? by.name : 'the system'));
 
   function onFrame(f) {
@@ -118,8 +128,12 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
       if (!busy.has(row.select)) row.select.value = a.status;
       row.cells[0].textContent = a.connected ? 'yes' : 'no';
       row.cells[1].textContent = `${a.open_chats} of ${a.capacity}`;
-      row.cells[2].replaceChildren(...(a.chat_users.length ? a.chat_users.map((c, i) => [i ? ', ' : '',
-        el('a', { href: `/chats/${c.chat_id}#token=${encodeURIComponent(SB.token)}`, target: '_blank' }, c.user.name)]).flat() : ['—']));
+      // Rebuilt only when the chats change, so a button is not swapped under a click.
+      const chatKey = a.chat_users.map((c) => c.chat_id).join(',');
+      if (row.chatKey !== chatKey) row.cells[2].replaceChildren(...(a.chat_users.length ? a.chat_users.map((c, i) => [i ? ', ' : '',
+        el('a', { href: `/chats/${c.chat_id}#token=${encodeURIComponent(SB.token)}`, target: '_blank' }, c.user.name), ' ',
+        el('button', { type: 'button', class: 'secondary', title: `Monitor the chat with ${c.user.name}`, onclick: () => monitor(c.chat_id) }, 'Monitor')]).flat() : ['—']));
+      row.chatKey = chatKey;
       row.cells[3].textContent = a.queues.join(', ');
       const before = lastStatus.get(a.id);
       if (before && before !== a.status && !busy.has(row.select)) say(`${a.name} is now ${SB.STATUS_LABELS[a.status]}`);
@@ -143,6 +157,51 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
       busy.delete(select);
       soon();
     }
+  }
+
+  // Opens a monitored chat: its transcript, then a Whisper box, Join / Leave, Stop monitoring.
+  async function monitor(chatId) {
+    if (monitored.has(chatId)) return;
+    let ok;
+    try {
+      ok = await client.monitor(chatId);
+    } catch (err) {
+      say(`Could not monitor the chat: ${err.message || err.code}`);
+      return;
+    }
+    const userName = ok.chat.user.name;
+    const win = new ChatWindow({ title: `Monitoring chat with ${userName}`, selfId: SB.me.sub, readOnly: true, callDetails: false });
+    const whisperId = 'whisper-' + chatId;
+    const whisper = el('input', { type: 'text', id: whisperId, maxlength: '8000', placeholder: 'Only the analyst sees this; Enter sends' });
+    const joinButton = el('button', { type: 'button' }, 'Join');
+    const stop = el('button', { type: 'button', class: 'secondary' }, 'Stop monitoring');
+    const controls = el('div', { class: 'row' }, el('label', { for: whisperId }, 'Whisper'), whisper, joinButton, stop);
+    win.root.append(controls);
+    const w = { win, controls, joinButton, joined: false };
+    monitored.set(chatId, w);
+    $('monitored').append(win.root);
+    client.messages(chatId).forEach((m) => win.addMessage(m));
+    whisper.addEventListener('keydown', async (ev) => {
+      if (ev.key !== 'Enter' || !whisper.value.trim()) return;
+      ev.preventDefault();
+      const body = whisper.value.trim();
+      whisper.value = '';
+      try { await client.whisper({ chat_id: chatId, body }); } catch (err) { say(`Could not whisper: ${err.message || err.code}`); whisper.value = body; }
+    });
+    joinButton.addEventListener('click', async () => {
+      try {
+        if (w.joined) await client.leave(chatId); else await client.join(chatId);
+        w.joined = !w.joined;
+        joinButton.textContent = w.joined ? 'Leave' : 'Join';
+        say(w.joined ? `You joined the chat with ${userName}.` : `You left the chat with ${userName}.`);
+      } catch (err) { say(`Could not ${w.joined ? 'leave' : 'join'} the chat: ${err.message || err.code}`); }
+    });
+    stop.addEventListener('click', async () => {
+      try { await client.unmonitor(chatId); } catch (_) { /* gone anyway */ }
+      win.root.remove();
+      monitored.delete(chatId);
+    });
+    say(`You are monitoring the chat with ${userName}.`);
   }
 
   client.connect().catch(() => { /* shown by the connection line */ });

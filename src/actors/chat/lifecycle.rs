@@ -212,10 +212,18 @@ impl ChatActor {
             if whole_in_memory {
                 return Ok(None);
             }
-            match store::messages::transcript(&db, &chat_id, 0, u64::MAX).await {
-                Ok(rows) => Ok(Some(
+            let read = async {
+                let rows = store::messages::transcript(&db, &chat_id, 0, u64::MAX).await?;
+                let files = store::attachments::of_messages(&db, &chat_id, &rows).await?;
+                Ok::<_, AppError>((rows, files))
+            };
+            match read.await {
+                Ok((rows, mut files)) => Ok(Some(
                     rows.into_iter()
-                        .filter_map(|r| views::message(r).ok())
+                        .filter_map(|r| {
+                            let carried = files.remove(&r.seq).unwrap_or_default();
+                            views::message(r, carried).ok()
+                        })
                         .collect::<Vec<_>>(),
                 )),
                 Err(err) => {
@@ -376,6 +384,11 @@ impl ChatActor {
             ended_at: rfc3339(at),
         };
         self.broadcast(&frame.encode());
+        // An answered chat that ended asks its user how it went (§9.4).
+        if state == ChatState::Closed {
+            let survey = ServerFrame::Survey { chat_id }.encode();
+            self.deps.delivery.send(&self.user(), &survey);
+        }
         self.tell_router(msg.change, true);
         self.finish_if_done(ctx);
     }
@@ -460,7 +473,8 @@ async fn history_entries(
     let chat_id = facts.id.to_string();
     let contents = {
         let messages = store::messages::transcript(db, &chat_id, 0, u64::MAX).await?;
-        store::history::transcript_text(&messages)
+        let files = store::attachments::of_messages(db, &chat_id, &messages).await?;
+        store::history::transcript_text(&messages, &files)
     };
     let mut calls = vec![facts.call_id.clone()];
     calls.extend(store::history::linked_calls(db, &chat_id).await?);

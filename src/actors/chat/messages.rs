@@ -1,5 +1,5 @@
-//! What a chat actor does for its participants' messages: `send` and `whisper` (seq, store, ack,
-//! relay) and `typing`. `resume` has its own file (`replay`).
+//! What a chat actor does for its participants' messages: `send` (with its files) and `whisper`
+//! (seq, store, ack, relay) and `typing`. `resume` has its own file (`replay`).
 
 use super::*;
 
@@ -13,6 +13,8 @@ pub struct PostMessage {
     pub client_msg_id: Option<String>,
     /// `Internal` for a whisper.
     pub visibility: Visibility,
+    /// Ids of files the sender uploaded to this chat, to send with it.
+    pub attachments: Vec<String>,
     pub reply: Reply,
 }
 
@@ -48,6 +50,10 @@ impl Handler<PostMessage> for ChatActor {
             );
             return msg.reply.err(&err);
         }
+        let files = match self.unsent.claim(&msg.from, &msg.attachments) {
+            Ok(files) => files,
+            Err(err) => return msg.reply.err(&err),
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
         if let Some(id) = &msg.client_msg_id {
@@ -63,7 +69,9 @@ impl Handler<PostMessage> for ChatActor {
                 at: rfc3339(Utc::now()),
                 client_msg_id: msg.client_msg_id,
                 visibility: msg.visibility,
+                attachments: files::refs(&files),
             },
+            files,
             reply: msg.reply,
         });
         self.flush(ctx);

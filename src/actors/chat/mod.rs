@@ -24,7 +24,7 @@ use super::hub::Reply;
 use super::outbox::SessionId;
 use super::store_writer::{StoreRows, StoreWriter};
 use crate::domain::{AnalystId, ChatState, EndReason, QueueId, Role, UserId, Visibility};
-use crate::error::{AppError, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::protocol::{
     self, Actor as ActorRef, ChatSummary, Message, MessageTag, OkResult, Person, ServerFrame,
 };
@@ -33,12 +33,14 @@ use crate::store::{self, messages::NewMessage};
 use crate::timefmt::rfc3339;
 use crate::views;
 
+mod files;
 mod lifecycle;
 mod messages;
 mod replay;
 mod sent;
 mod supervise;
 
+pub use files::{AttachmentStored, MAX_FILES_PER_MESSAGE, MayAttach};
 pub use lifecycle::*;
 pub use messages::*;
 pub use replay::*;
@@ -89,6 +91,8 @@ pub struct ChatFacts {
 /// A message with its seq, waiting for its commit.
 struct Pending {
     message: Message,
+    /// The files it carries (claimed from `unsent`; given back if the commit fails).
+    files: Vec<store::attachments::AttachmentMeta>,
     reply: Reply,
 }
 
@@ -130,6 +134,8 @@ pub struct ChatActor {
     joined: BTreeMap<Who, ActorRef>,
     /// The seq of the last committed message the user sees (no whisper): the user's `last_seq`.
     last_visible: i64,
+    /// Files uploaded to this chat and not yet sent.
+    unsent: files::Unsent,
 }
 
 impl ChatActor {
@@ -177,7 +183,14 @@ impl ChatActor {
             monitors: BTreeMap::new(),
             joined: BTreeMap::new(),
             last_visible,
+            unsent: files::Unsent::default(),
         }
+    }
+
+    /// The files uploaded to this chat and not yet sent (a restart reloads them).
+    pub fn with_unsent(mut self, files: Vec<store::attachments::AttachmentMeta>) -> Self {
+        self.unsent = files.into_iter().collect();
+        self
     }
 
     fn committed(&self) -> i64 {
@@ -270,7 +283,7 @@ impl ChatActor {
             return;
         }
         let group = std::mem::take(&mut self.queued);
-        let rows = group.iter().map(|p| new_row(&p.message)).collect();
+        let rows = group.iter().map(new_row).collect();
         self.in_flight = Some(group);
         let stored = self.deps.writer.send(StoreRows(rows));
         let handed = std::time::Instant::now();
@@ -292,7 +305,7 @@ impl ChatActor {
 
     /// Acks each message of a committed group to its sender and relays it to everyone else.
     fn committed_group(&mut self, group: Vec<Pending>) {
-        for Pending { message, reply } in group {
+        for Pending { message, reply, .. } in group {
             let frame = protocol::encode(&message);
             reply.ok(OkResult::Sent {
                 chat_id: message.chat_id,
@@ -329,7 +342,7 @@ impl ChatActor {
 
     /// A group that could not be stored: every sender gets `unavailable`, nothing is relayed, and
     /// the seqs are given back so the numbering stays gapless.
-    fn failed_group(&mut self, group: Vec<Pending>, reason: &str) {
+    fn failed_group(&mut self, mut group: Vec<Pending>, reason: &str) {
         tracing::warn!(chat_id = %self.facts.id, reason, "messages not stored");
         let err = AppError::new(
             ErrorCode::Unavailable,
@@ -338,10 +351,11 @@ impl ChatActor {
         let Some(first) = group.first().map(|p| p.message.seq) else {
             return;
         };
-        for p in &group {
+        for p in &mut group {
             if let Some(id) = &p.message.client_msg_id {
                 self.sent_ids.remove(&p.message.from.id, id);
             }
+            self.unsent.restore(std::mem::take(&mut p.files));
             p.reply.err(&err);
         }
         self.repeats.retain(|(seq, reply)| {
@@ -411,7 +425,8 @@ fn who_of(who: &ActorRef) -> Who {
 }
 
 /// The row to store for a message.
-fn new_row(m: &Message) -> NewMessage {
+fn new_row(p: &Pending) -> NewMessage {
+    let m = &p.message;
     NewMessage {
         chat_id: m.chat_id.to_string(),
         seq: m.seq,
@@ -423,6 +438,7 @@ fn new_row(m: &Message) -> NewMessage {
         visibility: m.visibility,
         created_at: DateTime::parse_from_rfc3339(&m.at)
             .map_or_else(|_| Utc::now(), |t| t.with_timezone(&Utc)),
+        attachments: p.files.iter().map(|f| f.id.clone()).collect(),
     }
 }
 

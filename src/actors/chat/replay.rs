@@ -152,7 +152,10 @@ impl ChatActor {
                 let db = self.deps.db.clone();
                 let chat_id = self.facts.id.to_string();
                 let read = async move {
-                    store::messages::transcript(&db, &chat_id, after, REPLAY_PAGE).await
+                    let rows =
+                        store::messages::transcript(&db, &chat_id, after, REPLAY_PAGE).await?;
+                    let files = store::attachments::of_messages(&db, &chat_id, &rows).await?;
+                    Ok::<_, AppError>((rows, files))
                 };
                 ctx.spawn(read.into_actor(self).map(move |rows, act, ctx| {
                     let committed = act.committed();
@@ -162,8 +165,8 @@ impl ChatActor {
                     match rows {
                         // Nothing stored past `sent` (it cannot be, below `committed`): stop
                         // reading rather than ask again.
-                        Ok(rows) if rows.is_empty() => r.sent = committed,
-                        Ok(rows) => {
+                        Ok((rows, _)) if rows.is_empty() => r.sent = committed,
+                        Ok((rows, mut files)) => {
                             // Rows the writer committed but this actor has not yet seen
                             // committed are relayed live; the replay stops short of them.
                             for row in rows.into_iter().filter(|row| row.seq <= committed) {
@@ -171,7 +174,8 @@ impl ChatActor {
                                 if !r.internal && row.visibility == Visibility::Internal.as_str() {
                                     continue;
                                 }
-                                if let Ok(m) = views::message(row) {
+                                let carried = files.remove(&row.seq).unwrap_or_default();
+                                if let Ok(m) = views::message(row, carried) {
                                     r.pending.push_back(protocol::encode(&m));
                                 }
                             }

@@ -101,9 +101,13 @@ impl Handler<Supervise> for ChatActor {
                 return Ok(Some(Vec::new()));
             }
             let rows = store::messages::transcript(&db, &chat_id, 0, u64::MAX).await?;
+            let mut files = store::attachments::of_messages(&db, &chat_id, &rows).await?;
             Ok(Some(
                 rows.into_iter()
-                    .filter_map(|r| views::message(r).ok())
+                    .filter_map(|r| {
+                        let carried = files.remove(&r.seq).unwrap_or_default();
+                        views::message(r, carried).ok()
+                    })
                     .collect(),
             ))
         };

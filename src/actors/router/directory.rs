@@ -34,6 +34,8 @@ struct OpenChat {
     user_name: String,
     recent: Vec<Message>,
     sent_ids: SentIds,
+    /// Files uploaded to it and not yet sent.
+    unsent: Vec<store::attachments::AttachmentMeta>,
     last_seq: i64,
 }
 
@@ -71,15 +73,20 @@ async fn load_open_chats(db: &DatabaseConnection) -> Result<Vec<OpenChat>, AppEr
     for chat in chats {
         let last_seq = last_seqs.get(&chat.id).copied().unwrap_or(0);
         let after = (last_seq - KEPT_IN_MEMORY as i64).max(0);
-        let recent = store::messages::transcript(db, &chat.id, after, KEPT_IN_MEMORY as u64)
-            .await?
+        let rows = store::messages::transcript(db, &chat.id, after, KEPT_IN_MEMORY as u64).await?;
+        let mut files = store::attachments::of_messages(db, &chat.id, &rows).await?;
+        let recent = rows
             .into_iter()
-            .filter_map(|m| views::message(m).ok())
+            .filter_map(|m| {
+                let carried = files.remove(&m.seq).unwrap_or_default();
+                views::message(m, carried).ok()
+            })
             .collect();
         let sent_ids = store::messages::client_ids(db, &chat.id)
             .await?
             .into_iter()
             .collect();
+        let unsent = store::attachments::unsent(db, &chat.id).await?;
         let user_name = names
             .get(&chat.user_id)
             .cloned()
@@ -89,6 +96,7 @@ async fn load_open_chats(db: &DatabaseConnection) -> Result<Vec<OpenChat>, AppEr
             user_name,
             recent,
             sent_ids,
+            unsent,
             last_seq,
         });
     }
@@ -178,6 +186,7 @@ impl Router {
             user_name,
             recent,
             sent_ids,
+            unsent,
             last_seq,
         } in open
         {
@@ -228,7 +237,8 @@ impl Router {
                 accepted_at: chat.accepted_at,
             };
             let seq = Arc::new(AtomicI64::new(last_seq));
-            let actor = ChatActor::new(facts, self.chat_deps(), seq.clone(), recent, sent_ids);
+            let actor = ChatActor::new(facts, self.chat_deps(), seq.clone(), recent, sent_ids)
+                .with_unsent(unsent);
             self.start_chat_actor(actor, id, |addr| ChatMeta {
                 user,
                 subject: chat.subject,

@@ -26,13 +26,15 @@ export class ChatLog {
 
   /**
    * Takes a message; returns the messages now deliverable in order (none for a duplicate or a
-   * message past a gap).
+   * message past a gap). `gapsExpected`: the user's view, where whispers to the chat's staff
+   * (`visibility: internal`) take seqs the user never sees, so a gap is no sign of a loss.
    * @param {Message} m
+   * @param {boolean} [gapsExpected]
    * @returns {Message[]}
    */
-  add(m) {
+  add(m, gapsExpected = false) {
     if (!Number.isInteger(m.seq) || m.seq <= this.lastSeq || this.ahead.has(m.seq)) return [];
-    if (m.seq !== this.lastSeq + 1) {
+    if (m.seq !== this.lastSeq + 1 && !gapsExpected) {
       this.ahead.set(m.seq, m);
       return [];
     }

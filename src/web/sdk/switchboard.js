@@ -397,7 +397,7 @@ export class SwitchboardClient {
 
   ingest(m) {
     const log = this.follow(m.chat_id);
-    for (const out of log.add(m)) this.emit('message', out);
+    for (const out of log.add(m, this.role === 'user')) this.emit('message', out);
     if (log.gapped && !log.gapTimer) {
       log.gapTimer = this.later(() => {
         log.gapTimer = null;
@@ -473,8 +473,8 @@ export class SwitchboardClient {
    * @param {{attachments?: Attachment[]}} [shown] what the echoed message carries for the sender
    * @returns {Promise<{chat_id: string, seq: number, at: string, client_msg_id: string}>}
    */
-  send(msg, shown = {}) {
-    const cmd = { type: 'send', ...msg, client_msg_id: msg.client_msg_id || newMessageId() };
+  send(msg, shown = {}, type = 'send') {
+    const cmd = { type, ...msg, client_msg_id: msg.client_msg_id || newMessageId() };
     this.follow(cmd.chat_id);
     return new Promise((resolve, reject) => {
       this.sends.set(cmd.client_msg_id, { cmd, shown, resolve, reject, sent: false });
@@ -493,6 +493,7 @@ export class SwitchboardClient {
         type: 'message', chat_id: s.cmd.chat_id, seq: ok.seq, at: ok.at, body: s.cmd.body || '',
         client_msg_id: id, from: { role: this.role, id: me.id, name: me.name },
         attachments: s.shown.attachments || [],
+        visibility: s.cmd.type === 'whisper' ? 'internal' : 'all',
       });
       s.resolve({ ...ok, client_msg_id: id });
     }, (err) => {
@@ -555,4 +556,44 @@ export class SwitchboardClient {
    */
   transfer(chatId, to) { return this.request({ type: 'transfer', chat_id: chatId, ...to }); }
   ping() { return this.request({ type: 'ping' }); }
+
+  // ---- supervising and the survey (contract §9.3, §9.4) ----
+
+  /**
+   * `monitor` (managers of the chat's queue, admins): resolves with `{chat, transcript}`; the
+   * chat is followed, its transcript taken, and it is resumed on reconnect like any other.
+   * @param {string} chatId
+   */
+  async monitor(chatId) {
+    const ok = await this.request({ type: 'monitor', chat_id: chatId });
+    this.follow(chatId);
+    this.resumed.add(chatId);
+    (ok.transcript || []).forEach((m) => this.ingest(m));
+    this.flushSends(chatId);
+    return ok;
+  }
+
+  /** @param {string} chatId */
+  async unmonitor(chatId) {
+    const ok = await this.request({ type: 'unmonitor', chat_id: chatId });
+    this.forget(chatId);
+    return ok;
+  }
+
+  /**
+   * A message for the chat's staff only (`visibility: internal`), stored and retried like `send`.
+   * @param {{chat_id: string, body: string, client_msg_id?: string}} msg
+   */
+  whisper(msg) { return this.send(msg, {}, 'whisper'); }
+  /** @param {string} chatId */
+  join(chatId) { return this.request({ type: 'join', chat_id: chatId }); }
+  /** @param {string} chatId */
+  leave(chatId) { return this.request({ type: 'leave', chat_id: chatId }); }
+  /**
+   * `rate` (users, once an answered chat has ended): score 1–5 and an optional comment.
+   * @param {string} chatId @param {number} score @param {string} [comment]
+   */
+  rate(chatId, score, comment) {
+    return this.request({ type: 'rate', chat_id: chatId, score, ...(comment ? { comment } : {}) });
+  }
 }

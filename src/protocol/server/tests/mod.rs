@@ -71,6 +71,7 @@ pub(super) fn message() -> Message {
         at: AT.into(),
         client_msg_id: None,
         visibility: crate::domain::Visibility::All,
+        attachments: Vec::new(),
     }
 }
 
@@ -79,7 +80,7 @@ pub(super) fn message_json() -> Value {
     json!({
         "type": "message", "chat_id": CHAT, "seq": 7,
         "from": {"role": "user", "id": "u1", "name": "Uma"},
-        "body": "hi", "at": AT, "client_msg_id": null, "visibility": "all",
+        "body": "hi", "at": AT, "client_msg_id": null, "visibility": "all", "attachments": [],
     })
 }
 
@@ -102,6 +103,7 @@ pub(super) fn queue_view() -> QueueView {
         answered_today: 0,
         unanswered_today: 0,
         service_level: None,
+        csat_today: None,
     }
 }
 
@@ -111,6 +113,7 @@ pub(super) fn queue_view_json() -> Value {
         "priority": 0, "sla_answer_secs": 60, "max_wait_secs": 0, "offer_timeout_secs": 30,
         "waiting": 1, "longest_wait_secs": 5, "analysts_online": 1, "analysts_available": 0,
         "active_chats": 0, "answered_today": 0, "unanswered_today": 0, "service_level": null,
+        "csat_today": null,
     })
 }
 
