@@ -92,12 +92,18 @@ impl Application {
             settings: settings.clone(),
         });
         let dev_login = settings.auth.dev_login;
+        let (origins, cors_max_age) = (
+            state.allowed_origins.clone(),
+            settings.server.cors_max_age_secs,
+        );
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .wrap(from_fn(telemetry::request_span))
-                .configure(|cfg| http::configure(cfg, dev_login))
+                .configure(|cfg| {
+                    http::configure(cfg, dev_login, http::cors::policy(&origins, cors_max_age))
+                })
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         // Small frames (acks, relayed messages) must leave at once, not wait out Nagle's

@@ -14,6 +14,7 @@ const DEFAULTS: &str = r#"
 [server]
 bind = "127.0.0.1:8080"
 allowed_origins = []
+cors_max_age_secs = 600
 shutdown_timeout_secs = 10
 workers = 0
 
@@ -124,6 +125,9 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// Origins a browser handshake may come from; empty means the server's own origins.
     pub allowed_origins: Vec<String>,
+    /// How long a browser may cache the answer to a CORS preflight (`Access-Control-Max-Age`),
+    /// at most a day.
+    pub cors_max_age_secs: u64,
     /// How long a graceful stop waits for work in flight.
     pub shutdown_timeout_secs: u64,
     /// HTTP worker threads; 0 means one per core.
@@ -396,6 +400,12 @@ impl Settings {
             return Err(invalid(
                 "ws.client_timeout_secs",
                 "must be longer than ws.heartbeat_secs",
+            ));
+        }
+        if self.server.cors_max_age_secs > 86_400 {
+            return Err(invalid(
+                "server.cors_max_age_secs",
+                "must be at most 86400 (browsers cap it lower anyway)",
             ));
         }
         for origin in &self.server.allowed_origins {

@@ -85,6 +85,13 @@ async fn assets_have_their_types_and_unknown_ones_are_not_found() {
     let (status, _, _, body) = fetch(&app.base, "/sdk/chatlog.js").await;
     assert_eq!(status, 200);
     assert!(body.contains("export class ChatLog"));
+    let (status, content_type, _, body) = fetch(&app.base, "/widget.js").await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/javascript"),
+        "{content_type}"
+    );
+    assert!(body.contains("attachShadow"));
     let (status, _, _, _) = fetch(&app.base, "/sdk/nope.js").await;
     assert_eq!(status, 404);
     let (status, _, _, _) = fetch(&app.base, "/assets/nope.js").await;

@@ -9,6 +9,7 @@ pub mod call_tickets;
 pub mod caller;
 pub mod calls;
 pub mod chats;
+pub mod cors;
 pub mod dev;
 pub mod downloads;
 pub mod events;
@@ -26,8 +27,9 @@ use actix_web::web;
 
 use crate::error::AppError;
 
-/// Mounts every route and the web pages. `dev_login` adds `POST /dev/token`.
-pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool) {
+/// Mounts every route and the web pages. `dev_login` adds `POST /dev/token`; `cors` guards
+/// `/api/v1` for browsers on other origins.
+pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool, cors: actix_cors::Cors) {
     cfg.app_data(web::PayloadConfig::new(body::MAX_JSON_BYTES))
         .app_data(
             web::PathConfig::default()
@@ -46,7 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, dev_login: bool) {
         .service(
             utoipa_actix_web::scope(web::scope("/api/v1"))
                 .configure(openapi::api_v1)
-                .default_service(web::to(openapi::fallback)),
+                .default_service(web::to(openapi::fallback))
+                .wrap(cors),
         );
     if dev_login {
         cfg.service(dev::dev_token);

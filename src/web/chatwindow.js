@@ -1,13 +1,14 @@
 // The Chat window, shared by the console, the end-user page and the read-only transcript page:
 // a region named "Chat with <name>" holding the transcript (deduplicated and ordered by seq),
-// the typing indicator, the Message box with Send and Close Chat, and a "Call details" region.
+// the typing indicator, the Message box with Attach (or a pasted screenshot), Send and Close Chat,
+// and a "Call details" region. Files a message carries show as thumbnails or download links.
 'use strict';
 
 let chatWindowCount = 0;
 
 class ChatWindow {
-  // opts: {title, selfId, readOnly, onSend(body, clientMsgId) -> Promise<ok>, onTyping(),
-  //        onClose(), onDismiss(), closeLabel, callDetails: bool}
+  // opts: {title, selfId, readOnly, chatId (to attach files), onSend(body, clientMsgId, files)
+  //        -> Promise<ok>, onTyping(), onClose(), onDismiss(), closeLabel, callDetails: bool}
   constructor(opts) {
     const { el } = SB;
     this.opts = opts;
@@ -37,10 +38,23 @@ class ChatWindow {
         if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); this.submit(); }
       });
       this.input.addEventListener('input', () => this.typed());
+      this.input.addEventListener('paste', (ev) => {
+        const files = [...((ev.clipboardData && ev.clipboardData.files) || [])];
+        if (files.length && opts.chatId) { ev.preventDefault(); files.forEach((f) => this.attach(f)); }
+      });
       this.sendButton = el('button', { type: 'submit' }, 'Send');
       const form = el('form', { class: 'compose', onsubmit: (ev) => { ev.preventDefault(); this.submit(); } },
         el('label', { for: id }, el('span', { class: 'visually-hidden' }, 'Message'), this.input), this.sendButton);
-      conversation.append(form);
+      if (opts.chatId) {
+        this.fileInput = el('input', { type: 'file', hidden: true, tabindex: '-1', 'aria-hidden': 'true', onchange: () => {
+          [...this.fileInput.files].forEach((f) => this.attach(f));
+          this.fileInput.value = '';
+        } });
+        this.attachButton = el('button', { type: 'button', class: 'secondary', onclick: () => this.fileInput.click() }, 'Attach');
+        form.append(this.attachButton, this.fileInput);
+      }
+      this.uploads = el('ul', { class: 'uploads', 'aria-live': 'polite' });
+      conversation.append(form, this.uploads);
     }
     this.root = el('section', { class: 'chat-window' + (opts.readOnly ? ' read-only' : ''), 'aria-labelledby': this.heading.id },
       el('header', {}, el('div', {}, this.heading, ' ', this.subtitle), headerButtons), conversation);
@@ -63,7 +77,7 @@ class ChatWindow {
     }
     // A whisper (contract §9.3) reaches the chat's staff only, and says so.
     const whisper = m.visibility === 'internal';
-    const li = this.messageItem(m.from.name, whisper ? `(whisper) ${m.body}` : m.body, m.at, m.from.id === this.opts.selfId);
+    const li = this.messageItem(m.from.name, whisper ? `(whisper) ${m.body}` : m.body, m.at, m.from.id === this.opts.selfId, m.attachments);
     li.dataset.seq = m.seq;
     if (whisper) li.classList.add('internal');
     const next = [...this.seqs.entries()].filter(([s]) => s > m.seq).sort((a, b) => a[0] - b[0])[0];
@@ -80,11 +94,34 @@ class ChatWindow {
     return first.done ? null : first.value.li;
   }
 
-  messageItem(name, body, at, mine) {
+  messageItem(name, body, at, mine, attachments) {
     const { el } = SB;
     return el('li', { class: mine ? 'mine' : '' },
       el('div', {}, el('span', { class: 'from' }, name), el('span', { class: 'at' }, SB.time(at))),
-      el('div', { class: 'body' }, body));
+      body ? el('div', { class: 'body' }, body) : null,
+      typeof SBFiles === 'undefined' ? null : SBFiles.render(attachments));
+  }
+
+  // Uploads a file (with its progress shown), then sends it in a message with whatever text is
+  // in the Message box. A refusal is said in words and nothing is sent.
+  async attach(file) {
+    if (this.ended) return;
+    const { el } = SB;
+    const name = file.name || 'pasted image';
+    const bar = el('progress', { max: '1', value: '0', 'aria-label': `Uploading ${name}` });
+    const item = el('li', {}, `Uploading ${name} `, bar);
+    this.uploads.append(item);
+    try {
+      const shown = await SBFiles.upload(this.opts.chatId, file, (f) => { bar.value = f; });
+      item.remove();
+      this.errorNode.textContent = '';
+      const body = this.input.value.trim();
+      this.input.value = '';
+      await this.queue(body, [shown]);
+    } catch (err) {
+      item.remove();
+      this.errorNode.textContent = err.message;
+    }
   }
 
   count() { return this.seqs.size; }
@@ -107,13 +144,18 @@ class ChatWindow {
     const body = this.input.value.trim();
     if (!body || this.ended) return;
     this.input.value = '';
+    await this.queue(body, []);
+  }
+
+  // Shows a message as sending and delivers it.
+  async queue(body, files) {
     this.lastTyping = 0; // the next keystroke tells the other side again
     const id = SB.uid();
-    const li = this.messageItem(SB.me ? SB.me.name : 'Me', body, null, true);
+    const li = this.messageItem(SB.me ? SB.me.name : 'Me', body, null, true, files);
     li.classList.add('sending');
     li.querySelector('.at').textContent = 'sending…';
     this.list.append(li);
-    this.pending.set(id, { body, li });
+    this.pending.set(id, { body, files, li });
     this.list.scrollTop = this.list.scrollHeight;
     await this.deliver(id);
   }
@@ -124,9 +166,9 @@ class ChatWindow {
     const p = this.pending.get(id);
     if (!p) return;
     try {
-      const ok = await this.opts.onSend(p.body, id);
+      const ok = await this.opts.onSend(p.body, id, p.files || []);
       this.errorNode.textContent = '';
-      this.addMessage({ seq: ok.seq, at: ok.at, body: p.body, client_msg_id: id, from: { id: this.opts.selfId, name: SB.me ? SB.me.name : 'Me' } });
+      this.addMessage({ seq: ok.seq, at: ok.at, body: p.body, client_msg_id: id, attachments: p.files || [], from: { id: this.opts.selfId, name: SB.me ? SB.me.name : 'Me' } });
     } catch (err) {
       if (err.code === 'unavailable') {
         p.li.querySelector('.at').textContent = 'waiting for the connection…';
@@ -143,6 +185,7 @@ class ChatWindow {
     this.statusNode.textContent = text;
     this.setTyping(null);
     if (this.input) { this.input.disabled = true; this.sendButton.disabled = true; }
+    if (this.attachButton) this.attachButton.disabled = true;
     if (this.closeButton) this.closeButton.hidden = true;
     if (this.opts.onDismiss) this.dismissButton.hidden = false;
   }

@@ -152,7 +152,8 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
       const win = new ChatWindow({
         title: `Chat with ${chat.user.name}`,
         selfId: SB.me.sub,
-        onSend: (body, id) => client.send({ chat_id: chatId, body, client_msg_id: id }),
+        chatId,
+        onSend: (body, id, files) => client.send({ chat_id: chatId, body, client_msg_id: id, attachments: files.map((f) => f.id) }, { attachments: files }),
         onTyping: () => client.typing(chatId),
         onClose: () => client.closeChat(chatId).catch((err) => say(`Could not close the chat: ${err.message || err.code}`)),
         onDismiss: () => { win.root.remove(); windows.delete(chatId); $('no-windows').hidden = windows.size > 0; },

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::seed;
 
 /// Every page allows scripts, styles and connections from this server only.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
                    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const INDEX: &str = include_str!("index.html");
@@ -28,6 +28,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("app.css"),
     ),
     ("common.js", JS, include_str!("common.js")),
+    ("files.js", JS, include_str!("files.js")),
     ("chatwindow.js", JS, include_str!("chatwindow.js")),
     ("index.js", JS, include_str!("index.js")),
     ("chat.js", JS, include_str!("chat.js")),
@@ -55,7 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/dashboard", web::get().to(|| page(DASHBOARD)))
         .route("/chats/{id}", web::get().to(|| page(TRANSCRIPT)))
         .route("/assets/{file}", web::get().to(asset))
-        .route("/sdk/{file}", web::get().to(sdk));
+        .route("/sdk/{file}", web::get().to(sdk))
+        .route("/widget.js", web::get().to(widget));
 }
 
 fn secured(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
@@ -113,13 +115,35 @@ async fn asset(file: web::Path<String>) -> HttpResponse {
     }
 }
 
+/// The embeddable widget a portal includes with one script tag (contract §13).
+const WIDGET: &str = include_str!("widget.js");
+/// Its panel's stylesheet, inlined into the script where it says `"__WIDGET_CSS__"`.
+const WIDGET_CSS: &str = include_str!("widget.css");
+
+/// The widget as served: the script with its stylesheet as a string literal.
+static WIDGET_SERVED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    WIDGET.replace(
+        "\"__WIDGET_CSS__\"",
+        &serde_json::Value::from(WIDGET_CSS).to_string(),
+    )
+});
+
+/// Public code for other origins: any page may load it (and import the modules it imports).
+fn public_script(body: &'static str) -> HttpResponse {
+    secured(HttpResponse::Ok())
+        .insert_header((header::CONTENT_TYPE, JS))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header(("cross-origin-resource-policy", "cross-origin"))
+        .body(body)
+}
+
+async fn widget() -> HttpResponse {
+    public_script(WIDGET_SERVED.as_str())
+}
+
 async fn sdk(file: web::Path<String>) -> HttpResponse {
     match SDK.iter().find(|(name, _)| *name == file.as_str()) {
-        Some((_, body)) => secured(HttpResponse::Ok())
-            .insert_header((header::CONTENT_TYPE, JS))
-            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-            .insert_header(("cross-origin-resource-policy", "cross-origin"))
-            .body(*body),
+        Some((_, body)) => public_script(body),
         None => HttpResponse::NotFound()
             .content_type(ContentType::plaintext())
             .body("no such module"),
@@ -132,12 +156,18 @@ mod tests {
 
     #[test]
     fn every_script_imports_only_modules_that_exist() {
-        for body in ASSETS.iter().map(|(_, _, b)| *b) {
+        for body in ASSETS.iter().map(|(_, _, b)| *b).chain([WIDGET]) {
             for part in body.split("'/sdk/").skip(1) {
                 let name = part.split('\'').next().unwrap_or_default();
                 assert!(SDK.iter().any(|(n, _)| *n == name), "missing module {name}");
             }
         }
+    }
+
+    #[test]
+    fn the_widget_carries_its_stylesheet() {
+        assert!(!WIDGET_SERVED.contains("__WIDGET_CSS__"));
+        assert!(WIDGET_SERVED.contains(":host {"));
     }
 
     #[test]

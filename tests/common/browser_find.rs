@@ -62,11 +62,12 @@ impl Browser<'_> {
         v.as_str().map(str::to_string)
     }
 
-    /// Elements with `role` and accessible `name` inside `scope` (or the page), visible ones only.
+    /// Elements with `role` and accessible `name` inside `scope` (or the page; a shadow host's
+    /// open shadow root), visible ones only.
     async fn by_role(&self, scope: Option<&El>, role: &str, name: &str) -> Vec<El> {
         let found = self
             .script(
-                "const root = arguments[0] || document; \
+                "const s = arguments[0]; const root = s ? (s.shadowRoot || s) : document; \
                  return [...root.querySelectorAll(arguments[1])].filter(e => e.getClientRects().length > 0);",
                 json!([scope.map(Self::el_json), candidates(role)]),
             )
@@ -232,6 +233,68 @@ impl Browser<'_> {
             }
             if start.elapsed() > PATIENCE {
                 panic!("no row with {text:?} appeared");
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// The text shown inside a shadow host's open shadow root (as a person reads it).
+    pub async fn shadow_text(&self, host: &El) -> String {
+        self.script(
+            "return [...arguments[0].shadowRoot.children].map(c => c.innerText || '').join('\\n');",
+            json!([Self::el_json(host)]),
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// Waits until the text inside a shadow host contains `needle`; returns the text.
+    pub async fn wait_shadow_text(&self, host: &El, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.shadow_text(host).await;
+            if text.contains(needle) {
+                return text;
+            }
+            if start.elapsed() > PATIENCE {
+                panic!("{needle:?} never appeared in the shadow root; it says:\n{text}");
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// The accessible name of the focused control inside a shadow host ("" when focus is
+    /// elsewhere), as the browser computes it.
+    pub async fn focused_in(&self, host: &El) -> String {
+        let v = self
+            .script(
+                "const r = arguments[0].shadowRoot; return document.activeElement === arguments[0] ? r.activeElement : null;",
+                json!([Self::el_json(host)]),
+            )
+            .await;
+        match self.el_from(&v) {
+            Some(el) => self
+                .computed(&el, "computedlabel")
+                .await
+                .unwrap_or_default(),
+            None => String::new(),
+        }
+    }
+
+    /// Waits for the element the page's `css` selects (e.g. a shadow host).
+    pub async fn find_css(&self, css: &str) -> El {
+        let start = Instant::now();
+        loop {
+            let v = self
+                .script("return document.querySelector(arguments[0]);", json!([css]))
+                .await;
+            if let Some(el) = self.el_from(&v) {
+                return el;
+            }
+            if start.elapsed() > PATIENCE {
+                panic!("nothing matched {css:?}");
             }
             actix_web::rt::time::sleep(Duration::from_millis(150)).await;
         }

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod browser_find;
 pub mod files;
 pub mod outage;
+pub mod portal;
 pub mod process;
 pub mod prom;
 pub mod raw_ws;

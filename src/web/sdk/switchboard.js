@@ -152,6 +152,7 @@ export class SwitchboardClient {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    clearTimeout(this.pingTimer);
     const ws = this.ws;
     this.ws = null;
     if (ws) ws.close(1000);
@@ -556,6 +557,54 @@ export class SwitchboardClient {
    */
   transfer(chatId, to) { return this.request({ type: 'transfer', chat_id: chatId, ...to }); }
   ping() { return this.request({ type: 'ping' }); }
+
+  // ---- attachments (contract §12) ----
+
+  /**
+   * Uploads a file into an open chat for a later `send({attachments: [id]})`; resolves with the
+   * attachment as messages list it, rejects with the problem (`payload_too_large`,
+   * `unsupported_media_type`, `conflict`…).
+   * @param {string} chatId
+   * @param {Blob} file
+   * @param {string} [name] default: the file's own name
+   * @returns {Promise<Attachment>}
+   */
+  async upload(chatId, file, name) {
+    const token = await this.currentToken(false);
+    const filename = name || file.name || 'attachment';
+    let res;
+    try {
+      res = await this.fetch(new URL(`api/v1/chats/${encodeURIComponent(chatId)}/attachments`, this.base).href, {
+        method: 'POST',
+        headers: {
+          Authorization: 'Bearer ' + token,
+          'Content-Type': file.type || 'application/octet-stream',
+          'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`,
+        },
+        body: file,
+      });
+    } catch (err) {
+      throw await this.unreachable(err);
+    }
+    let data = null;
+    try { data = await res.json(); } catch (_) { /* not JSON */ }
+    if (res.status !== 201 || !data) {
+      throw new SwitchboardError((data && data.code) || 'internal', (data && data.detail) || res.statusText, res.status);
+    }
+    return { id: data.attachment_id, name: data.name, content_type: data.content_type, size: data.size, url: `/api/v1/attachments/${data.attachment_id}` };
+  }
+
+  /**
+   * An attachment's content (its `url` from a message), read with the token.
+   * @param {string} url
+   * @returns {Promise<Blob>}
+   */
+  async download(url) {
+    const token = await this.currentToken(false);
+    const res = await this.fetch(new URL(url.replace(/^\//, ''), this.base).href, { headers: { Authorization: 'Bearer ' + token } });
+    if (!res.ok) throw new SwitchboardError('not_found', `the attachment could not be read (${res.status})`, res.status);
+    return res.blob();
+  }
 
   // ---- supervising and the survey (contract §9.3, §9.4) ----
 
