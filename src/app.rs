@@ -20,6 +20,7 @@ use crate::actors::hub::Hub;
 use crate::actors::router::{LoadDirectory, Router, RouterDeps};
 use crate::actors::socket;
 use crate::actors::store_writer::{Drain, StoreWriter};
+use crate::actors::webhooks::WebhookWorker;
 use crate::auth::{JwtKeys, Tickets};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -60,10 +61,18 @@ impl Application {
             let every = Duration::from_millis(settings.database.sqlite_checkpoint_ms);
             actix_web::rt::spawn(store::checkpoint::run(checkpointer, every));
         }
-        let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone());
+        let webhooks_wake = Arc::new(tokio::sync::Notify::new());
+        let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone())
+            .waking(webhooks_wake.clone());
         // Its own thread: commits are not held up behind the actors' work, and the encoding of
         // each batch does not take the actors' time.
         let writer = StoreWriter::start_in_arbiter(&Arbiter::new().handle(), move |_| writer);
+        WebhookWorker::start(
+            db.clone(),
+            writer.clone(),
+            settings.webhooks.clone(),
+            webhooks_wake.clone(),
+        );
         let deps = RouterDeps {
             delivery: hub.clone(),
             directory: directory.clone(),
@@ -88,6 +97,7 @@ impl Application {
             router,
             writer,
             store_healthy,
+            webhooks_wake,
             db,
             settings: settings.clone(),
         });

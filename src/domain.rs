@@ -348,6 +348,11 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Where one webhook delivery stands (contract §10.1).
+    DeliveryStatus { Pending => "pending", Delivered => "delivered", Failed => "failed" }
+);
+
 impl AnalystStatus {
     /// The label the service desk shows for this status.
     pub fn label(self) -> &'static str {

@@ -60,6 +60,14 @@ attachment_types = ["image/png", "image/jpeg", "image/gif", "image/webp", "appli
 batch_max_rows = 500
 max_waiting_rows = 50000
 
+[webhooks]
+retry_base_secs = 5
+max_age_secs = 86400
+timeout_secs = 10
+poll_secs = 60
+max_in_flight = 16
+scan_rows = 500
+
 [log]
 format = "pretty"
 filter = "info"
@@ -102,7 +110,26 @@ pub struct Settings {
     pub ws: WsSettings,
     pub limits: LimitsSettings,
     pub store: StoreSettings,
+    pub webhooks: WebhookSettings,
     pub log: LogSettings,
+}
+
+/// Webhook delivery (contract §10.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// The wait before the first retry of a failed delivery; each later wait doubles.
+    pub retry_base_secs: u64,
+    /// How long a delivery is retried, from when its event happened; then it has failed.
+    pub max_age_secs: u64,
+    /// How long one attempt may take (connect, send, answer).
+    pub timeout_secs: u64,
+    /// How often the worker scans the outbox when nothing woke it (a fallback).
+    pub poll_secs: u64,
+    /// Most deliveries in flight at once, over all endpoints.
+    pub max_in_flight: usize,
+    /// Most pending deliveries of one endpoint read per scan.
+    pub scan_rows: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -350,7 +377,13 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let positive: [(&'static str, u64); 13] = [
+        let positive: [(&'static str, u64); 19] = [
+            ("webhooks.retry_base_secs", self.webhooks.retry_base_secs),
+            ("webhooks.max_age_secs", self.webhooks.max_age_secs),
+            ("webhooks.timeout_secs", self.webhooks.timeout_secs),
+            ("webhooks.poll_secs", self.webhooks.poll_secs),
+            ("webhooks.max_in_flight", self.webhooks.max_in_flight as u64),
+            ("webhooks.scan_rows", self.webhooks.scan_rows),
             (
                 "limits.max_attachment_bytes",
                 self.limits.max_attachment_bytes as u64,
@@ -393,6 +426,12 @@ impl Settings {
             return Err(invalid(
                 "limits.msgs_burst",
                 "must be at least limits.msgs_per_sec",
+            ));
+        }
+        if self.webhooks.max_age_secs < self.webhooks.retry_base_secs {
+            return Err(invalid(
+                "webhooks.max_age_secs",
+                "must be at least webhooks.retry_base_secs",
             ));
         }
         self.validate_attachment_types()?;

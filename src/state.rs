@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use actix::Addr;
 use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
 
 use crate::actors::chat::ChatDirectory;
 use crate::actors::feed::Feed;
@@ -31,4 +32,6 @@ pub struct AppState {
     pub writer: Addr<StoreWriter>,
     /// Whether the store writer's last commit succeeded.
     pub store_healthy: Arc<AtomicBool>,
+    /// Wakes the webhook worker (an endpoint was created or enabled).
+    pub webhooks_wake: Arc<Notify>,
 }

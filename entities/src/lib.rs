@@ -16,6 +16,9 @@ pub mod chats;
 pub mod queue_members;
 pub mod queues;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;
+pub mod webhook_events;
 
 /// Re-exports of every entity under a table-flavoured name.
 pub mod prelude {
@@ -31,4 +34,7 @@ pub mod prelude {
     pub use super::queue_members::Entity as QueueMember;
     pub use super::queues::Entity as Queue;
     pub use super::users::Entity as User;
+    pub use super::webhook_deliveries::Entity as WebhookDelivery;
+    pub use super::webhook_endpoints::Entity as WebhookEndpoint;
+    pub use super::webhook_events::Entity as WebhookEvent;
 }

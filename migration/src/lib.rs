@@ -7,6 +7,7 @@ mod m20261125_000001_create_directory;
 mod m20261125_000002_create_calls_and_chats;
 mod m20261125_000003_create_messages_and_history;
 mod m20261125_000004_drop_client_msg_index;
+mod m20261201_100001_create_webhooks;
 mod m20261201_110001_add_call_external_ref;
 mod m20261201_120001_create_attachments;
 mod m20261201_140001_add_supervision;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_calls_and_chats::Migration),
             Box::new(m20261125_000003_create_messages_and_history::Migration),
             Box::new(m20261125_000004_drop_client_msg_index::Migration),
+            Box::new(m20261201_100001_create_webhooks::Migration),
             Box::new(m20261201_110001_add_call_external_ref::Migration),
             Box::new(m20261201_120001_create_attachments::Migration),
             Box::new(m20261201_140001_add_supervision::Migration),

@@ -21,3 +21,5 @@ pub mod router;
 pub mod session;
 pub mod socket;
 pub mod store_writer;
+pub mod webhook_events;
+pub mod webhooks;

@@ -2,6 +2,9 @@
 //! message rows and typed changes of a chat's state (`ChatChange`: given to an analyst, requeued,
 //! ended, linked to a call, its history written); the router hands it batches of `start_chat`s;
 //! the upload route hands it files (`attachment_writes`).
+//! Webhook outbox rows ride along (`ChatChange::Outbox`, and the events of each start batch):
+//! they commit in the same transaction as the change they report, and the webhook worker is
+//! woken once they have.
 //! It writes whatever has gathered in one transaction, in the order it was handed in, with at
 //! most one transaction in flight, so batches grow with load (one row at a time when idle,
 //! hundreds under pressure) and each request learns whether it is durable: only then is it
@@ -16,9 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
-use crate::domain::{ChatState, EndReason};
+use crate::actors::webhook_events;
+use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::error::{AppError, ErrorCode};
 use crate::settings::StoreSettings;
 use crate::store::attachments;
@@ -27,7 +31,8 @@ use crate::store::history::{self, HistoryEntry};
 use crate::store::messages::{self, NewMessage};
 use crate::store::ratings::{self, NewRating};
 use crate::store::supervisors::{self, Supervisor, SupervisorKind};
-use crate::store::{calls, chats};
+use crate::store::webhooks::{DeliveryChange, OutboxEvent};
+use crate::store::{analysts, calls, chats, queues, webhooks};
 
 mod attachment_writes;
 mod call_writes;
@@ -70,6 +75,17 @@ pub enum ChatChange {
     Link { chat_id: String, call_id: String },
     /// The ended chat's transcript, onto its call and every linked call.
     History(Vec<HistoryEntry>),
+    /// Webhook events reporting the other changes of the same request (`StoreChanges`).
+    Outbox(Vec<OutboxEvent>),
+    /// An analyst's status (with `Outbox`, its `analyst.status_changed`).
+    AnalystStatus {
+        analyst_id: String,
+        status: AnalystStatus,
+    },
+    /// A queue turned on or off (with `Outbox`, its `queue.status_changed`).
+    QueueEnabled { queue_id: String, enabled: bool },
+    /// A webhook delivery attempted, retried, or its endpoint disabled.
+    Delivery(DeliveryChange),
     /// A manager or admin starts monitoring or joins the chat (contract §9.3).
     Supervise(Supervisor),
     /// They stop monitoring, or leave.
@@ -82,10 +98,26 @@ pub enum ChatChange {
     Rate(NewRating),
 }
 
+impl ChatChange {
+    /// Whether committing it gives the webhook worker something to do.
+    fn wakes_webhooks(&self) -> bool {
+        matches!(
+            self,
+            ChatChange::Outbox(_) | ChatChange::Delivery(DeliveryChange::Retry { .. })
+        )
+    }
+}
+
 /// Stores a change of a chat's state; answered once it is committed (or could not be).
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), StoreError>")]
 pub struct StoreChange(pub ChatChange);
+
+/// Stores several changes in one transaction, all or none (a change and the webhook events
+/// that report it: `vec![change, ChatChange::Outbox(events)]`); answered once committed.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), StoreError>")]
+pub struct StoreChanges(pub Vec<ChatChange>);
 
 /// Stores a batch of checked `start_chat`s (with their users and new calls) in one transaction;
 /// answered with each chat's call id, in order (or why that start was refused).
@@ -142,7 +174,7 @@ impl From<AppError> for StoreError {
 /// Messages and changes from one request, answered together.
 struct Group {
     rows: Vec<NewMessage>,
-    change: Option<ChatChange>,
+    changes: Vec<ChatChange>,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -177,6 +209,8 @@ pub struct StoreWriter {
     healthy: Arc<AtomicBool>,
     /// Callers of `Drain` waiting for everything handed in to be committed.
     drained: Vec<oneshot::Sender<()>>,
+    /// Woken after a commit that wrote webhook outbox rows (the delivery worker waits on it).
+    webhooks: Arc<Notify>,
 }
 
 impl StoreWriter {
@@ -190,7 +224,14 @@ impl StoreWriter {
             in_flight: false,
             healthy,
             drained: Vec::new(),
+            webhooks: Arc::new(Notify::new()),
         }
+    }
+
+    /// Wakes `webhooks` after each commit that gives the webhook worker something to do.
+    pub fn waking(mut self, webhooks: Arc<Notify>) -> Self {
+        self.webhooks = webhooks;
+        self
     }
 
     /// Starts a commit of the waiting work (up to `max_rows`) unless one is in flight.
@@ -212,7 +253,7 @@ impl StoreWriter {
     /// Commits `first` and the groups after it, up to `max_rows`, in one transaction.
     fn commit_groups(&mut self, first: Group, ctx: &mut Context<Self>) {
         // A change counts as a row: a statement or two.
-        let weight = |g: &Group| g.rows.len() + usize::from(g.change.is_some());
+        let weight = |g: &Group| g.rows.len() + g.changes.len();
         let mut counted = weight(&first);
         let mut groups = vec![first];
         while let Some(Work::Group(next)) = self.waiting.front() {
@@ -228,17 +269,21 @@ impl StoreWriter {
         let (mut rows, mut changes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
         for group in groups {
             rows.extend(group.rows);
-            changes.extend(group.change);
+            changes.extend(group.changes);
             answers.push(group.done);
         }
         self.waiting_rows -= rows.len();
         self.in_flight = true;
         let db = self.db.clone();
+        let wakes = changes.iter().any(ChatChange::wakes_webhooks);
         ctx.spawn(
             async move { write(&db, &rows, &changes).await }
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     act.committed(&result, answers.len());
+                    if wakes && result.is_ok() {
+                        act.webhooks.notify_one();
+                    }
                     for done in answers {
                         let _ = done.send(result.clone());
                     }
@@ -258,13 +303,18 @@ impl StoreWriter {
         let db = self.db.clone();
         ctx.spawn(
             async move {
-                chats::start_all(&db, &starts)
+                let report =
+                    |calls: &[Option<chats::StartedCall>]| webhook_events::started(&starts, calls);
+                chats::start_all_reported(&db, &starts, report)
                     .await
                     .map_err(StoreError::from)
             }
             .into_actor(self)
             .map(move |result, act, ctx| {
                 act.committed(&result, 1);
+                if result.is_ok() {
+                    act.webhooks.notify_one();
+                }
                 let _ = done.send(result);
                 act.flush(ctx);
             }),
@@ -336,6 +386,16 @@ async fn apply(
                     history::write(txn, entry.clone()).await?;
                 }
             }
+            ChatChange::Outbox(events) => {
+                webhooks::insert_outbox(txn, events).await?;
+            }
+            ChatChange::AnalystStatus { analyst_id, status } => {
+                analysts::set_status(txn, analyst_id, *status).await?;
+            }
+            ChatChange::QueueEnabled { queue_id, enabled } => {
+                queues::switch(txn, queue_id, *enabled).await?;
+            }
+            ChatChange::Delivery(change) => webhooks::apply(txn, change).await?,
             ChatChange::Supervise(supervisor) => supervisors::add(txn, supervisor).await?,
             ChatChange::Rate(rating) => ratings::insert(txn, rating).await?,
             ChatChange::Unsupervise {
@@ -390,7 +450,7 @@ impl Handler<StoreRows> for StoreWriter {
             return Box::pin(async { Err(StoreError("the store is overloaded".into())) });
         }
         self.waiting_rows += msg.0.len();
-        self.enqueue(msg.0, None, ctx)
+        self.enqueue(msg.0, Vec::new(), ctx)
     }
 }
 
@@ -399,7 +459,16 @@ impl Handler<StoreChange> for StoreWriter {
 
     /// Never refused for load: a refused change would leave the chat's row behind its state.
     fn handle(&mut self, msg: StoreChange, ctx: &mut Context<Self>) -> Self::Result {
-        self.enqueue(Vec::new(), Some(msg.0), ctx)
+        self.enqueue(Vec::new(), vec![msg.0], ctx)
+    }
+}
+
+impl Handler<StoreChanges> for StoreWriter {
+    type Result = ResponseFuture<Result<(), StoreError>>;
+
+    /// Never refused for load, like `StoreChange`.
+    fn handle(&mut self, msg: StoreChanges, ctx: &mut Context<Self>) -> Self::Result {
+        self.enqueue(Vec::new(), msg.0, ctx)
     }
 }
 
@@ -422,12 +491,15 @@ impl StoreWriter {
     fn enqueue(
         &mut self,
         rows: Vec<NewMessage>,
-        change: Option<ChatChange>,
+        changes: Vec<ChatChange>,
         ctx: &mut Context<Self>,
     ) -> ResponseFuture<Result<(), StoreError>> {
         let (done, result) = oneshot::channel();
-        self.waiting
-            .push_back(Work::Group(Group { rows, change, done }));
+        self.waiting.push_back(Work::Group(Group {
+            rows,
+            changes,
+            done,
+        }));
         self.flush(ctx);
         Box::pin(async move {
             result

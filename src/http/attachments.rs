@@ -84,11 +84,11 @@ pub async fn upload_attachment(
     if !limits.attachment_types.contains(&declared) {
         return Err(refused(Refusal::TypeNotAllowed, &declared));
     }
-    let data = read_bounded(&req, body, limits.max_attachment_bytes).await?;
+    let (data, digest) = read_bounded(&req, body, limits.max_attachment_bytes).await?;
     check_type(&declared, &limits.attachment_types, &data)
         .map_err(|refusal| refused(refusal, &declared))?;
     let name = clean_name(file_name(&req).as_deref());
-    let sha256 = hex(&Sha256::digest(&data));
+    let sha256 = hex(&digest);
     let meta = AttachmentMeta {
         id: uuid::Uuid::now_v7().to_string(),
         chat_id: chat_id.to_string(),
@@ -153,9 +153,14 @@ async fn may_upload(state: &AppState, who: &ActorRef, chat_id: ChatId) -> AppRes
     }
 }
 
-/// The body, refused with 413 as soon as its `Content-Length` or the bytes read so far pass
-/// `max`: memory never holds more than `max` bytes of it.
-async fn read_bounded(req: &HttpRequest, mut body: web::Payload, max: usize) -> AppResult<Vec<u8>> {
+/// The body and its SHA-256 (hashed chunk by chunk as it arrives, so no one long computation
+/// holds the worker), refused with 413 as soon as its `Content-Length` or the bytes read so far
+/// pass `max`: memory never holds more than `max` bytes of it.
+async fn read_bounded(
+    req: &HttpRequest,
+    mut body: web::Payload,
+    max: usize,
+) -> AppResult<(Vec<u8>, Vec<u8>)> {
     let declared_len = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -165,18 +170,20 @@ async fn read_bounded(req: &HttpRequest, mut body: web::Payload, max: usize) -> 
         return Err(too_large(max));
     }
     let mut data = Vec::with_capacity(declared_len.map_or(0, |n| n as usize));
+    let mut hasher = Sha256::new();
     while let Some(chunk) = body.next().await {
         let chunk =
             chunk.map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;
         if data.len() + chunk.len() > max {
             return Err(too_large(max));
         }
+        hasher.update(&chunk);
         data.extend_from_slice(&chunk);
     }
     if data.is_empty() {
         return Err(AppError::bad_request("the file is empty"));
     }
-    Ok(data)
+    Ok((data, hasher.finalize().to_vec()))
 }
 
 fn too_large(max: usize) -> AppError {

@@ -5,55 +5,16 @@
 use actix_web::{HttpResponse, get, web};
 use entities::chats;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Serialize;
 
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::access;
 use crate::http::caller::{AnyCaller, Caller};
 use crate::protocol::Person;
+pub use crate::protocol::{CallView, HistoryView, RatingView};
 use crate::state::AppState;
 use crate::store;
 use crate::timefmt::{rfc3339, rfc3339_opt};
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CallView {
-    pub id: String,
-    pub user: Person,
-    pub summary: String,
-    pub source: String,
-    pub status: String,
-    pub created_at: String,
-    pub first_contact_at: Option<String>,
-    /// The host's ticket id (contract §10.2), or null.
-    pub external_ref: Option<String>,
-    /// Where the host's ticket lives (absolute http(s) URL), or null.
-    pub external_url: Option<String>,
-    pub history: Vec<HistoryView>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HistoryView {
-    pub kind: String,
-    pub chat_id: String,
-    pub started_at: String,
-    pub ended_at: String,
-    pub contents: String,
-    pub link: String,
-    /// The user's end-of-chat rating (contract §9.4); null until they rate it.
-    pub rating: Option<RatingView>,
-}
-
-/// `{"score","comment","at"}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RatingView {
-    /// 1 to 5.
-    pub score: i32,
-    /// What the user added, if anything.
-    pub comment: Option<String>,
-    /// When they rated, RFC 3339.
-    pub at: String,
-}
 
 /// The call with its history.
 pub async fn call_view(state: &AppState, call_id: &str) -> AppResult<CallView> {

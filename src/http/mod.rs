@@ -21,6 +21,8 @@ pub mod openapi;
 pub mod queues;
 pub mod stats;
 pub mod tickets;
+pub mod webhook_deliveries;
+pub mod webhooks;
 pub mod ws;
 
 use actix_web::web;

@@ -17,6 +17,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::actors::feed::{AnalystStatusChanged, ChatStateChanged, QueueStats};
 use crate::actors::router::AnalystRow;
 use crate::http::analysts::AnalystView;
+use crate::protocol::{
+    AnalystStatusData, CallView, ChatEndedData, ChatEventData, QueueStatusData, WebhookBody,
+};
 use crate::routing::ChatId;
 
 use crate::error::{AppError, Problem};
@@ -46,7 +49,7 @@ impl Modify for Security {
 #[openapi(
     info(title = "Switchboard", description = "Real-time chat routing engine for IT service desks: the HTTP API (contract §5)."),
     modifiers(&Security),
-    components(schemas(Problem, QueueStats, AnalystStatusChanged, ChatStateChanged)),
+    components(schemas(Problem, QueueStats, AnalystStatusChanged, ChatStateChanged, WebhookBody, ChatEventData, ChatEndedData, AnalystStatusData, QueueStatusData, CallView)),
     security(("bearer" = []))
 )]
 struct ApiDoc;
@@ -75,7 +78,13 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(analysts::get_analyst)
         .service(analysts::put_analyst)
         .service(stats::get_stats)
-        .service(events::events);
+        .service(events::events)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::get_webhook)
+        .service(webhooks::put_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhook_deliveries::list_deliveries)
+        .service(webhook_deliveries::retry_delivery);
 }
 
 /// The OpenAPI document of `api_v1` under `/api/v1`.

@@ -7,6 +7,8 @@ use serde::Deserialize;
 
 use crate::actors::queue_views::queue_views;
 use crate::actors::router::{AnalystTable, SetQueueEnabled};
+use crate::actors::store_writer::{ChatChange, StoreChanges, committed};
+use crate::actors::webhook_events;
 use crate::domain::{QueueId, Role, RoutingMode};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::access;
@@ -216,11 +218,21 @@ pub async fn patch_queue(
         return Err(not_found());
     }
     let enabled = body.into_inner().enabled;
-    let queue = store::queues::set_enabled(&state.db, &id, enabled).await?;
     let by = Person {
         id: caller.0.id.clone(),
         name: caller.0.name.clone(),
     };
+    // Stored with its `queue.status_changed` webhook, in one transaction.
+    let event = webhook_events::queue_status(&id, enabled, by.clone(), chrono::Utc::now());
+    let change = ChatChange::QueueEnabled {
+        queue_id: id.to_string(),
+        enabled,
+    };
+    let changes = StoreChanges(vec![change, ChatChange::Outbox(vec![event])]);
+    committed(&state.writer, changes).await?;
+    let queue = store::queues::find(&state.db, &id)
+        .await?
+        .ok_or_else(not_found)?;
     state.router.do_send(SetQueueEnabled {
         queue_id: QueueId::from(id.as_str()),
         enabled,

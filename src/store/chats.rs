@@ -293,6 +293,25 @@ pub async fn start_all(
     db: &DatabaseConnection,
     starts: &[ChatToStart],
 ) -> AppResult<Vec<super::calls::CallOutcome>> {
+    start_all_reported(db, starts, |_| Vec::new()).await
+}
+
+/// The call a stored start was put on, and whether it was opened for it (with its ref).
+#[derive(Debug, Clone)]
+pub struct StartedCall {
+    pub call_id: String,
+    pub created: bool,
+    pub external_ref: Option<String>,
+}
+
+/// `start_all`, with the webhook events `report` makes of the stored starts written to the
+/// outbox in the same transaction; `report` gets one entry per start, in order (`None` for a
+/// start that was refused).
+pub async fn start_all_reported(
+    db: &DatabaseConnection,
+    starts: &[ChatToStart],
+    report: impl FnOnce(&[Option<StartedCall>]) -> Vec<super::webhooks::OutboxEvent>,
+) -> AppResult<Vec<super::calls::CallOutcome>> {
     if starts.is_empty() {
         return Ok(Vec::new());
     }
@@ -353,6 +372,16 @@ pub async fn start_all(
         };
         outcomes.push(outcome);
     }
+    let opened: HashMap<String, Option<String>> = new_calls
+        .iter()
+        .filter_map(|c| match (&c.id, &c.external_ref) {
+            (sea_orm::ActiveValue::Set(id), sea_orm::ActiveValue::Set(r)) => {
+                Some((id.clone(), r.clone()))
+            }
+            (sea_orm::ActiveValue::Set(id), _) => Some((id.clone(), None)),
+            _ => None,
+        })
+        .collect();
     if !new_calls.is_empty() {
         calls::Entity::insert_many(new_calls)
             .exec_without_returning(&txn)
@@ -378,6 +407,18 @@ pub async fn start_all(
             .exec_without_returning(&txn)
             .await?;
     }
+    let started: Vec<Option<StartedCall>> = outcomes
+        .iter()
+        .map(|outcome| {
+            let call_id = outcome.as_ref().ok()?;
+            Some(StartedCall {
+                call_id: call_id.clone(),
+                created: opened.contains_key(call_id),
+                external_ref: opened.get(call_id).cloned().flatten(),
+            })
+        })
+        .collect();
+    super::webhooks::insert_outbox(&txn, &report(&started)).await?;
     txn.commit().await?;
     Ok(outcomes)
 }

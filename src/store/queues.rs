@@ -90,6 +90,24 @@ pub async fn set_enabled(
     Ok(model.update(db).await?)
 }
 
+/// Turns a queue on or off inside the store writer's transaction; a queue that is gone is no
+/// error (it would fail everything committed with it).
+pub async fn switch(db: &impl ConnectionTrait, id: &str, enabled: bool) -> AppResult<()> {
+    queues::Entity::update_many()
+        .col_expr(
+            queues::Column::Enabled,
+            sea_orm::sea_query::Expr::value(enabled),
+        )
+        .col_expr(
+            queues::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(queues::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<queues::Model>> {
     Ok(queues::Entity::find_by_id(id.to_string()).one(db).await?)
 }

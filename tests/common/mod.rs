@@ -11,6 +11,7 @@ pub mod portal;
 pub mod process;
 pub mod prom;
 pub mod raw_ws;
+pub mod receiver;
 pub mod scenes;
 pub mod sse;
 pub mod ws;

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use super::*;
 use crate::actors::linking;
-use crate::actors::store_writer::{Activation, ChatChange, StoreChange, committed};
-use crate::protocol::{OkResult, ServerFrame};
+use crate::actors::store_writer::{Activation, ChatChange, StoreChange, StoreChanges, committed};
+use crate::actors::webhook_events;
+use crate::protocol::{OkResult, ServerFrame, WebhookEventType};
+use crate::store::webhooks::OutboxEvent;
 
 /// Transcripts being read at once. Each holds a whole chat's messages in memory: when a thousand
 /// long chats end together, they take their turn here instead of all loading at once (closing
@@ -188,22 +190,38 @@ impl ChatActor {
         });
     }
 
-    fn store(&self, change: ChatChange) -> impl Future<Output = Result<(), AppError>> + 'static {
-        committed(&self.deps.writer, StoreChange(change))
+    /// Stores `change` with the webhook event that reports it, in one transaction.
+    fn store(
+        &self,
+        change: ChatChange,
+        event: OutboxEvent,
+    ) -> impl Future<Output = Result<(), AppError>> + 'static {
+        let changes = vec![change, ChatChange::Outbox(vec![event])];
+        committed(&self.deps.writer, StoreChanges(changes))
     }
 
     fn activate(&mut self, msg: Activate, attempt: u32, ctx: &mut Context<Self>) {
         let chat_id = self.facts.id.to_string();
-        let stored = self.store(ChatChange::Activate(Activation {
-            chat_id: chat_id.clone(),
-            analyst_id: msg.analyst.id.clone(),
-            at: msg.accepted_at,
-            first_contact: self
-                .facts
-                .accepted_at
-                .is_none()
-                .then(|| self.facts.call_id.clone()),
-        }));
+        let mut chat = self.summary(None);
+        // Webhooks show what the user sees: no whisper counts.
+        chat.last_seq = self.last_visible;
+        chat.state = ChatState::Active;
+        chat.analyst = Some(msg.analyst.clone());
+        chat.accepted_at = Some(rfc3339(self.facts.accepted_at.unwrap_or(msg.accepted_at)));
+        let event = webhook_events::chat(WebhookEventType::ChatAccepted, chat, msg.accepted_at);
+        let stored = self.store(
+            ChatChange::Activate(Activation {
+                chat_id: chat_id.clone(),
+                analyst_id: msg.analyst.id.clone(),
+                at: msg.accepted_at,
+                first_contact: self
+                    .facts
+                    .accepted_at
+                    .is_none()
+                    .then(|| self.facts.call_id.clone()),
+            }),
+            event,
+        );
         // Memory holds the latest messages only; a longer transcript is read back.
         let whole_in_memory = self.recent.front().is_none_or(|(m, _)| m.seq == 1);
         let db = self.deps.db.clone();
@@ -290,10 +308,23 @@ impl ChatActor {
     }
 
     fn requeue(&mut self, msg: Requeue, attempt: u32, ctx: &mut Context<Self>) {
-        let stored = self.store(ChatChange::Requeue {
-            chat_id: self.facts.id.to_string(),
-            queue_id: msg.queue_id.to_string(),
-        });
+        let mut chat = self.summary(None);
+        // Webhooks show what the user sees: no whisper counts.
+        chat.last_seq = self.last_visible;
+        chat.state = ChatState::Waiting;
+        chat.analyst = None;
+        chat.queue_id = msg.queue_id.clone();
+        let kind = match msg.reply {
+            Some(_) => WebhookEventType::ChatTransferred,
+            None => WebhookEventType::ChatQueued,
+        };
+        let stored = self.store(
+            ChatChange::Requeue {
+                chat_id: self.facts.id.to_string(),
+                queue_id: msg.queue_id.to_string(),
+            },
+            webhook_events::chat(kind, chat, Utc::now()),
+        );
         ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
             match result {
                 Ok(()) => {
@@ -342,13 +373,22 @@ impl ChatActor {
         } else {
             ChatState::Unanswered
         };
-        let stored = self.store(ChatChange::End {
-            chat_id: self.facts.id.to_string(),
-            state,
-            reason: msg.reason,
-            ended_at,
-            last_seq: self.next_seq - 1,
-        });
+        let mut chat = self.summary(None);
+        // Webhooks show what the user sees: no whisper counts.
+        chat.last_seq = self.last_visible;
+        chat.state = state;
+        chat.ended_at = Some(rfc3339(ended_at));
+        chat.end_reason = Some(msg.reason);
+        let stored = self.store(
+            ChatChange::End {
+                chat_id: self.facts.id.to_string(),
+                state,
+                reason: msg.reason,
+                ended_at,
+                last_seq: self.next_seq - 1,
+            },
+            webhook_events::chat_ended(chat, msg.reason, ended_at),
+        );
         ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
             match result {
                 Ok(()) => act.ended(msg, state, ended_at, ctx),

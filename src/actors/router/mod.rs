@@ -36,14 +36,14 @@ use super::delivery::{Delivery, Who};
 use super::feed::Feed;
 use super::hub::Reply;
 use super::queue::{QueueActor, Waiting};
-use super::store_writer::StoreWriter;
+use super::store_writer::{ChatChange, StoreChanges, StoreWriter, committed};
+use super::webhook_events;
 use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId, UserId};
 use crate::protocol::{
     Actor as ActorRef, ChatSummary, DequeueReason, Person, RevokeReason, ServerFrame,
 };
 use crate::routing::{ChatId, Core, Decision};
 use crate::settings::Settings;
-use crate::store;
 use crate::timefmt::rfc3339;
 
 /// What the router needs from the rest of the engine.
@@ -366,20 +366,29 @@ impl Router {
         };
         a.status = status;
         self.ops_analyst_status(analyst, status, &by);
+        let at = Utc::now();
+        let event = webhook_events::analyst_status(analyst, status, by.clone(), at);
         let frame = ServerFrame::StatusChanged {
             status,
             by,
-            at: rfc3339(Utc::now()),
+            at: rfc3339(at),
         }
         .encode();
         self.deps
             .delivery
             .send(&Who::Staff(AnalystId::from(analyst)), &frame);
         self.dirty.extend(self.core.queue_ids_of(analyst));
-        let db = self.deps.db.clone();
+        let change = ChatChange::AnalystStatus {
+            analyst_id: analyst.to_string(),
+            status,
+        };
+        let stored = committed(
+            &self.deps.writer,
+            StoreChanges(vec![change, ChatChange::Outbox(vec![event])]),
+        );
         let analyst = analyst.to_string();
         actix::spawn(async move {
-            if let Err(err) = store::analysts::set_status(&db, &analyst, status).await {
+            if let Err(err) = stored.await {
                 tracing::warn!(analyst, error = %err, "status not stored");
             }
         });

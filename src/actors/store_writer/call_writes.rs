@@ -9,7 +9,37 @@ use sea_orm::TransactionTrait;
 use tokio::sync::oneshot;
 
 use super::{StoreError, StoreWriter, Work};
+use crate::actors::webhook_events;
+use crate::protocol::{CallView, Person};
 use crate::store::calls::{self, CallOutcome, CallPatch, NewCall};
+use crate::store::{users, webhooks};
+use crate::timefmt::rfc3339;
+
+/// Writes the new call's `call.created` to the webhook outbox, in its transaction.
+async fn report_created(
+    txn: &impl sea_orm::ConnectionTrait,
+    id: &str,
+    call: &NewCall,
+) -> Result<(), StoreError> {
+    let names = users::names(txn, std::slice::from_ref(&call.user_id)).await?;
+    let view = CallView {
+        id: id.to_string(),
+        user: Person {
+            id: call.user_id.clone(),
+            name: names.get(&call.user_id).cloned().unwrap_or_default(),
+        },
+        summary: call.summary.clone(),
+        source: "Chat".to_string(),
+        status: "open".to_string(),
+        created_at: rfc3339(call.at),
+        first_contact_at: None,
+        external_ref: call.external_ref.clone(),
+        external_url: call.external_url.clone(),
+        history: Vec::new(),
+    };
+    webhooks::insert_outbox(txn, &[webhook_events::call_created(&view, call.at)]).await?;
+    Ok(())
+}
 
 /// A call write.
 #[derive(Debug, Clone)]
@@ -57,7 +87,13 @@ impl StoreWriter {
             async move {
                 let txn = db.begin().await?;
                 let outcome = match &write {
-                    CallWrite::Create(call) => calls::create_external(&txn, call).await?,
+                    CallWrite::Create(call) => {
+                        let outcome = calls::create_external(&txn, call).await?;
+                        if let Ok(id) = &outcome {
+                            report_created(&txn, id, call).await?;
+                        }
+                        outcome
+                    }
                     CallWrite::Update { id, patch } => {
                         calls::update_external(&txn, id, patch).await?
                     }
@@ -72,6 +108,9 @@ impl StoreWriter {
             .into_actor(self)
             .map(move |result: Result<CallOutcome, StoreError>, act, ctx| {
                 act.committed(&result, 1);
+                if matches!(result, Ok(Ok(_))) {
+                    act.webhooks.notify_one();
+                }
                 let _ = done.send(result);
                 act.flush(ctx);
             }),
