@@ -21,7 +21,7 @@ use crate::actors::router::{LoadDirectory, Router, RouterDeps};
 use crate::actors::socket;
 use crate::actors::store_writer::{Drain, StoreWriter};
 use crate::actors::webhooks::WebhookWorker;
-use crate::auth::{JwtKeys, Tickets};
+use crate::auth::{Jwks, JwtKeys, Tickets};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::{http, seed, store, telemetry};
@@ -87,8 +87,14 @@ impl Application {
             .await
             .context("router did not start")?
             .context("loading queues, analysts and open chats")?;
+        let mut keys = JwtKeys::from_settings(&settings.auth);
+        if let Some(jwks) = Jwks::from_settings(&settings.auth).map_err(anyhow::Error::msg)? {
+            // Fetched now and on schedule, in the background: `/readyz` waits for the first.
+            jwks.clone().spawn_refresher();
+            keys = keys.with_jwks(jwks);
+        }
         let state = web::Data::new(AppState {
-            keys: JwtKeys::from_settings(&settings.auth),
+            keys,
             tickets: Tickets::new(Duration::from_secs(settings.auth.ticket_ttl_secs)),
             allowed_origins: allowed_origins(&settings, addr),
             hub,

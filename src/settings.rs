@@ -33,6 +33,15 @@ dev_login = false
 ticket_ttl_secs = 30
 max_token_ttl_secs = 86400
 leeway_secs = 30
+jwks_url = ""
+jwks_file = ""
+jwks_refresh_secs = 3600
+jwks_min_refetch_secs = 60
+jwks_timeout_secs = 10
+issuer = ""
+audience = ""
+role_claim = "role"
+name_claim = "name"
 
 [seed]
 demo = false
@@ -203,6 +212,27 @@ pub struct AuthSettings {
     /// Clock-skew allowance for `nbf`: a token is refused when `nbf` is later than now plus this.
     /// `exp` gets no leeway.
     pub leeway_secs: u64,
+    /// The host identity provider's JWKS endpoint (`http://`), for RS256 and ES256 tokens; empty:
+    /// none. Fetched at start and cached; `/readyz` is 503 until the first fetch succeeds.
+    pub jwks_url: String,
+    /// A JWKS file instead of a URL; empty: none. Read at start (a bad file stops start-up).
+    pub jwks_file: String,
+    /// How often the key set is fetched (or read) again.
+    pub jwks_refresh_secs: u64,
+    /// Least time between two fetches: a token with an unknown `kid` triggers a refetch at most
+    /// this often, and a failed fetch is retried after it.
+    pub jwks_min_refetch_secs: u64,
+    /// How long one fetch of `jwks_url` may take.
+    pub jwks_timeout_secs: u64,
+    /// Required `iss` of every token (HS256 included); empty: not checked.
+    pub issuer: String,
+    /// Required `aud` (one of them, when an array) of every token; empty: not checked.
+    pub audience: String,
+    /// Dotted path to the claim holding the role: a string or an array (the first known role
+    /// wins), e.g. `realm_access.roles`.
+    pub role_claim: String,
+    /// Dotted path to the claim holding the display name.
+    pub name_claim: String,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -213,6 +243,15 @@ impl std::fmt::Debug for AuthSettings {
             .field("ticket_ttl_secs", &self.ticket_ttl_secs)
             .field("max_token_ttl_secs", &self.max_token_ttl_secs)
             .field("leeway_secs", &self.leeway_secs)
+            .field("jwks_url", &self.jwks_url)
+            .field("jwks_file", &self.jwks_file)
+            .field("jwks_refresh_secs", &self.jwks_refresh_secs)
+            .field("jwks_min_refetch_secs", &self.jwks_min_refetch_secs)
+            .field("jwks_timeout_secs", &self.jwks_timeout_secs)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("role_claim", &self.role_claim)
+            .field("name_claim", &self.name_claim)
             .finish()
     }
 }
@@ -485,13 +524,17 @@ impl Settings {
     fn validate_auth(&mut self) -> Result<(), SettingsError> {
         let strict = self.is_strict();
         let invalid = |key, reason: String| SettingsError::Invalid { key, reason };
+        self.validate_identity_provider()?;
+        let has_jwks = !self.auth.jwks_url.is_empty() || !self.auth.jwks_file.is_empty();
         let secret = &self.auth.jwt_secret;
-        if secret.is_empty() {
+        if secret.is_empty() && strict && has_jwks {
+            // Keys from the identity provider only: HS256 is refused.
+        } else if secret.is_empty() {
             if strict {
                 return Err(invalid(
                     "auth.jwt_secret",
                     format!(
-                        "required in {} (set SWITCHBOARD__AUTH__JWT_SECRET)",
+                        "required in {} unless auth.jwks_url or auth.jwks_file is set (set SWITCHBOARD__AUTH__JWT_SECRET)",
                         self.profile
                     ),
                 ));
@@ -538,6 +581,54 @@ impl Settings {
                     self.profile
                 ),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// The identity provider keys (contract §10.3): one source at most, an `http://` URL, positive
+    /// intervals, claim paths that name something.
+    fn validate_identity_provider(&self) -> Result<(), SettingsError> {
+        let auth = &self.auth;
+        let invalid = |key, reason: &str| SettingsError::Invalid {
+            key,
+            reason: reason.to_string(),
+        };
+        if !auth.jwks_url.is_empty() && !auth.jwks_file.is_empty() {
+            return Err(invalid(
+                "auth.jwks_file",
+                "set auth.jwks_url or auth.jwks_file, not both",
+            ));
+        }
+        if auth.jwks_url.starts_with("https://") {
+            return Err(invalid(
+                "auth.jwks_url",
+                "https is not built in (no TLS client): use an http:// URL (a local proxy) or auth.jwks_file",
+            ));
+        }
+        if !auth.jwks_url.is_empty() && !auth.jwks_url.starts_with("http://") {
+            return Err(invalid("auth.jwks_url", "must be an http:// URL"));
+        }
+        for (key, value) in [
+            ("auth.jwks_refresh_secs", auth.jwks_refresh_secs),
+            ("auth.jwks_min_refetch_secs", auth.jwks_min_refetch_secs),
+            ("auth.jwks_timeout_secs", auth.jwks_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        for (key, path) in [
+            ("auth.role_claim", &auth.role_claim),
+            ("auth.name_claim", &auth.name_claim),
+        ] {
+            if path.is_empty() || path.split('.').any(str::is_empty) {
+                return Err(invalid(
+                    key,
+                    "must be a dotted path such as realm_access.roles",
+                ));
+            }
         }
         Ok(())
     }

@@ -143,12 +143,53 @@ fn a_bad_value_names_the_key() {
 }
 
 #[test]
+fn production_starts_on_the_identity_providers_keys_alone_with_hs256_off() {
+    let dir = dir_with(&[]);
+    let settings = load(
+        &dir,
+        "production",
+        &[("SWITCHBOARD__AUTH__JWKS_URL", "http://idp.internal/jwks")],
+    )
+    .unwrap();
+    assert_eq!(settings.auth.jwt_secret, "", "no secret: HS256 refused");
+    for (key, value, named) in [
+        (
+            "SWITCHBOARD__AUTH__JWKS_URL",
+            "https://idp.example/jwks",
+            "auth.jwks_url",
+        ),
+        ("SWITCHBOARD__AUTH__JWKS_URL", "idp/jwks", "auth.jwks_url"),
+        (
+            "SWITCHBOARD__AUTH__JWKS_MIN_REFETCH_SECS",
+            "0",
+            "auth.jwks_min_refetch_secs",
+        ),
+        (
+            "SWITCHBOARD__AUTH__ROLE_CLAIM",
+            "realm_access.",
+            "auth.role_claim",
+        ),
+    ] {
+        let source = if key.ends_with("JWKS_URL") {
+            ("SWITCHBOARD__AUTH__ISSUER", "")
+        } else {
+            ("SWITCHBOARD__AUTH__JWKS_FILE", "/x")
+        };
+        let err = load(&dir, "production", &[source, (key, value)])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(named), "{key}={value}: {err}");
+    }
+}
+
+#[test]
 fn production_refuses_a_missing_secret() {
     let dir = dir_with(&[]);
     let err = load(&dir, "production", &[]).unwrap_err().to_string();
     assert_eq!(
         err,
-        "configuration: auth.jwt_secret: required in production (set SWITCHBOARD__AUTH__JWT_SECRET)"
+        "configuration: auth.jwt_secret: required in production unless auth.jwks_url or auth.jwks_file is set (set SWITCHBOARD__AUTH__JWT_SECRET)"
     );
 }
 
@@ -253,7 +294,7 @@ fn a_profile_with_its_own_file_gets_the_production_checks() {
     let dir = dir_with(&[("staging.toml", "[routing]\noffer_timeout_secs = 40\n")]);
     assert_eq!(
         refusal(&dir, "staging", None, &[]),
-        "configuration: auth.jwt_secret: required in staging (set SWITCHBOARD__AUTH__JWT_SECRET)"
+        "configuration: auth.jwt_secret: required in staging unless auth.jwks_url or auth.jwks_file is set (set SWITCHBOARD__AUTH__JWT_SECRET)"
     );
     assert!(
         refusal(&dir, "staging", Some(DEV_JWT_SECRET), &[])

@@ -1,8 +1,9 @@
-//! HS256 JSON Web Tokens (contract §2): signing for `switchboard token` and `/dev/token`, strict
-//! verification for everything else, on the maintained `jsonwebtoken` crate (its pure-Rust
-//! backend). Only `alg: HS256` is accepted. `exp` is required and strict (no leeway), and may be no
-//! further ahead than `auth.max_token_ttl_secs`; `nbf`, when present, is honoured with
-//! `auth.leeway_secs` of clock skew.
+//! JSON Web Tokens (contract §2, §10.3) on the maintained `jsonwebtoken` crate (its pure-Rust
+//! backend): HS256 signing for `switchboard token` and `/dev/token` (with `iss`/`aud` when
+//! configured), and strict verification of HS256 tokens against `auth.jwt_secret` (only when one
+//! is set) and of RS256 and ES256 tokens against the identity provider's keys (`auth::jwks`,
+//! each key for its own algorithm only). The claims are then read by `auth::claims`: `exp`
+//! required and strict, `nbf` with leeway, `iss`/`aud`, the role and name claims.
 
 use std::sync::Arc;
 
@@ -10,7 +11,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Role, is_valid_id};
+use super::claims::ClaimRules;
+use super::jwks_source::Jwks;
+use crate::domain::Role;
 use crate::settings::AuthSettings;
 
 /// `auth.max_token_ttl_secs`'s compiled-in default, used by keys made with `JwtKeys::new`.
@@ -19,7 +22,7 @@ pub const DEFAULT_MAX_TTL_SECS: u64 = 86_400;
 /// `auth.leeway_secs`'s compiled-in default, used by keys made with `JwtKeys::new`.
 pub const DEFAULT_LEEWAY_SECS: u64 = 30;
 
-/// The claims Switchboard puts in a token it signs.
+/// The claims Switchboard puts in a token it signs (plus `iss` and `aud` when configured).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The principal id (queue, analyst or user id syntax).
@@ -30,22 +33,6 @@ pub struct Claims {
     pub name: String,
     /// Expiry, seconds since the Unix epoch. Required.
     pub exp: i64,
-}
-
-/// The claims Switchboard reads from a token it verifies: `Claims` plus an optional `nbf`.
-#[derive(Deserialize)]
-struct ReadClaims {
-    /// The principal id.
-    sub: String,
-    /// The principal's role; an unknown role does not parse.
-    role: Role,
-    /// Display name.
-    name: String,
-    /// Expiry, seconds since the Unix epoch.
-    exp: i64,
-    /// Not before, seconds since the Unix epoch.
-    #[serde(default)]
-    nbf: Option<i64>,
 }
 
 /// Who a verified token speaks for.
@@ -64,7 +51,9 @@ pub struct Principal {
 pub enum TokenError {
     #[error("token is not a JWT")]
     Malformed,
-    #[error("token algorithm must be HS256")]
+    #[error(
+        "token algorithm is not accepted here (HS256 with the configured secret, RS256 or ES256 with the identity provider's key of that type)"
+    )]
     Algorithm,
     #[error("token signature does not verify")]
     Signature,
@@ -78,21 +67,24 @@ pub enum TokenError {
     NotYetValid,
     #[error("no token secret is configured")]
     NoKey,
+    #[error("token key {0:?} is not among the identity provider's keys")]
+    UnknownKey(String),
+    /// A genuine token that names nobody Switchboard serves (no known role, a bad `sub`): 403.
+    #[error("token is not accepted: {0}")]
+    Forbidden(String),
     #[error("token could not be signed: {0}")]
     Sign(String),
 }
 
-/// The HS256 key pair and the verification rules, kept out of `Debug` output.
+/// The HS256 key pair, the identity provider's keys and the claim rules, kept out of `Debug`.
 #[derive(Clone)]
 pub struct JwtKeys {
-    /// Signing and verifying keys; `None` for an empty secret (every token is then refused).
+    /// Signing and verifying keys; `None` for an empty secret (HS256 is then refused).
     keys: Option<Arc<(EncodingKey, DecodingKey)>>,
-    /// HS256 only, `exp` required; the time claims are checked here, against the caller's `now`.
-    validation: Arc<Validation>,
-    /// Longest accepted distance from now to `exp`, in seconds.
-    max_ttl_secs: i64,
-    /// Clock-skew allowance for `nbf`, in seconds.
-    leeway_secs: i64,
+    /// The identity provider's keys for RS256 and ES256, when configured.
+    jwks: Option<Arc<Jwks>>,
+    /// What the claims must satisfy.
+    rules: ClaimRules,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -107,57 +99,88 @@ impl JwtKeys {
         let keys = EncodingKey::from_secret(secret.as_bytes())
             .and_then(|enc| Ok((enc, DecodingKey::from_secret(secret.as_bytes())?)))
             .ok()
+            .filter(|_| !secret.is_empty())
             .map(Arc::new);
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp"]);
-        // The library compares with the wall clock and one leeway for both claims; the contract
-        // wants exp strict and nbf with leeway, against an injectable `now`, so `verify` does it.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.leeway = 0;
-        // `aud` is not configured (yet): a token carrying one is not refused for it.
-        validation.validate_aud = false;
         JwtKeys {
             keys,
-            validation: Arc::new(validation),
-            max_ttl_secs: 0,
-            leeway_secs: 0,
+            jwks: None,
+            rules: ClaimRules::new(DEFAULT_MAX_TTL_SECS, DEFAULT_LEEWAY_SECS),
         }
-        .with_limits(DEFAULT_MAX_TTL_SECS, DEFAULT_LEEWAY_SECS)
     }
 
-    /// Keys for the configured secret, lifetime and leeway.
+    /// Keys for the configured secret and claim rules (the identity provider's keys are added
+    /// with `with_jwks`).
     pub fn from_settings(auth: &AuthSettings) -> Self {
-        JwtKeys::new(&auth.jwt_secret).with_limits(auth.max_token_ttl_secs, auth.leeway_secs)
+        JwtKeys {
+            rules: ClaimRules::from_settings(auth),
+            ..JwtKeys::new(&auth.jwt_secret)
+        }
     }
 
     /// The same keys with another longest lifetime and `nbf` leeway, in seconds.
     pub fn with_limits(mut self, max_ttl_secs: u64, leeway_secs: u64) -> Self {
-        self.max_ttl_secs = i64::try_from(max_ttl_secs).unwrap_or(i64::MAX);
-        self.leeway_secs = i64::try_from(leeway_secs).unwrap_or(i64::MAX);
+        let limits = ClaimRules::new(max_ttl_secs, leeway_secs);
+        self.rules.max_ttl_secs = limits.max_ttl_secs;
+        self.rules.leeway_secs = limits.leeway_secs;
         self
     }
 
-    /// Signs `claims` as a compact HS256 JWT.
+    /// The same keys, also verifying RS256 and ES256 tokens against `jwks`.
+    pub fn with_jwks(mut self, jwks: Arc<Jwks>) -> Self {
+        self.jwks = Some(jwks);
+        self
+    }
+
+    /// The identity provider's keys, when configured.
+    pub fn jwks(&self) -> Option<&Arc<Jwks>> {
+        self.jwks.as_ref()
+    }
+
+    /// Signs `claims` as a compact HS256 JWT the same server accepts: with the configured `iss`
+    /// and `aud`, and the role and name where `auth.role_claim` and `auth.name_claim` point.
     pub fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
         let (encoding, _) = self.keys.as_deref().ok_or(TokenError::NoKey)?;
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, encoding)
+        let signed = self.rules.claims_for(claims);
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &signed, encoding)
             .map_err(|e| TokenError::Sign(e.to_string()))
     }
 
-    /// Verifies a compact JWT at time `now` (Unix seconds) and returns its principal.
+    /// Verifies a compact JWT at time `now` (Unix seconds) and returns its principal. An RS256 or
+    /// ES256 token whose `kid` is not (yet) known is `UnknownKey`: the caller may refetch the
+    /// keys and try again.
     pub fn verify(&self, token: &str, now: i64) -> Result<Principal, TokenError> {
-        let (_, decoding) = self.keys.as_deref().ok_or(TokenError::NoKey)?;
         // The header first, so that `alg: none` (not an algorithm the library knows) reads as an
         // algorithm refusal rather than a malformed token.
         let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
             ErrorKind::Json(json) if json.is_data() => TokenError::Algorithm,
             _ => TokenError::Malformed,
         })?;
-        if header.alg != Algorithm::HS256 {
-            return Err(TokenError::Algorithm);
-        }
-        let claims = jsonwebtoken::decode::<ReadClaims>(token, decoding, &self.validation)
+        let keys;
+        let decoding = match header.alg {
+            Algorithm::HS256 => {
+                let (_, decoding) = self.keys.as_deref().ok_or(if self.jwks.is_some() {
+                    TokenError::Algorithm
+                } else {
+                    TokenError::NoKey
+                })?;
+                decoding
+            }
+            Algorithm::RS256 | Algorithm::ES256 => {
+                keys = self.jwks.as_ref().ok_or(TokenError::Algorithm)?.keys();
+                keys.key_for(header.kid.as_deref(), header.alg)?
+            }
+            _ => return Err(TokenError::Algorithm),
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.set_required_spec_claims(&["exp"]);
+        // The library compares with the wall clock and one leeway for both claims, and `aud` as
+        // one fixed set; the contract wants exp strict, nbf with leeway and aud optional, against
+        // an injectable `now`, so `ClaimRules` checks them.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, decoding, &validation)
             .map_err(|e| match e.into_kind() {
                 ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
                 ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
@@ -173,173 +196,10 @@ impl JwtKeys {
                 _ => TokenError::Signature,
             })?
             .claims;
-        if claims.exp <= now {
-            return Err(TokenError::Expired);
-        }
-        if claims.exp > now.saturating_add(self.max_ttl_secs) {
-            return Err(TokenError::TooLong);
-        }
-        if claims
-            .nbf
-            .is_some_and(|nbf| nbf > now.saturating_add(self.leeway_secs))
-        {
-            return Err(TokenError::NotYetValid);
-        }
-        if !is_valid_id(&claims.sub) {
-            return Err(TokenError::Claims("sub is not a valid id".into()));
-        }
-        if claims.name.trim().is_empty() || claims.name.chars().count() > 200 {
-            return Err(TokenError::Claims(
-                "name must be 1 to 200 characters".into(),
-            ));
-        }
-        Ok(Principal {
-            id: claims.sub,
-            role: claims.role,
-            name: claims.name,
-        })
+        self.rules.principal(&claims, now)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use hmac::{Hmac, Mac};
-    use serde_json::{Value, json};
-
-    use super::*;
-
-    const SECRET: &str = "unit-test-secret-0123456789abcdef";
-
-    fn claims(exp: i64) -> Claims {
-        Claims {
-            sub: "alice".into(),
-            role: Role::Analyst,
-            name: "Alice Smith".into(),
-            exp,
-        }
-    }
-
-    /// A token with a hand-made header and payload, HMAC-SHA256 signed with `secret`.
-    fn forge(header: &Value, payload: &Value, secret: &str) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(payload.to_string())
-        );
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(input.as_bytes());
-        format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
-    }
-
-    fn hs256() -> Value {
-        json!({"alg": "HS256", "typ": "JWT"})
-    }
-
-    #[test]
-    fn a_signed_token_verifies() {
-        let keys = JwtKeys::new(SECRET);
-        let p = keys
-            .verify(&keys.sign(&claims(2_000)).unwrap(), 1_000)
-            .unwrap();
-        assert_eq!((p.id.as_str(), p.role), ("alice", Role::Analyst));
-    }
-
-    #[test]
-    fn wrong_key_expiry_and_alg_none_are_refused() {
-        let keys = JwtKeys::new(SECRET);
-        let token = keys.sign(&claims(2_000)).unwrap();
-        assert_eq!(
-            JwtKeys::new("another-secret-0123456789abcdefgh").verify(&token, 1_000),
-            Err(TokenError::Signature)
-        );
-        assert_eq!(keys.verify(&token, 2_000), Err(TokenError::Expired));
-        assert_eq!(keys.verify(&token, 1_999).map(|p| p.id), Ok("alice".into()));
-        let payload = token.split('.').nth(1).unwrap();
-        let none = format!(
-            "{}.{payload}.",
-            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#)
-        );
-        assert_eq!(keys.verify(&none, 1_000), Err(TokenError::Algorithm));
-        let hs512 = forge(&json!({"alg": "HS512"}), &json!(claims(2_000)), SECRET);
-        assert_eq!(keys.verify(&hs512, 1_000), Err(TokenError::Algorithm));
-        assert_eq!(keys.verify("a.b", 1_000), Err(TokenError::Malformed));
-        assert_eq!(keys.verify("", 1_000), Err(TokenError::Malformed));
-    }
-
-    #[test]
-    fn a_missing_exp_or_unknown_role_is_refused() {
-        let keys = JwtKeys::new(SECRET);
-        let no_exp = forge(
-            &hs256(),
-            &json!({"sub": "alice", "role": "analyst", "name": "Alice"}),
-            SECRET,
-        );
-        assert!(matches!(
-            keys.verify(&no_exp, 1_000),
-            Err(TokenError::Claims(_))
-        ));
-        let odd_role = forge(
-            &hs256(),
-            &json!({"sub": "alice", "role": "root", "name": "Alice", "exp": 2_000}),
-            SECRET,
-        );
-        assert!(matches!(
-            keys.verify(&odd_role, 1_000),
-            Err(TokenError::Claims(_))
-        ));
-    }
-
-    #[test]
-    fn exp_may_be_at_most_max_ttl_ahead() {
-        let keys = JwtKeys::new(SECRET).with_limits(600, 30);
-        let at_limit = keys.sign(&claims(1_600)).unwrap();
-        assert!(keys.verify(&at_limit, 1_000).is_ok());
-        let beyond = keys.sign(&claims(1_601)).unwrap();
-        assert_eq!(keys.verify(&beyond, 1_000), Err(TokenError::TooLong));
-        assert!(keys.verify(&beyond, 1_001).is_ok(), "no leeway on exp");
-        let default = JwtKeys::new(SECRET);
-        let day = default.sign(&claims(1_000 + 86_400)).unwrap();
-        assert!(default.verify(&day, 1_000).is_ok());
-        let longer = default.sign(&claims(1_000 + 86_401)).unwrap();
-        assert_eq!(default.verify(&longer, 1_000), Err(TokenError::TooLong));
-    }
-
-    #[test]
-    fn nbf_is_honoured_with_leeway() {
-        let keys = JwtKeys::new(SECRET).with_limits(86_400, 30);
-        let with_nbf = |nbf: i64| {
-            forge(
-                &hs256(),
-                &json!({"sub": "alice", "role": "analyst", "name": "Alice", "exp": 5_000, "nbf": nbf}),
-                SECRET,
-            )
-        };
-        assert!(keys.verify(&with_nbf(900), 1_000).is_ok(), "past nbf");
-        assert!(
-            keys.verify(&with_nbf(1_030), 1_000).is_ok(),
-            "within leeway"
-        );
-        assert_eq!(
-            keys.verify(&with_nbf(1_031), 1_000),
-            Err(TokenError::NotYetValid)
-        );
-        let strict = JwtKeys::new(SECRET).with_limits(86_400, 0);
-        assert_eq!(
-            strict.verify(&with_nbf(1_001), 1_000),
-            Err(TokenError::NotYetValid)
-        );
-    }
-
-    #[test]
-    fn an_empty_secret_signs_and_accepts_nothing() {
-        let keys = JwtKeys::new("");
-        assert_eq!(keys.sign(&claims(2_000)), Err(TokenError::NoKey));
-        let token = JwtKeys::new(SECRET).sign(&claims(2_000)).unwrap();
-        assert_eq!(keys.verify(&token, 1_000), Err(TokenError::NoKey));
-    }
-}
+#[path = "jwt_tests.rs"]
+mod tests;

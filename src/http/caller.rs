@@ -16,7 +16,7 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 
-use crate::auth::Principal;
+use crate::auth::{Principal, TokenError};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -103,12 +103,20 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
 }
 
 /// Verifies a token and checks that staff exist in the directory; every role, `service` included.
+/// A token signed with a key the identity provider's set lacks makes the set be fetched again
+/// (at most every `auth.jwks_min_refetch_secs`), then is verified once more.
 pub async fn authenticate_any(state: &AppState, token: &str) -> AppResult<Principal> {
     let now = chrono::Utc::now().timestamp();
-    let principal = state
-        .keys
-        .verify(token, now)
-        .map_err(|e| AppError::unauthorized(e.to_string()))?;
+    let mut verified = state.keys.verify(token, now);
+    if let (Err(TokenError::UnknownKey(kid)), Some(jwks)) = (&verified, state.keys.jwks())
+        && jwks.refresh_for_kid(kid).await
+    {
+        verified = state.keys.verify(token, now);
+    }
+    let principal = verified.map_err(|e| match e {
+        TokenError::Forbidden(_) => AppError::forbidden(e.to_string()),
+        _ => AppError::unauthorized(e.to_string()),
+    })?;
     if principal.role.is_staff()
         && store::analysts::find(&state.db, &principal.id)
             .await?

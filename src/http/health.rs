@@ -1,5 +1,6 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (the database answers, the last message
-//! commit succeeded, and the router runs; otherwise 503 `degraded` with the failing checks).
+//! commit succeeded, the router runs, and the identity provider's keys, when configured, have been
+//! fetched once; otherwise 503 `degraded` with the failing checks).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -29,6 +30,9 @@ struct Checks {
     database: &'static str,
     message_writes: &'static str,
     router: &'static str,
+    /// The identity provider's keys: `ok`, `not_loaded` until the first fetch succeeds, or
+    /// `none` when no `auth.jwks_url`/`auth.jwks_file` is configured.
+    identity: &'static str,
 }
 
 #[get("/healthz")]
@@ -62,12 +66,18 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(_) => "ok",
         Err(_) => "unavailable",
     };
+    let identity = match state.keys.jwks() {
+        None => "none",
+        Some(jwks) if jwks.is_loaded() => "ok",
+        Some(_) => "not_loaded",
+    };
     let checks = Some(Checks {
         database,
         message_writes: writes,
         router,
+        identity,
     });
-    if [database, writes, router].iter().all(|c| *c == "ok") {
+    if [database, writes, router].iter().all(|c| *c == "ok") && identity != "not_loaded" {
         HttpResponse::Ok().json(Health {
             status: "ok",
             checks,

@@ -305,6 +305,8 @@ impl ChatActor {
 
     /// Acks each message of a committed group to its sender and relays it to everyone else.
     fn committed_group(&mut self, group: Vec<Pending>) {
+        // Who is on the staff side cannot change while the group is relayed: built once.
+        let staff = self.staff();
         for Pending { message, reply, .. } in group {
             let frame = protocol::encode(&message);
             reply.ok(OkResult::Sent {
@@ -320,8 +322,8 @@ impl ChatActor {
                     .send_skipping(&self.user(), &skip, &frame);
                 self.last_visible = message.seq;
             }
-            for who in self.staff() {
-                self.deps.delivery.send_skipping(&who, &skip, &frame);
+            for who in &staff {
+                self.deps.delivery.send_skipping(who, &skip, &frame);
             }
             self.last_seq.store(message.seq, Ordering::Release);
             self.recent.push_back((message, frame));
