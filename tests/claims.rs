@@ -161,7 +161,7 @@ async fn readiness_reports_each_check(app: TestApp) {
         (status, body),
         (
             200,
-            json!({"status": "ok", "checks": {"database": "ok", "message_writes": "ok", "router": "ok"}})
+            json!({"status": "ok", "checks": {"database": "ok", "identity": "none", "message_writes": "ok", "router": "ok"}})
         )
     );
 }
