@@ -30,7 +30,7 @@ async fn served_sdk(app: &TestApp) -> PathBuf {
         std::env::temp_dir().join(format!("switchboard-sdk-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("package.json"), r#"{"type":"module"}"#).unwrap();
-    for file in ["switchboard.js", "chatlog.js"] {
+    for file in ["switchboard.js", "chatlog.js", "errors.js", "http.js"] {
         let mut res = awc::Client::default()
             .get(format!("{}/sdk/{file}", app.base))
             .send()

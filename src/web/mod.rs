@@ -45,6 +45,8 @@ const JS: &str = "text/javascript; charset=utf-8";
 const SDK: &[(&str, &str)] = &[
     ("switchboard.js", include_str!("sdk/switchboard.js")),
     ("chatlog.js", include_str!("sdk/chatlog.js")),
+    ("errors.js", include_str!("sdk/errors.js")),
+    ("http.js", include_str!("sdk/http.js")),
 ];
 
 /// Mounts the pages and their assets.

@@ -6,6 +6,10 @@
 // messages in seq order and once each. The engine's own pages and /widget.js use it.
 
 import { ChatLog } from './chatlog.js';
+import { SwitchboardError } from './errors.js';
+import { call, downloadFile, uploadFile } from './http.js';
+
+export { SwitchboardError };
 
 /**
  * @typedef {{id: string, name: string}} Person
@@ -37,23 +41,6 @@ import { ChatLog } from './chatlog.js';
  * @property {typeof WebSocket} [WebSocket] The WebSocket class (default: the global one).
  * @property {typeof fetch} [fetch] The fetch function (default: the global one).
  */
-
-/** An `error` reply, a refused HTTP call or a lost connection. */
-export class SwitchboardError extends Error {
-  /**
-   * @param {string} code a contract error code (`unavailable` when the connection was lost)
-   * @param {string} [message]
-   * @param {number} [status] the HTTP status, for HTTP calls
-   */
-  constructor(code, message, status) {
-    super(message || code);
-    this.name = 'SwitchboardError';
-    /** @type {string} */
-    this.code = code;
-    /** @type {number|undefined} */
-    this.status = status;
-  }
-}
 
 const OPEN_STATES = new Set(['waiting', 'offered', 'active']);
 const ENDED_STATES = new Set(['closed', 'unanswered']);
@@ -246,6 +233,11 @@ export class SwitchboardClient {
     return this.token;
   }
 
+  /** What the HTTP helpers need of this client. */
+  http() {
+    return { base: this.base, fetch: this.fetch, token: (fresh) => this.currentToken(fresh) };
+  }
+
   /**
    * An HTTP call to the engine with the token; resolves with the JSON answer, rejects with a
    * {@link SwitchboardError} carrying the problem's code and status. When the engine cannot be
@@ -255,42 +247,32 @@ export class SwitchboardClient {
    * @param {unknown} [body] sent as JSON
    * @param {{fresh?: boolean}} [opts] `fresh`: ask the token function for a new token first
    */
-  async api(method, path, body, opts = {}) {
-    const token = await this.currentToken(opts.fresh);
-    const headers = { Accept: 'application/json' };
-    if (token) headers.Authorization = 'Bearer ' + token;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    let res;
-    try {
-      res = await this.fetch(new URL(path.replace(/^\//, ''), this.base).href, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      throw await this.unreachable(err);
-    }
-    const text = await res.text();
-    let data = null;
-    try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
-    if (!res.ok) {
-      throw new SwitchboardError((data && data.code) || 'internal', (data && (data.detail || data.title)) || res.statusText, res.status);
-    }
-    return data;
+  api(method, path, body, opts = {}) {
+    return call(this.http(), method, path, body, opts);
+  }
+
+  // ---- attachments (contract §12) ----
+
+  /**
+   * Uploads a file into an open chat for a later `send({attachments: [id]})`; resolves with the
+   * attachment as messages list it, rejects with the problem (`payload_too_large`,
+   * `unsupported_media_type`, `conflict`…).
+   * @param {string} chatId
+   * @param {Blob} file
+   * @param {string} [name] default: the file's own name
+   * @returns {Promise<Attachment>}
+   */
+  upload(chatId, file, name) {
+    return uploadFile(this.http(), chatId, file, name);
   }
 
   /**
-   * A fetch that failed outright is either the network or the engine's CORS answer refusing
-   * this page's origin. A browser can tell them apart: a no-cors request to the engine
-   * succeeds (opaquely) when the engine answers at all.
+   * An attachment's content (its `url` from a message), read with the token.
+   * @param {string} url
+   * @returns {Promise<Blob>}
    */
-  async unreachable(err) {
-    const page = globalThis.location && globalThis.location.origin;
-    if (page && page !== new URL(this.base).origin) {
-      try {
-        await this.fetch(new URL('healthz', this.base).href, { mode: 'no-cors', cache: 'no-store' });
-        return new SwitchboardError('forbidden_origin', `this page's origin (${page}) may not use the engine at ${this.base}`);
-      } catch (_) { /* the engine does not answer: the network */ }
-    }
-    return new SwitchboardError('unavailable', `the engine cannot be reached: ${err && err.message}`);
+  download(url) {
+    return downloadFile(this.http(), url);
   }
 
   received(data) {
@@ -557,54 +539,6 @@ export class SwitchboardClient {
    */
   transfer(chatId, to) { return this.request({ type: 'transfer', chat_id: chatId, ...to }); }
   ping() { return this.request({ type: 'ping' }); }
-
-  // ---- attachments (contract §12) ----
-
-  /**
-   * Uploads a file into an open chat for a later `send({attachments: [id]})`; resolves with the
-   * attachment as messages list it, rejects with the problem (`payload_too_large`,
-   * `unsupported_media_type`, `conflict`…).
-   * @param {string} chatId
-   * @param {Blob} file
-   * @param {string} [name] default: the file's own name
-   * @returns {Promise<Attachment>}
-   */
-  async upload(chatId, file, name) {
-    const token = await this.currentToken(false);
-    const filename = name || file.name || 'attachment';
-    let res;
-    try {
-      res = await this.fetch(new URL(`api/v1/chats/${encodeURIComponent(chatId)}/attachments`, this.base).href, {
-        method: 'POST',
-        headers: {
-          Authorization: 'Bearer ' + token,
-          'Content-Type': file.type || 'application/octet-stream',
-          'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`,
-        },
-        body: file,
-      });
-    } catch (err) {
-      throw await this.unreachable(err);
-    }
-    let data = null;
-    try { data = await res.json(); } catch (_) { /* not JSON */ }
-    if (res.status !== 201 || !data) {
-      throw new SwitchboardError((data && data.code) || 'internal', (data && data.detail) || res.statusText, res.status);
-    }
-    return { id: data.attachment_id, name: data.name, content_type: data.content_type, size: data.size, url: `/api/v1/attachments/${data.attachment_id}` };
-  }
-
-  /**
-   * An attachment's content (its `url` from a message), read with the token.
-   * @param {string} url
-   * @returns {Promise<Blob>}
-   */
-  async download(url) {
-    const token = await this.currentToken(false);
-    const res = await this.fetch(new URL(url.replace(/^\//, ''), this.base).href, { headers: { Authorization: 'Bearer ' + token } });
-    if (!res.ok) throw new SwitchboardError('not_found', `the attachment could not be read (${res.status})`, res.status);
-    return res.blob();
-  }
 
   // ---- supervising and the survey (contract §9.3, §9.4) ----
 
