@@ -17,6 +17,10 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     QueueOffline,
+    /// `start_chat` on a queue at its `max_waiting` (§8.2).
+    QueueFull,
+    /// `start_chat` outside the queue's business hours (§8.3).
+    QueueClosed,
     AtCapacity,
     RateLimited,
     TooFarBehind,
@@ -37,6 +41,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::QueueOffline => "queue_offline",
+            ErrorCode::QueueFull => "queue_full",
+            ErrorCode::QueueClosed => "queue_closed",
             ErrorCode::AtCapacity => "at_capacity",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooFarBehind => "too_far_behind",
@@ -54,9 +60,11 @@ impl ErrorCode {
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Conflict | ErrorCode::QueueOffline | ErrorCode::AtCapacity => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::Conflict
+            | ErrorCode::QueueOffline
+            | ErrorCode::QueueFull
+            | ErrorCode::QueueClosed
+            | ErrorCode::AtCapacity => StatusCode::CONFLICT,
             ErrorCode::TooFarBehind => StatusCode::GONE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -73,6 +81,8 @@ impl ErrorCode {
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// For `queue_closed`: when the queue next opens (RFC 3339, or `Some(None)` if never).
+    pub opens_at: Option<Option<String>>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -82,6 +92,15 @@ impl AppError {
         AppError {
             code,
             message: message.into(),
+            opens_at: None,
+        }
+    }
+
+    /// `queue_closed`, carrying when the queue opens next (§8.3).
+    pub fn queue_closed(message: impl Into<String>, opens_at: Option<String>) -> Self {
+        AppError {
+            opens_at: Some(opens_at),
+            ..Self::new(ErrorCode::QueueClosed, message)
         }
     }
 

@@ -233,6 +233,15 @@ fn err(code: ErrorCode, message: impl Into<String>) -> AppError {
 }
 
 impl Core {
+    /// An empty core with priority aging and the overflow retry pause (ms).
+    pub fn with_rules(aging_ms: i64, overflow_retry_ms: i64) -> Self {
+        Core {
+            aging_ms,
+            overflow_retry_ms,
+            ..Core::default()
+        }
+    }
+
     /// Adds or updates a queue's settings, keeping its waiting chats (their timed rules follow
     /// the new settings).
     pub fn upsert_queue(&mut self, mut config: QueueConfig) {

@@ -49,6 +49,8 @@ demo = false
 [routing]
 reconnect_grace_secs = 60
 offer_timeout_secs = 20
+priority_aging_secs = 0
+overflow_retry_secs = 5
 
 [ws]
 heartbeat_secs = 10
@@ -270,6 +272,12 @@ pub struct RoutingSettings {
     pub reconnect_grace_secs: u64,
     /// Default time an analyst has to answer an offer (a queue may override it).
     pub offer_timeout_secs: u64,
+    /// When > 0, chats are ordered across queues by `created_at − priority × this` (§8.2);
+    /// 0 keeps strict priority. At most a day.
+    pub priority_aging_secs: u64,
+    /// How long a chat whose overflow target is disabled, closed or full waits before the
+    /// overflow is tried again (§8.2).
+    pub overflow_retry_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -416,7 +424,17 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let positive: [(&'static str, u64); 19] = [
+        if self.routing.priority_aging_secs > 86_400 {
+            return Err(invalid(
+                "routing.priority_aging_secs",
+                "must be at most 86400 (a day)",
+            ));
+        }
+        let positive: [(&'static str, u64); 20] = [
+            (
+                "routing.overflow_retry_secs",
+                self.routing.overflow_retry_secs,
+            ),
             ("webhooks.retry_base_secs", self.webhooks.retry_base_secs),
             ("webhooks.max_age_secs", self.webhooks.max_age_secs),
             ("webhooks.timeout_secs", self.webhooks.timeout_secs),

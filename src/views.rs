@@ -2,6 +2,8 @@
 //! `ChatSummary` (with the live part from the router when the chat is still open), a `queues`
 //! row with its figures as a `QueueView`.
 
+pub mod rules;
+
 use entities::{chat_messages, chats, queues};
 
 use crate::domain::{ChatId, ChatState, EndReason, ParseError, QueueId, Role};
@@ -17,6 +19,19 @@ pub struct LiveChat {
     pub position: Option<usize>,
     pub analyst: Option<Person>,
     pub last_seq: i64,
+    /// The expansion step in force.
+    pub skills_relaxed: usize,
+}
+
+/// The live part of a queue's view, as the router knows it (`QueuePresence`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueLiveView {
+    pub online: u64,
+    pub available: u64,
+    pub open_now: bool,
+    /// RFC 3339.
+    pub next_change_at: Option<String>,
+    pub estimated_wait_secs: Option<u64>,
 }
 
 /// A stored message, with the files sent in it, as the `message` event carries it.
@@ -64,10 +79,11 @@ pub fn chat_summary(
         .as_deref()
         .map(str::parse::<EndReason>)
         .transpose()?;
-    let (state, position, analyst, last_seq) = match live {
-        Some(l) => (l.state, l.position, l.analyst, l.last_seq),
-        None => (stored_state, None, analyst, last_seq),
+    let (state, position, analyst, last_seq, skills_relaxed) = match live {
+        Some(l) => (l.state, l.position, l.analyst, l.last_seq, l.skills_relaxed),
+        None => (stored_state, None, analyst, last_seq, 0),
     };
+    let skills = rules::chat_skills(&c.skills);
     Ok(ChatSummary {
         chat_id: ChatId::parse(&c.id)?,
         queue_id: QueueId::from(c.queue_id),
@@ -82,16 +98,27 @@ pub fn chat_summary(
         end_reason,
         position,
         last_seq,
+        skills,
+        skills_relaxed,
     })
 }
 
-/// A queue with its stored figures and its (online, available) analysts.
-pub fn queue_view(
-    q: queues::Model,
-    f: StoredFigures,
-    (online, available): (u64, u64),
-) -> QueueView {
+/// A queue with its stored figures and its live part (analysts online and available, hours,
+/// estimate; a queue the router does not know yet shows open, with no estimate).
+pub fn queue_view(q: queues::Model, f: StoredFigures, live: Option<QueueLiveView>) -> QueueView {
+    let live = live.unwrap_or(QueueLiveView {
+        open_now: true,
+        ..QueueLiveView::default()
+    });
     QueueView {
+        skills: rules::queue_skills(&q),
+        expansion: rules::expansion(&q),
+        overflow: rules::overflow(&q),
+        schedule: rules::schedule(&q),
+        max_waiting: q.max_waiting,
+        open_now: live.open_now,
+        next_change_at: live.next_change_at,
+        estimated_wait_secs: live.estimated_wait_secs,
         id: QueueId::from(q.id),
         name: q.name,
         description: q.description,
@@ -103,8 +130,8 @@ pub fn queue_view(
         offer_timeout_secs: q.offer_timeout_secs,
         waiting: f.waiting,
         longest_wait_secs: f.longest_wait_secs,
-        analysts_online: online,
-        analysts_available: available,
+        analysts_online: live.online,
+        analysts_available: live.available,
         active_chats: f.active_chats,
         answered_today: f.answered_today,
         unanswered_today: f.unanswered_today,

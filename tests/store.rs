@@ -593,6 +593,7 @@ async fn a_batch_of_starts_is_stored_in_one_go(s: Store) {
         call_id: call_id.map(Into::into),
         call_ref: None,
         created_at: at(1),
+        skills: "[]".into(),
     };
     // Noah twice (two queues) in one statement; Emma in her own call; Fred naming Emma's call.
     let batch = [

@@ -14,6 +14,8 @@ pub struct Model {
     pub capacity: i32,
     /// `available` | `busy` | `away` | `offline` (schema default `offline`)
     pub status: String,
+    /// Skills and levels 1–5 as a JSON object, `{"french": 4}` (schema default `{}`).
+    pub skills: String,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

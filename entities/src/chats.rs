@@ -22,6 +22,10 @@ pub struct Model {
     pub end_reason: Option<String>,
     /// Highest message sequence number handed out (schema default 0).
     pub last_seq: i64,
+    /// Skills asked for, as a JSON array of `{"name","level"}` (schema default `[]`).
+    pub skills: String,
+    /// When the chat entered its current queue; null = at creation.
+    pub queued_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,17 @@ pub struct Model {
     pub sla_answer_secs: i32,
     pub max_wait_secs: i32,
     pub offer_timeout_secs: i32,
+    /// Skills a chat may ask for, as a JSON array of names (schema default `[]`).
+    pub skills: String,
+    /// Expansion steps as a JSON array of `{"after_secs","relax"}` (schema default `[]`).
+    pub expansion: String,
+    /// Overflow: after this many seconds in the queue a chat moves to `overflow_queue_id`.
+    pub overflow_after_secs: Option<i32>,
+    pub overflow_queue_id: Option<String>,
+    /// Most chats waiting before `start_chat` answers `queue_full` (0 = no limit).
+    pub max_waiting: i32,
+    /// Business hours as JSON (`ScheduleSpec`); null = always open.
+    pub schedule: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

@@ -10,6 +10,7 @@ mod m20261125_000004_drop_client_msg_index;
 mod m20261201_100001_create_webhooks;
 mod m20261201_110001_add_call_external_ref;
 mod m20261201_120001_create_attachments;
+mod m20261201_130001_add_routing_rules;
 mod m20261201_140001_add_supervision;
 mod m20261201_140002_create_chat_ratings;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_100001_create_webhooks::Migration),
             Box::new(m20261201_110001_add_call_external_ref::Migration),
             Box::new(m20261201_120001_create_attachments::Migration),
+            Box::new(m20261201_130001_add_routing_rules::Migration),
             Box::new(m20261201_140001_add_supervision::Migration),
             Box::new(m20261201_140002_create_chat_ratings::Migration),
         ]

@@ -149,13 +149,13 @@ impl Session {
             }),
             ClientFrame::StartChat(cmd) => {
                 let subject = cmd.subject.unwrap_or_default();
-                if let Err(err) = check_text("subject", &subject, MAX_SUBJECT_CHARS, true) {
-                    return reply.err(&err);
-                }
-                if let Err(err) = check_call_choice(cmd.call_id.as_deref(), cmd.call_ref.as_deref())
-                {
-                    return reply.err(&err);
-                }
+                // `not_found` comes before `bad_request` (§8.2): the router answers a bad
+                // subject or call choice only once it knows the queue.
+                let invalid = check_text("subject", &subject, MAX_SUBJECT_CHARS, true)
+                    .err()
+                    .or_else(|| {
+                        check_call_choice(cmd.call_id.as_deref(), cmd.call_ref.as_deref()).err()
+                    });
                 let Ok(queue_id) = QueueId::parse(cmd.queue_id.as_str()) else {
                     return reply.err(&AppError::not_found(format!("queue {}", cmd.queue_id)));
                 };
@@ -164,6 +164,8 @@ impl Session {
                     queue_id,
                     subject: subject.trim().to_string(),
                     call_id: cmd.call_id,
+                    skills: cmd.skills,
+                    invalid,
                     call_ref: cmd.call_ref,
                     reply,
                 });

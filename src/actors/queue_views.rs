@@ -27,8 +27,8 @@ pub async fn queue_views(
         .into_iter()
         .map(|q| {
             let f = figures.remove(&q.id).unwrap_or_default();
-            let p = presence.get(&q.id).copied().unwrap_or_default();
-            queue_view(q, f, p)
+            let live = presence.get(&q.id).cloned();
+            queue_view(q, f, live)
         })
         .collect())
 }

@@ -62,7 +62,13 @@ pub enum ChatChange {
     /// Given to an analyst (accepted, or routed automatically).
     Activate(Activation),
     /// Back to waiting in `queue_id`, without an analyst (transfer, or its analyst was lost).
-    Requeue { chat_id: String, queue_id: String },
+    /// `queued_at` is when it entered that queue; `skills` what it still asks there (JSON).
+    Requeue {
+        chat_id: String,
+        queue_id: String,
+        queued_at: DateTime<Utc>,
+        skills: String,
+    },
     /// Ended (`closed` or `unanswered`) with `last_seq` messages.
     End {
         chat_id: String,
@@ -364,8 +370,13 @@ async fn apply(
         activate(txn, &std::mem::take(&mut run)).await?;
         match change {
             ChatChange::Activate(_) => {}
-            ChatChange::Requeue { chat_id, queue_id } => {
-                chats::mark_waiting(txn, chat_id, queue_id).await?;
+            ChatChange::Requeue {
+                chat_id,
+                queue_id,
+                queued_at,
+                skills,
+            } => {
+                chats::mark_requeued(txn, chat_id, queue_id, *queued_at, Some(skills)).await?;
             }
             ChatChange::End {
                 chat_id,

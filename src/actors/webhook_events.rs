@@ -123,6 +123,8 @@ pub fn started(starts: &[ChatToStart], calls: &[Option<StartedCall>]) -> Vec<Out
             end_reason: None,
             position: None,
             last_seq: 0,
+            skills: crate::views::rules::chat_skills(&start.skills),
+            skills_relaxed: 0,
         };
         events.push(chat(
             WebhookEventType::ChatQueued,

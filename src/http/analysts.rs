@@ -1,6 +1,8 @@
 //! Analysts: the admin's `PUT /analysts/{id}` and `GET /analysts/{id}` (the analyst, a manager of
 //! one of their queues, or an admin).
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, get, patch, put, web};
 use entities::analysts;
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,8 @@ pub struct AnalystView {
     pub status: String,
     pub connected: bool,
     pub queues: Vec<Membership>,
+    /// Skills and their levels 1–5 (§8.1).
+    pub skills: BTreeMap<String, u8>,
 }
 
 /// One queue an analyst belongs to, and in which role.
@@ -58,6 +62,7 @@ pub async fn analyst_view(state: &AppState, a: analysts::Model) -> AppResult<Ana
         capacity: a.capacity,
         status: live.map_or(a.status, |(status, _)| status.as_str().to_string()),
         connected: live.is_some_and(|(_, connected)| connected),
+        skills: crate::views::rules::analyst_skills(&a.skills),
         queues,
     })
 }
@@ -139,6 +144,9 @@ pub struct PutAnalyst {
     capacity: i32,
     #[serde(default = "default_role")]
     role: AnalystRole,
+    /// Skills with levels 1–5, `{"french": 4}`; names use the id syntax.
+    #[serde(default)]
+    skills: BTreeMap<String, i64>,
 }
 
 fn default_capacity() -> i32 {
@@ -180,8 +188,10 @@ pub async fn put_analyst(
     if !(1..=100).contains(&b.capacity) {
         return Err(AppError::bad_request("capacity must be between 1 and 100"));
     }
+    let skills = check_skills(&b.skills)?;
     let (analyst, created) =
-        store::analysts::upsert(&state.db, &id, name, b.capacity, b.role).await?;
+        store::analysts::upsert_with_skills(&state.db, &id, name, b.capacity, b.role, Some(skills))
+            .await?;
     reload_directory(&state).await?;
     let view = analyst_view(&state, analyst).await?;
     let mut response = if created {
@@ -190,6 +200,25 @@ pub async fn put_analyst(
         HttpResponse::Ok()
     };
     Ok(response.json(view))
+}
+
+/// Checks an analyst's skills (names in the id syntax, levels 1–5) and returns them as stored.
+fn check_skills(skills: &BTreeMap<String, i64>) -> AppResult<String> {
+    let mut checked = BTreeMap::new();
+    for (name, level) in skills {
+        if !crate::domain::is_valid_id(name) {
+            return Err(AppError::bad_request(format!(
+                "skills: {name:?} is not a skill name (letters, digits, . _ @ -; up to 64)"
+            )));
+        }
+        let level = u8::try_from(*level)
+            .ok()
+            .filter(|l| crate::routing::skills::LEVELS.contains(l))
+            .ok_or_else(|| AppError::bad_request(format!("skills.{name}: level must be 1 to 5")))?;
+        checked.insert(name.clone(), level);
+    }
+    serde_json::to_string(&checked)
+        .map_err(|e| AppError::new(crate::error::ErrorCode::Internal, e.to_string()))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

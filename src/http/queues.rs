@@ -1,5 +1,9 @@
 //! Queues: `GET /queues`, `GET /queues/{id}` (QueueView with live figures) and the admin's
-//! `PUT /queues/{id}` that creates or replaces a queue's settings.
+//! `PUT /queues/{id}` that creates or replaces a queue's settings (its §8 routing rules are
+//! checked in `queue_rules`).
+
+#[path = "queue_rules.rs"]
+mod rules;
 
 use actix_web::{HttpResponse, get, patch, put, web};
 use entities::queues;
@@ -17,7 +21,7 @@ use crate::http::caller::Caller;
 use crate::http::parse_id;
 use crate::http::reload_directory;
 use crate::protocol::Person;
-use crate::protocol::QueueView;
+use crate::protocol::{ExpansionRule, OverflowRule, QueueView, ScheduleSpec};
 use crate::state::AppState;
 use crate::store;
 use crate::store::queues::QueueSpec;
@@ -106,6 +110,22 @@ pub struct PutQueue {
     #[serde(default, deserialize_with = "crate::http::body::opt_whole_i32")]
     #[schema(minimum = 1)]
     offer_timeout_secs: Option<i32>,
+    /// Skills a chat may ask for (§8.1).
+    #[serde(default)]
+    skills: Vec<String>,
+    /// Expansion steps, in increasing `after_secs` (§8.1).
+    #[serde(default)]
+    expansion: Vec<ExpansionRule>,
+    /// Overflow to another queue (§8.2); cycles are refused.
+    #[serde(default)]
+    overflow: Option<OverflowRule>,
+    /// Most chats waiting before `start_chat` answers `queue_full` (0 = no limit).
+    #[serde(default, deserialize_with = "crate::http::body::whole_i32")]
+    #[schema(minimum = 0)]
+    max_waiting: i32,
+    /// Business hours (§8.3); null = always open.
+    #[serde(default)]
+    schedule: Option<ScheduleSpec>,
 }
 
 fn yes() -> bool {
@@ -156,6 +176,7 @@ pub async fn put_queue(
         ("sla_answer_secs", b.sla_answer_secs, 1),
         ("max_wait_secs", b.max_wait_secs, 0),
         ("offer_timeout_secs", offer_timeout_secs, 1),
+        ("max_waiting", b.max_waiting, 0),
     ] {
         if value < min {
             return Err(AppError::bad_request(format!(
@@ -163,6 +184,7 @@ pub async fn put_queue(
             )));
         }
     }
+    let rules = rules::check(&state, &id, &b).await?;
     let spec = QueueSpec {
         name,
         description: b.description,
@@ -173,7 +195,8 @@ pub async fn put_queue(
         max_wait_secs: b.max_wait_secs,
         offer_timeout_secs,
     };
-    let (queue, created) = store::queues::upsert(&state.db, &id, spec).await?;
+    let (queue, created) =
+        store::queues::upsert_with_rules(&state.db, &id, spec, Some(rules)).await?;
     reload_directory(&state).await?;
     let mut views = queue_views(&state, vec![queue]).await?;
     let mut response = if created {

@@ -143,6 +143,9 @@ pub struct StartChatCmd {
     /// An existing call of this user to log the chat for; absent: a new call.
     #[serde(default)]
     pub call_id: Option<String>,
+    /// Skills asked for, each from the queue's list (§8.1); absent: none.
+    #[serde(default)]
+    pub skills: Vec<super::SkillRequest>,
     /// The host's ticket id (`external_ref`, at most 64 characters): the chat goes on this user's
     /// call with that ref, made when there is none. Not together with `call_id`.
     #[serde(default)]

@@ -29,6 +29,10 @@ pub enum OkResult {
         /// Its place as the reply leaves; null if it was answered at once.
         #[serde(deserialize_with = "required")]
         position: Option<usize>,
+        /// The first estimate of the wait in seconds; null when answered at once or when no
+        /// estimate can be made (§8.4).
+        #[serde(default)]
+        estimated_wait_secs: Option<u64>,
     },
     /// `send`, also for a repeated `client_msg_id`.
     Sent {

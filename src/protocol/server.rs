@@ -35,6 +35,10 @@ pub enum ServerFrame {
         code: ErrorCode,
         /// A sentence that names the problem.
         message: String,
+        /// For `queue_closed`: when the queue next opens, RFC 3339 (null if never); absent
+        /// for other codes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opens_at: Option<Option<String>>,
     },
     /// The first frame of a connection (§3.2).
     Hello(Hello),
@@ -52,6 +56,8 @@ pub enum ServerFrame {
         position: usize,
         /// Analysts of the queue now available.
         analysts_available: usize,
+        /// Estimated wait in seconds; null when no estimate can be made (§8.4).
+        estimated_wait_secs: Option<u64>,
     },
     /// To the user: an analyst took their chat.
     ChatAccepted {
@@ -68,6 +74,8 @@ pub enum ServerFrame {
         chat_id: ChatId,
         /// Its new place in the queue; null when it was offered at once.
         position: Option<usize>,
+        /// The queue it now waits in (another one after a transfer or an overflow).
+        queue_id: QueueId,
     },
     /// To the other side of a chat: someone is typing.
     Typing {
@@ -117,6 +125,17 @@ pub enum ServerFrame {
         /// Who turned it.
         by: Person,
         /// When, RFC 3339.
+        at: String,
+    },
+    /// To analysts of a queue: it opened or closed by its business hours (§8.3).
+    QueueHours {
+        /// The queue.
+        queue_id: QueueId,
+        /// Whether it is now inside its hours.
+        open_now: bool,
+        /// When that next changes, RFC 3339; null if never.
+        next_change_at: Option<String>,
+        /// When it changed, RFC 3339.
         at: String,
     },
     /// To one analyst: a chat is offered to them until `expires_at`.
@@ -198,6 +217,7 @@ impl ServerFrame {
             reference: reference.map(str::to_owned),
             code: err.code,
             message: err.message.clone(),
+            opens_at: err.opens_at.clone(),
         }
     }
 }
@@ -256,6 +276,8 @@ pub enum DequeueReason {
     Accepted,
     Unanswered,
     Transferred,
+    /// It moved to another queue by overflow (§8.2).
+    Overflow,
 }
 
 /// Why an offer is gone (`offer_revoked`).
@@ -265,6 +287,8 @@ pub enum RevokeReason {
     Timeout,
     Taken,
     Closed,
+    /// The chat moved to another queue by overflow (§8.2).
+    Overflow,
 }
 
 /// `{"type":"error","ref":...,"code":...,"message":...}`, encoded.

@@ -1,11 +1,13 @@
 //! The shapes frames are made of (contract §3.1): `Person`, `Actor`, `ChatSummary`, `Message` (with
 //! its `AttachmentRef`s, §12), and
-//! `QueueView` (contract §5, in analysts' `hello`),
+//! `QueueView` (contract §5, in analysts' `hello`), and the §8 routing rules' shapes
+//! (`SkillRequest`, `ExpansionRule`, `OverflowRule`, `ScheduleSpec`),
 //! shared by WebSocket frames and HTTP bodies.
 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role, Visibility};
+pub use crate::routing::hours::{HolidaySpec, ScheduleSpec};
 
 /// `{"id","name"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -58,6 +60,61 @@ pub struct ChatSummary {
     pub position: Option<usize>,
     /// The seq of its last stored message (0 for none).
     pub last_seq: i64,
+    /// Skills the user asked for (those its queue lists), §8.1.
+    #[serde(default)]
+    pub skills: Vec<SkillRequest>,
+    /// The expansion step in force (0 = none), §8.1.
+    #[serde(default)]
+    pub skills_relaxed: usize,
+}
+
+/// A skill asked for at a minimum level: `{"name","level"}` (§8.1).
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct SkillRequest {
+    /// A skill from the queue's list (id syntax).
+    pub name: String,
+    /// 1 to 5; default 1.
+    #[serde(default = "level_one")]
+    #[schema(minimum = 1, maximum = 5, default = 1)]
+    pub level: u8,
+}
+
+fn level_one() -> u8 {
+    1
+}
+
+/// What an expansion step relaxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RelaxKind {
+    /// Any level ≥ 1 of the requested skills.
+    Level,
+    /// Skills ignored.
+    All,
+}
+
+/// One expansion step of a queue: `{"after_secs","relax"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpansionRule {
+    /// Seconds in the queue before the step begins.
+    pub after_secs: u64,
+    /// What it relaxes.
+    pub relax: RelaxKind,
+}
+
+/// A queue's overflow: `{"after_secs","queue_id"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverflowRule {
+    /// Seconds in the queue before a chat moves (at least 1).
+    pub after_secs: u64,
+    /// The queue it moves to.
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
 }
 
 /// A stored chat message (contract §3.1); its `type` is always `message`, so it is a whole frame
@@ -139,6 +196,22 @@ pub struct QueueView {
     pub answered_today: u64,
     pub unanswered_today: u64,
     pub service_level: Option<f64>,
+    /// Skills a chat may ask for here (§8.1).
+    pub skills: Vec<String>,
+    /// Expansion steps, ordered by `after_secs` (§8.1).
+    pub expansion: Vec<ExpansionRule>,
+    /// Where chats overflow to, or null (§8.2).
+    pub overflow: Option<OverflowRule>,
+    /// Most chats waiting before `start_chat` answers `queue_full` (0 = no limit).
+    pub max_waiting: i32,
+    /// Business hours, or null for always open (§8.3).
+    pub schedule: Option<ScheduleSpec>,
+    /// Inside its business hours now (true without a schedule).
+    pub open_now: bool,
+    /// RFC 3339: when `open_now` next changes; null if never.
+    pub next_change_at: Option<String>,
+    /// Estimated wait in seconds of a chat starting now; null when none can be made (§8.4).
+    pub estimated_wait_secs: Option<u64>,
     /// Share of today's end-of-chat ratings that scored 4 or 5; null when there were none.
     pub csat_today: Option<f64>,
 }

@@ -12,7 +12,7 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<analy
     Ok(analysts::Entity::find_by_id(id.to_string()).one(db).await?)
 }
 
-/// Creates or replaces an analyst's name, capacity and role (their status is kept); `true` when
+/// Creates or replaces an analyst's name, capacity and role (their skills and status is kept); `true` when
 /// created. One atomic statement, so concurrent provisioning never deadlocks on SQLite's lock.
 pub async fn upsert(
     db: &impl ConnectionTrait,
@@ -21,6 +21,20 @@ pub async fn upsert(
     capacity: i32,
     role: AnalystRole,
 ) -> AppResult<(analysts::Model, bool)> {
+    upsert_with_skills(db, id, name, capacity, role, None).await
+}
+
+/// Like `upsert`, also replacing the analyst's skills (JSON, checked by the caller) when given,
+/// in the same one statement.
+pub async fn upsert_with_skills(
+    db: &impl ConnectionTrait,
+    id: &str,
+    name: String,
+    capacity: i32,
+    role: AnalystRole,
+    skills: Option<String>,
+) -> AppResult<(analysts::Model, bool)> {
+    let replace_skills = skills.is_some();
     let created = find(db, id).await?.is_none();
     let now = Utc::now();
     let model = analysts::ActiveModel {
@@ -29,6 +43,7 @@ pub async fn upsert(
         capacity: Set(capacity),
         role: Set(role.as_str().to_string()),
         status: Set(AnalystStatus::Offline.as_str().to_string()),
+        skills: Set(skills.unwrap_or_else(|| "{}".into())),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -36,7 +51,11 @@ pub async fn upsert(
     analysts::Entity::insert(model)
         .on_conflict(
             OnConflict::column(C::Id)
-                .update_columns([C::Name, C::Capacity, C::Role, C::UpdatedAt])
+                .update_columns(
+                    [C::Name, C::Capacity, C::Role, C::UpdatedAt]
+                        .into_iter()
+                        .chain(replace_skills.then_some(C::Skills)),
+                )
                 .to_owned(),
         )
         .exec_without_returning(db)

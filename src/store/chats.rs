@@ -32,11 +32,11 @@ pub struct NewChat {
 }
 
 pub async fn insert(db: &impl ConnectionTrait, chat: NewChat) -> AppResult<chats::Model> {
-    Ok(new_chat(chat).insert(db).await?)
+    Ok(new_chat(chat, "[]".into()).insert(db).await?)
 }
 
-/// The row of a new, waiting chat.
-fn new_chat(chat: NewChat) -> chats::ActiveModel {
+/// The row of a new, waiting chat asking `skills` (JSON).
+fn new_chat(chat: NewChat, skills: String) -> chats::ActiveModel {
     chats::ActiveModel {
         id: Set(chat.id),
         queue_id: Set(chat.queue_id),
@@ -50,6 +50,8 @@ fn new_chat(chat: NewChat) -> chats::ActiveModel {
         ended_at: Set(None),
         end_reason: Set(None),
         last_seq: Set(0),
+        skills: Set(skills),
+        queued_at: Set(Some(chat.created_at)),
     }
 }
 
@@ -104,10 +106,23 @@ pub async fn mark_all_active(
 /// The chat goes back to waiting (in `queue_id`, maybe a transfer) without an analyst;
 /// `accepted_at` keeps the first acceptance.
 pub async fn mark_waiting(db: &impl ConnectionTrait, id: &str, queue_id: &str) -> AppResult<()> {
+    mark_requeued(db, id, queue_id, Utc::now(), None).await
+}
+
+/// Back to waiting in `queue_id`, entered at `queued_at`, asking `skills` (JSON) when given.
+pub async fn mark_requeued(
+    db: &impl ConnectionTrait,
+    id: &str,
+    queue_id: &str,
+    queued_at: DateTime<Utc>,
+    skills: Option<&str>,
+) -> AppResult<()> {
     let changes = chats::ActiveModel {
         state: Set(ChatState::Waiting.as_str().to_string()),
         queue_id: Set(queue_id.to_string()),
         analyst_id: Set(None),
+        queued_at: Set(Some(queued_at)),
+        skills: skills.map_or(sea_orm::ActiveValue::NotSet, |s| Set(s.to_string())),
         ..Default::default()
     };
     update_one(db, id, changes).await
@@ -282,6 +297,8 @@ pub struct ChatToStart {
     /// The host's ticket id to file the chat under (never together with `call_id`).
     pub call_ref: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Skills asked for, as JSON (`[{"name","level"}]`).
+    pub skills: String,
 }
 
 /// Stores a batch of `start_chat`s in one transaction (all or, on error, none) with multi-row
@@ -392,14 +409,17 @@ pub async fn start_all_reported(
         .zip(&outcomes)
         .filter_map(|(s, outcome)| {
             let call_id = outcome.as_ref().ok()?;
-            Some(new_chat(NewChat {
-                id: s.chat_id.clone(),
-                queue_id: s.queue_id.clone(),
-                user_id: s.user_id.clone(),
-                call_id: call_id.clone(),
-                subject: s.subject.clone(),
-                created_at: s.created_at,
-            }))
+            Some(new_chat(
+                NewChat {
+                    id: s.chat_id.clone(),
+                    queue_id: s.queue_id.clone(),
+                    user_id: s.user_id.clone(),
+                    call_id: call_id.clone(),
+                    subject: s.subject.clone(),
+                    created_at: s.created_at,
+                },
+                s.skills.clone(),
+            ))
         })
         .collect();
     if !chats.is_empty() {

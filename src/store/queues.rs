@@ -27,6 +27,33 @@ pub struct QueueSpec {
     pub offer_timeout_secs: i32,
 }
 
+/// A queue's §8 routing rules as stored (checked by the caller).
+#[derive(Debug, Clone)]
+pub struct QueueRules {
+    /// Skill names a chat may ask for (JSON array).
+    pub skills: String,
+    /// Expansion steps (JSON array).
+    pub expansion: String,
+    /// Overflow: (after secs, target queue).
+    pub overflow: Option<(i32, String)>,
+    pub max_waiting: i32,
+    /// Business hours (JSON), or none.
+    pub schedule: Option<String>,
+}
+
+impl QueueRules {
+    /// No skills, steps, overflow, limit or hours.
+    pub fn none() -> Self {
+        QueueRules {
+            skills: "[]".into(),
+            expansion: "[]".into(),
+            overflow: None,
+            max_waiting: 0,
+            schedule: None,
+        }
+    }
+}
+
 /// Creates or replaces a queue; `true` when it was created. One atomic statement (insert, or
 /// update on conflict), so concurrent provisioning never deadlocks on SQLite's write lock.
 pub async fn upsert(
@@ -34,8 +61,21 @@ pub async fn upsert(
     id: &str,
     spec: QueueSpec,
 ) -> AppResult<(queues::Model, bool)> {
+    upsert_with_rules(db, id, spec, None).await
+}
+
+/// Like `upsert`, also replacing the queue's routing rules when given (a new queue without them
+/// gets none), in the same one statement.
+pub async fn upsert_with_rules(
+    db: &impl ConnectionTrait,
+    id: &str,
+    spec: QueueSpec,
+    rules: Option<QueueRules>,
+) -> AppResult<(queues::Model, bool)> {
     let created = find(db, id).await?.is_none();
     let now = Utc::now();
+    let replace_rules = rules.is_some();
+    let r = rules.unwrap_or_else(QueueRules::none);
     let model = queues::ActiveModel {
         id: Set(id.to_string()),
         name: Set(spec.name),
@@ -46,26 +86,39 @@ pub async fn upsert(
         sla_answer_secs: Set(spec.sla_answer_secs),
         max_wait_secs: Set(spec.max_wait_secs),
         offer_timeout_secs: Set(spec.offer_timeout_secs),
+        skills: Set(r.skills),
+        expansion: Set(r.expansion),
+        overflow_after_secs: Set(r.overflow.as_ref().map(|o| o.0)),
+        overflow_queue_id: Set(r.overflow.map(|o| o.1)),
+        max_waiting: Set(r.max_waiting),
+        schedule: Set(r.schedule),
         created_at: Set(now),
         updated_at: Set(now),
     };
     use queues::Column as C;
+    let mut columns = vec![
+        C::Name,
+        C::Description,
+        C::Enabled,
+        C::Routing,
+        C::Priority,
+        C::SlaAnswerSecs,
+        C::MaxWaitSecs,
+        C::OfferTimeoutSecs,
+        C::UpdatedAt,
+    ];
+    if replace_rules {
+        columns.extend([
+            C::Skills,
+            C::Expansion,
+            C::OverflowAfterSecs,
+            C::OverflowQueueId,
+            C::MaxWaiting,
+            C::Schedule,
+        ]);
+    }
     queues::Entity::insert(model)
-        .on_conflict(
-            OnConflict::column(C::Id)
-                .update_columns([
-                    C::Name,
-                    C::Description,
-                    C::Enabled,
-                    C::Routing,
-                    C::Priority,
-                    C::SlaAnswerSecs,
-                    C::MaxWaitSecs,
-                    C::OfferTimeoutSecs,
-                    C::UpdatedAt,
-                ])
-                .to_owned(),
-        )
+        .on_conflict(OnConflict::column(C::Id).update_columns(columns).to_owned())
         .exec_without_returning(db)
         .await?;
     let saved = find(db, id)

@@ -55,13 +55,17 @@ pub struct Activate {
     pub reply: Option<Reply>,
 }
 
-/// The chat goes back to waiting (transfer, or its analyst was lost).
+/// The chat goes back to waiting (transfer, its analyst was lost, or overflow to another queue).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Requeue {
     pub change: ChangeId,
     pub queue_id: QueueId,
     pub position: Option<usize>,
+    /// When it entered `queue_id` (expansion and overflow count from here).
+    pub queued_at: DateTime<Utc>,
+    /// The skills it still asks there, as stored (JSON).
+    pub skills: String,
     /// The transferring analyst's session; `None` when the analyst was lost.
     pub reply: Option<Reply>,
 }
@@ -322,6 +326,8 @@ impl ChatActor {
             ChatChange::Requeue {
                 chat_id: self.facts.id.to_string(),
                 queue_id: msg.queue_id.to_string(),
+                queued_at: msg.queued_at,
+                skills: msg.skills.clone(),
             },
             webhook_events::chat(kind, chat, Utc::now()),
         );
@@ -331,6 +337,7 @@ impl ChatActor {
                     act.facts.state = ChatState::Waiting;
                     act.facts.analyst = None;
                     act.facts.queue_id = msg.queue_id.clone();
+                    act.facts.skills = crate::views::rules::chat_skills(&msg.skills);
                     let chat_id = act.facts.id;
                     if let Some(reply) = &msg.reply {
                         reply.ok(OkResult::Chat { chat_id });
@@ -338,6 +345,7 @@ impl ChatActor {
                     let frame = ServerFrame::ChatRequeued {
                         chat_id,
                         position: msg.position,
+                        queue_id: msg.queue_id.clone(),
                     };
                     act.deps.delivery.send(&act.user(), &frame.encode());
                     act.tell_router(msg.change, true);

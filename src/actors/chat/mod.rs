@@ -86,6 +86,8 @@ pub struct ChatFacts {
     pub state: ChatState,
     pub created_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
+    /// Skills asked for (§8.1).
+    pub skills: Vec<crate::protocol::SkillRequest>,
 }
 
 /// A message with its seq, waiting for its commit.
@@ -270,6 +272,9 @@ impl ChatActor {
             end_reason: None,
             position,
             last_seq: self.committed(),
+            skills: self.facts.skills.clone(),
+            // The router's summaries carry the step in force; the chat's own say none.
+            skills_relaxed: 0,
         }
     }
 

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use actix::prelude::*;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::Router;
 use super::pending::Announce;
@@ -15,9 +15,11 @@ use crate::actors::chat::Requeue;
 use crate::actors::hub::Reply;
 use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId, Role, UserId};
 use crate::error::{AppError, ErrorCode};
-use crate::protocol::{Actor as ActorRef, OkResult, Person, ServerFrame};
-use crate::routing::{ChatId, ChatRoute, Place};
+use crate::protocol::{Actor as ActorRef, OkResult, Person, ServerFrame, SkillRequest};
+use crate::routing::skills::LEVELS;
+use crate::routing::{ChatId, ChatRoute, Place, SkillAsk};
 use crate::timefmt::rfc3339;
+use crate::views::rules::asks_json;
 
 /// `start_chat` from a user.
 #[derive(Message)]
@@ -27,6 +29,10 @@ pub struct StartChat {
     pub queue_id: QueueId,
     pub subject: String,
     pub call_id: Option<String>,
+    /// Skills asked for (checked here against the queue's list).
+    pub skills: Vec<SkillRequest>,
+    /// What the session found wrong with the command, answered once the queue is known.
+    pub invalid: Option<AppError>,
     /// The host's ticket id to file the chat under.
     pub call_ref: Option<String>,
     pub reply: Reply,
@@ -36,25 +42,11 @@ impl Handler<StartChat> for Router {
     type Result = ();
 
     fn handle(&mut self, msg: StartChat, ctx: &mut Context<Self>) {
-        let Some(queue) = self.core.queues.get(msg.queue_id.as_str()) else {
-            return msg
-                .reply
-                .err(&AppError::not_found(format!("queue {}", msg.queue_id)));
+        let asks = match self.check_start(&msg) {
+            Ok(asks) => asks,
+            Err(err) => return msg.reply.err(&err),
         };
-        if !queue.config.enabled {
-            let text = format!("{} is offline", queue.config.name);
-            return msg.reply.err(&AppError::new(ErrorCode::QueueOffline, text));
-        }
         let key = (UserId::from(msg.user.id.as_str()), msg.queue_id.clone());
-        let open_here = self
-            .core
-            .chats_of_user(&msg.user.id)
-            .any(|c| c.queue_id == msg.queue_id);
-        if open_here || self.starting.contains(&key) {
-            return msg.reply.err(&AppError::conflict(
-                "you already have an open chat in this queue",
-            ));
-        }
         self.starting.insert(key);
         let StartChat {
             user,
@@ -63,6 +55,7 @@ impl Handler<StartChat> for Router {
             call_id,
             call_ref,
             reply,
+            ..
         } = msg;
         let start = PendingStart {
             chat_id: ChatId::new(),
@@ -71,10 +64,90 @@ impl Handler<StartChat> for Router {
             queue_id,
             subject,
             call_id,
+            skills: asks,
             call_ref,
             reply,
         };
         self.queue_start(start, ctx);
+    }
+}
+
+impl Router {
+    /// `start_chat`'s checks in the contract's order (§8.2): `not_found`, `bad_request`,
+    /// `queue_offline`, `queue_closed`, `queue_full`, `conflict`. Returns the skills asked.
+    fn check_start(&self, msg: &StartChat) -> Result<Vec<SkillAsk>, AppError> {
+        let queue = self
+            .core
+            .queues
+            .get(msg.queue_id.as_str())
+            .ok_or_else(|| AppError::not_found(format!("queue {}", msg.queue_id)))?;
+        if let Some(err) = &msg.invalid {
+            return Err(err.clone());
+        }
+        let mut asks = Vec::with_capacity(msg.skills.len());
+        for (i, s) in msg.skills.iter().enumerate() {
+            if !queue.config.skills.contains(&s.name) {
+                return Err(AppError::bad_request(format!(
+                    "skills[{i}].name: {} does not offer {:?}",
+                    queue.config.name, s.name
+                )));
+            }
+            if !LEVELS.contains(&s.level) {
+                return Err(AppError::bad_request(format!(
+                    "skills[{i}].level: must be 1 to 5"
+                )));
+            }
+            if asks.iter().any(|a: &SkillAsk| a.name == s.name) {
+                return Err(AppError::bad_request(format!(
+                    "skills[{i}].name: {:?} asked twice",
+                    s.name
+                )));
+            }
+            asks.push(SkillAsk {
+                name: s.name.clone(),
+                level: s.level,
+            });
+        }
+        if !queue.config.enabled {
+            let text = format!("{} is offline", queue.config.name);
+            return Err(AppError::new(ErrorCode::QueueOffline, text));
+        }
+        let hours = self.hours_state(&msg.queue_id);
+        if !hours.open_now {
+            return Err(AppError::queue_closed(
+                format!("{} is closed", queue.config.name),
+                hours.next_change_at.map(rfc3339),
+            ));
+        }
+        let max = queue.config.max_waiting;
+        let full = max > 0 && {
+            let starting = self
+                .starting
+                .iter()
+                .filter(|(_, q)| *q == msg.queue_id)
+                .count();
+            queue.waiting_len() + starting >= max
+        };
+        if full {
+            return Err(AppError::new(
+                ErrorCode::QueueFull,
+                format!(
+                    "{} has {max} chats waiting: try again later",
+                    queue.config.name
+                ),
+            ));
+        }
+        let key = (UserId::from(msg.user.id.as_str()), msg.queue_id.clone());
+        let open_here = self
+            .core
+            .chats_of_user(&msg.user.id)
+            .any(|c| c.queue_id == msg.queue_id);
+        if open_here || self.starting.contains(&key) {
+            return Err(AppError::conflict(
+                "you already have an open chat in this queue",
+            ));
+        }
+        Ok(asks)
     }
 }
 
@@ -274,9 +347,15 @@ impl Router {
         reply: Option<Reply>,
     ) {
         let position = self.core.position(chat);
-        let Some(queue_id) = self.core.chats.get(&chat).map(|r| r.queue_id.clone()) else {
+        let Some((queue_id, entered_ms, skills)) = self
+            .core
+            .chats
+            .get(&chat)
+            .map(|r| (r.queue_id.clone(), r.entered_ms, asks_json(&r.skills)))
+        else {
             return;
         };
+        let queued_at = DateTime::from_timestamp_millis(entered_ms).unwrap_or_else(Utc::now);
         let Some(meta) = self.chats.get_mut(&chat) else {
             return;
         };
@@ -288,6 +367,8 @@ impl Router {
             change,
             queue_id: queue_id.clone(),
             position,
+            queued_at,
+            skills,
             reply,
         });
     }

@@ -16,12 +16,14 @@ use super::{ChatMeta, Router};
 use crate::actors::chat::{ChatActor, ChatFacts, KEPT_IN_MEMORY, SentIds};
 use crate::actors::hub::Who;
 use crate::actors::queue::QueueActor;
-use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, RoutingMode, UserId};
+use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, UserId};
 use crate::error::AppError;
 use crate::protocol::{Message, Person};
-use crate::routing::{ChatId, QueueConfig};
+use crate::routing::hours::Schedule;
+use crate::routing::{ChatId, Entry};
 use crate::store;
 use crate::views;
+use crate::views::rules;
 
 /// (Re)loads the directory; the first load also restores the open chats.
 #[derive(Message)]
@@ -129,17 +131,11 @@ impl Handler<LoadDirectory> for Router {
 
 impl Router {
     fn apply_directory(&mut self, loaded: &Loaded, first: bool) {
+        let mut schedules = HashMap::new();
         for q in &loaded.queues {
-            self.core.upsert_queue(QueueConfig {
-                id: QueueId::from(q.id.as_str()),
-                name: q.name.clone(),
-                enabled: q.enabled,
-                routing: q.routing.parse().unwrap_or(RoutingMode::Manual),
-                priority: q.priority,
-                max_wait_secs: i64::from(q.max_wait_secs),
-                offer_timeout_secs: u64::try_from(q.offer_timeout_secs).unwrap_or(1).max(1),
-                ..QueueConfig::new(&q.id, &q.name, RoutingMode::Manual)
-            });
+            self.core.upsert_queue(rules::queue_config(q));
+            let schedule = rules::schedule(q).and_then(|spec| Schedule::compile(&spec).ok());
+            schedules.insert(QueueId::from(q.id.as_str()), schedule);
             let delivery = self.deps.delivery.clone();
             self.queue_actors
                 .entry(QueueId::from(q.id.as_str()))
@@ -149,6 +145,8 @@ impl Router {
             let new = !self.core.analysts.contains_key(a.id.as_str());
             self.core
                 .upsert_analyst(&a.id, &a.name, usize::try_from(a.capacity).unwrap_or(1));
+            self.core
+                .set_skills(&a.id, rules::analyst_skills(&a.skills));
             if first && new {
                 // Statuses survive a restart for the grace period; `restore` starts the timers.
                 if let Some(state) = self.core.analysts.get_mut(a.id.as_str()) {
@@ -169,6 +167,7 @@ impl Router {
         for (queue_id, set) in members {
             self.core.set_members(queue_id, set);
         }
+        self.set_schedules(schedules);
     }
 
     /// Brings back the chats that were open when the engine stopped; nobody is connected yet, so
@@ -207,9 +206,16 @@ impl Router {
                     absent.insert(Who::Staff(AnalystId::from(a.id.as_str())));
                 }
                 None => {
+                    // Back in its queue as it was stored: its place by age, and its timed
+                    // rules counted from when it entered (applied by the next tick).
+                    let entry = Entry {
+                        created_ms,
+                        entered_ms: chat.queued_at.unwrap_or(chat.created_at).timestamp_millis(),
+                        skills: rules::asks(&rules::chat_skills(&chat.skills)),
+                    };
                     if self
                         .core
-                        .enqueue(id, &chat.queue_id, &chat.user_id, created_ms)
+                        .enqueue_entry(id, &chat.queue_id, &chat.user_id, entry)
                         .is_err()
                     {
                         continue;
@@ -235,6 +241,7 @@ impl Router {
                 },
                 created_at: chat.created_at,
                 accepted_at: chat.accepted_at,
+                skills: rules::chat_skills(&chat.skills),
             };
             let seq = Arc::new(AtomicI64::new(last_seq));
             let actor = ChatActor::new(facts, self.chat_deps(), seq.clone(), recent, sent_ids)

@@ -9,6 +9,7 @@
 //! `queries` (what HTTP reads), `directory` (loading queues, analysts and the open chats at
 //! start), `pending` (changes waiting for their commit).
 
+mod clock;
 mod commands;
 mod directory;
 mod ops;
@@ -103,6 +104,10 @@ pub struct Router {
     dirty: BTreeSet<QueueId>,
     /// Whether the directory has been loaded once (statuses start offline then).
     loaded: bool,
+    /// Queues with business hours, and whether each is open now.
+    hours: HashMap<QueueId, clock::QueueHours>,
+    /// The one timer for the earliest timed change.
+    wake: clock::Wake,
     /// Changes sent to chat actors and not yet stored, by chat, oldest first.
     pending: HashMap<ChatId, std::collections::VecDeque<pending::Pending>>,
     /// Counter for change ids.
@@ -115,8 +120,15 @@ pub struct Router {
 impl Router {
     /// A router whose chat actors answer to `me` (its own address: `Router::create`).
     pub fn new(deps: RouterDeps, me: Recipient<ChatChanged>) -> Self {
+        let routing = &deps.settings.routing;
+        let core = Core::with_rules(
+            i64::try_from(routing.priority_aging_secs * 1000).unwrap_or(0),
+            i64::try_from(routing.overflow_retry_secs * 1000).unwrap_or(5000),
+        );
         Router {
-            core: Core::default(),
+            core,
+            hours: HashMap::new(),
+            wake: clock::Wake::default(),
             chats: HashMap::new(),
             queue_actors: HashMap::new(),
             starting: BTreeSet::new(),
@@ -170,6 +182,8 @@ impl Router {
             end_reason: None,
             position: self.core.position(chat),
             last_seq: meta.last_seq.load(Ordering::Acquire),
+            skills: crate::views::rules::requests(&route.skills),
+            skills_relaxed: route.relaxed,
         })
     }
 
@@ -414,6 +428,13 @@ impl Router {
             return;
         };
         let queue_id = route.queue_id.clone();
+        if route.state == ChatState::Active
+            && let Some(accepted) = meta.accepted_at
+        {
+            let secs = (Utc::now() - accepted).num_seconds().max(0);
+            self.core
+                .record_handle(&queue_id, u64::try_from(secs).unwrap_or(0));
+        }
         let mut announce = Vec::new();
         if route.state.is_waiting() && meta.announced {
             announce.push(pending::Announce::Unlisted(
@@ -461,13 +482,16 @@ impl Router {
                 .filter_map(|c| self.core.chats.get(&c).map(|r| (c, r.user_id.clone())))
                 .collect();
             let analysts_available = self.core.analysts_available(&queue_id);
+            let estimator = self.core.estimator(&queue_id);
             if let Some(q) = self.queue_actors.get(&queue_id) {
                 q.do_send(Waiting {
                     order,
                     analysts_available,
+                    estimator,
                 });
             }
         }
+        self.rearm(ctx);
     }
 
     /// Starts the chat actor for an open chat and files it in the directory.
@@ -502,40 +526,5 @@ impl Actor for Router {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(MAILBOX);
-        ctx.run_interval(Duration::from_secs(1), |act, ctx| {
-            act.expire_long_waits(ctx)
-        });
-    }
-}
-
-impl Router {
-    /// Ends chats that waited past their queue's `max_wait_secs`.
-    fn expire_long_waits(&mut self, ctx: &mut Context<Self>) {
-        let now_ms = Utc::now().timestamp_millis();
-        let mut expired = Vec::new();
-        for queue in self
-            .core
-            .queues
-            .values()
-            .filter(|q| q.config.max_wait_secs > 0)
-        {
-            let limit = queue.config.max_wait_secs * 1000;
-            for chat in queue.waiting() {
-                if self
-                    .core
-                    .chats
-                    .get(&chat)
-                    .is_some_and(|r| now_ms - r.created_ms > limit)
-                {
-                    expired.push(chat);
-                }
-            }
-        }
-        for chat in &expired {
-            self.end_chat(*chat, EndReason::MaxWait, None, None);
-        }
-        if !expired.is_empty() {
-            self.after_change(ctx);
-        }
     }
 }

@@ -11,11 +11,12 @@ use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId};
 use crate::ops::{OpsSnapshot, QueueLive};
 use crate::protocol::Person;
 use crate::routing::ChatId;
-use crate::views::LiveChat;
+use crate::timefmt::rfc3339;
+use crate::views::{LiveChat, QueueLiveView};
 
-/// Per queue: (analysts online, analysts available).
+/// Per queue: analysts online and available, business hours and the estimate for a new chat.
 #[derive(Message)]
-#[rtype(result = "HashMap<String, (u64, u64)>")]
+#[rtype(result = "HashMap<String, QueueLiveView>")]
 pub struct QueuePresence;
 
 impl Handler<QueuePresence> for Router {
@@ -34,7 +35,15 @@ impl Handler<QueuePresence> for Router {
                     online += 1;
                     available += u64::from(a.status == AnalystStatus::Available);
                 }
-                (q.config.id.to_string(), (online, available))
+                let hours = self.hours_state(&q.config.id);
+                let live = QueueLiveView {
+                    online,
+                    available,
+                    open_now: hours.open_now,
+                    next_change_at: hours.next_change_at.map(rfc3339),
+                    estimated_wait_secs: self.core.estimate_new(&q.config.id),
+                };
+                (q.config.id.to_string(), live)
             })
             .collect();
         MessageResult(out)
@@ -62,6 +71,7 @@ impl Handler<LiveChats> for Router {
                         position: s.position,
                         analyst: s.analyst,
                         last_seq: s.last_seq,
+                        skills_relaxed: s.skills_relaxed,
                     },
                 ))
             })

@@ -21,9 +21,10 @@ use crate::actors::hub::Reply;
 use crate::actors::store_writer::{StoreStarts, committed};
 use crate::domain::{ChatState, QueueId, UserId};
 use crate::protocol::{OkResult, Person};
-use crate::routing::ChatId;
+use crate::routing::{ChatId, Entry, SkillAsk};
 use crate::store::calls::CallOutcome;
 use crate::store::chats::ChatToStart;
+use crate::views::rules::{asks_json, requests};
 
 /// Most starts stored in one transaction.
 const MAX_BATCH: usize = 500;
@@ -36,6 +37,8 @@ pub struct PendingStart {
     pub queue_id: QueueId,
     pub subject: String,
     pub call_id: Option<String>,
+    /// Skills asked for, checked against the queue's list.
+    pub skills: Vec<SkillAsk>,
     /// The host's ticket id to file the chat under.
     pub call_ref: Option<String>,
     pub reply: Reply,
@@ -73,6 +76,7 @@ impl Router {
                 call_id: p.call_id.clone(),
                 call_ref: p.call_ref.clone(),
                 created_at: p.created_at,
+                skills: asks_json(&p.skills),
             })
             .collect();
         self.starts.storing = true;
@@ -110,6 +114,7 @@ impl Router {
                 queue_id,
                 subject,
                 call_id: _,
+                skills,
                 call_ref: _,
                 reply,
             } = start;
@@ -122,10 +127,12 @@ impl Router {
                     continue;
                 }
             };
-            if let Err(err) =
-                self.core
-                    .enqueue(chat_id, &queue_id, &user.id, created_at.timestamp_millis())
-            {
+            let entry = Entry {
+                created_ms: created_at.timestamp_millis(),
+                entered_ms: created_at.timestamp_millis(),
+                skills: skills.clone(),
+            };
+            if let Err(err) = self.core.enqueue_entry(chat_id, &queue_id, &user.id, entry) {
                 reply.err(&err);
                 continue;
             }
@@ -139,6 +146,7 @@ impl Router {
                 state: ChatState::Waiting,
                 created_at,
                 accepted_at: None,
+                skills: requests(&skills),
             };
             let last_seq = Arc::new(AtomicI64::new(0));
             let actor = ChatActor::new(
@@ -168,10 +176,12 @@ impl Router {
         let decisions = self.core.route();
         for (chat_id, call_id, reply) in queued {
             let position = self.core.position(chat_id);
+            let estimated_wait_secs = self.core.estimate(chat_id);
             reply.ok(OkResult::Started {
                 chat_id,
                 call_id,
                 position,
+                estimated_wait_secs,
             });
             if position.is_some() {
                 self.chat_queued(chat_id);

@@ -14,8 +14,9 @@ fn events_have_the_contract_shape() {
                 chat_id: chat_id(),
                 position: 2,
                 analysts_available: 1,
+                estimated_wait_secs: Some(45),
             },
-            json!({"type": "queue_position", "chat_id": CHAT, "position": 2, "analysts_available": 1}),
+            json!({"type": "queue_position", "chat_id": CHAT, "position": 2, "analysts_available": 1, "estimated_wait_secs": 45}),
         ),
         (
             ServerFrame::ChatAccepted {
@@ -29,15 +30,26 @@ fn events_have_the_contract_shape() {
             ServerFrame::ChatRequeued {
                 chat_id: chat_id(),
                 position: Some(1),
+                queue_id: "tier2".into(),
             },
-            json!({"type": "chat_requeued", "chat_id": CHAT, "position": 1}),
+            json!({"type": "chat_requeued", "chat_id": CHAT, "position": 1, "queue_id": "tier2"}),
         ),
         (
             ServerFrame::ChatRequeued {
                 chat_id: chat_id(),
                 position: None,
+                queue_id: "it".into(),
             },
-            json!({"type": "chat_requeued", "chat_id": CHAT, "position": null}),
+            json!({"type": "chat_requeued", "chat_id": CHAT, "position": null, "queue_id": "it"}),
+        ),
+        (
+            ServerFrame::QueueHours {
+                queue_id: "it".into(),
+                open_now: false,
+                next_change_at: Some(AT.into()),
+                at: AT.into(),
+            },
+            json!({"type": "queue_hours", "queue_id": "it", "open_now": false, "next_change_at": AT, "at": AT}),
         ),
         (ServerFrame::Message(message()), message_json()),
         (

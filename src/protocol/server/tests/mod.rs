@@ -43,6 +43,11 @@ pub(super) fn summary() -> ChatSummary {
         end_reason: None,
         position: Some(2),
         last_seq: 0,
+        skills: vec![crate::protocol::SkillRequest {
+            name: "french".into(),
+            level: 3,
+        }],
+        skills_relaxed: 1,
     }
 }
 
@@ -54,6 +59,7 @@ pub(super) fn summary_json() -> Value {
         "subject": "printer", "call_id": "c1", "created_at": AT,
         "accepted_at": null, "ended_at": null, "end_reason": null,
         "position": 2, "last_seq": 0,
+        "skills": [{"name": "french", "level": 3}], "skills_relaxed": 1,
     })
 }
 
@@ -103,6 +109,20 @@ pub(super) fn queue_view() -> QueueView {
         answered_today: 0,
         unanswered_today: 0,
         service_level: None,
+        skills: vec!["french".into()],
+        expansion: vec![crate::protocol::ExpansionRule {
+            after_secs: 30,
+            relax: crate::protocol::RelaxKind::All,
+        }],
+        overflow: Some(crate::protocol::OverflowRule {
+            after_secs: 60,
+            queue_id: "tier2".into(),
+        }),
+        max_waiting: 10,
+        schedule: None,
+        open_now: false,
+        next_change_at: Some(AT.into()),
+        estimated_wait_secs: Some(90),
         csat_today: None,
     }
 }
@@ -113,6 +133,9 @@ pub(super) fn queue_view_json() -> Value {
         "priority": 0, "sla_answer_secs": 60, "max_wait_secs": 0, "offer_timeout_secs": 30,
         "waiting": 1, "longest_wait_secs": 5, "analysts_online": 1, "analysts_available": 0,
         "active_chats": 0, "answered_today": 0, "unanswered_today": 0, "service_level": null,
+        "skills": ["french"], "expansion": [{"after_secs": 30, "relax": "all"}],
+        "overflow": {"after_secs": 60, "queue_id": "tier2"}, "max_waiting": 10, "schedule": null,
+        "open_now": false, "next_change_at": AT, "estimated_wait_secs": 90,
         "csat_today": null,
     })
 }

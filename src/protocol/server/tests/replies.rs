@@ -18,16 +18,18 @@ fn replies_have_the_contract_shape() {
                 chat_id: chat_id(),
                 call_id: "c1".into(),
                 position: Some(1),
+                estimated_wait_secs: Some(30),
             }),
-            json!({"type": "ok", "ref": "r1", "chat_id": CHAT, "call_id": "c1", "position": 1}),
+            json!({"type": "ok", "ref": "r1", "chat_id": CHAT, "call_id": "c1", "position": 1, "estimated_wait_secs": 30}),
         ),
         (
             ok(OkResult::Started {
                 chat_id: chat_id(),
                 call_id: "c1".into(),
                 position: None,
+                estimated_wait_secs: None,
             }),
-            json!({"type": "ok", "ref": "r1", "chat_id": CHAT, "call_id": "c1", "position": null}),
+            json!({"type": "ok", "ref": "r1", "chat_id": CHAT, "call_id": "c1", "position": null, "estimated_wait_secs": null}),
         ),
         (
             ok(OkResult::Sent {
