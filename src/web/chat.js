@@ -46,7 +46,10 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
   function describe() {
     const q = queues.find((x) => x.id === queueSelect.value);
     $('queue-description').textContent = q ? q.description : '';
-    $('queue-availability').textContent = q && !q.analysts_available ? 'No analysts are available right now' : '';
+    const closed = q && q.open_now === false
+      ? `This queue is closed now${q.next_change_at ? `; it opens ${new Date(q.next_change_at).toLocaleString()}` : ''}.`
+      : '';
+    $('queue-availability').textContent = closed || (q && !q.analysts_available ? 'No analysts are available right now' : '');
   }
   queueSelect.addEventListener('change', describe);
 
@@ -57,10 +60,13 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
     try {
       const ok = await client.startChat({ queue_id: queueSelect.value, ...(subject ? { subject } : {}) });
       open({ chat_id: ok.chat_id, queue_id: queueSelect.value, position: ok.position, analyst: null });
-      showPosition(ok.position);
+      showPosition(ok.position, ok.estimated_wait_secs);
     } catch (err) {
+      const opens = err.opens_at ? ` It opens ${new Date(err.opens_at).toLocaleString()}.` : '';
       const words = {
         queue_offline: 'This queue is offline right now. Please try another queue or later.',
+        queue_closed: `This queue is closed now.${opens}`,
+        queue_full: 'This queue is full right now. Please try again in a few minutes.',
         conflict: 'You already have an open chat in this queue.',
         not_found: 'There is no such queue.',
       }[err.code];
@@ -68,8 +74,21 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
     }
   });
 
-  function showPosition(position) {
-    $('position').textContent = position ? `You are number ${position} in the queue` : '';
+  // The estimated wait in words (contract §8.4); null when none can be made.
+  function waitWords(secs) {
+    if (secs === null || secs === undefined) return '';
+    if (secs < 60) return 'Less than a minute';
+    const minutes = Math.round(secs / 60);
+    return minutes === 1 ? 'About 1 minute' : `About ${minutes} minutes`;
+  }
+
+  let lastEstimate = null;
+  function showPosition(position, estimate) {
+    if (estimate !== undefined) lastEstimate = estimate;
+    const words = position ? waitWords(lastEstimate) : '';
+    $('position').textContent = position
+      ? `You are number ${position} in the queue${words ? `. Estimated wait: ${words}` : ''}`
+      : '';
   }
 
   function open(summary) {
@@ -117,7 +136,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
         }
         break;
       }
-      case 'queue_position': if (mine) showPosition(f.position); break;
+      case 'queue_position': if (mine) showPosition(f.position, f.estimated_wait_secs); break;
       case 'chat_requeued':
         if (mine) { showPosition(f.position); tell('Your analyst is no longer available: you are back in the queue.'); chat.win.setTitle('Chat with the service desk'); }
         break;
