@@ -1,21 +1,29 @@
-//! The store writer's batched insert (`store::messages::insert_batch`, SeaORM `insert_many` in one
-//! transaction) against a plain batched insert of the same rows without the ORM (sqlx
-//! `QueryBuilder::push_values`, also one transaction, also 1,000 rows per statement), on SQLite
-//! (a fresh file, WAL, the engine's own connection settings) and PostgreSQL (a database this
-//! bench creates and drops; skipped when `SWITCHBOARD_BENCH_PG=0`). Throughput is rows/s.
-//! Batches of 500 rows are the store writer's default `store.batch_max_rows`.
+//! Storing the store writer's batches of message rows, like with like: SeaORM (`store::messages`)
+//! against plain sqlx (`QueryBuilder::push_values`), the same 500 rows (the store writer's default
+//! `store.batch_max_rows`) in one multi-row INSERT, each pair with the same transaction handling:
+//! `*_statement` sends the INSERT alone (what `insert_batch` and so the store writer do for up to
+//! 1,000 rows: one statement is atomic), `*_txn` wraps it in BEGIN/COMMIT. `store_writer_actor`
+//! sends the rows to the `StoreWriter` actor itself and waits for its answer (the path a chat
+//! actor's send takes). Every variant gets a fresh database of its own (a new SQLite file, WAL, the
+//! engine's connection settings; or a new PostgreSQL database this bench creates and drops, skipped
+//! when `SWITCHBOARD_BENCH_PG=0`), so none inherits another's table. Throughput is rows/s.
 
 // A benchmark, like a test, stops at the first thing that goes wrong.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
+
+use actix::{Actor, Addr, SystemRunner};
 
 use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sea_orm::sqlx::{self, Database, QueryBuilder};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use switchboard::actors::store_writer::{StoreRows, StoreWriter};
 use switchboard::domain::RoutingMode;
-use switchboard::settings::{DatabaseSettings, SqliteSync};
+use switchboard::settings::{DatabaseSettings, SqliteSync, StoreSettings};
 use switchboard::store::{self, messages::NewMessage};
 
 /// Rows per transaction: the store writer's default batch.
@@ -110,8 +118,8 @@ impl Rows {
     }
 }
 
-/// The same rows without the ORM: one transaction, multi-row INSERTs built by sqlx.
-async fn plain_insert<DB>(pool: &sqlx::Pool<DB>, rows: &[NewMessage])
+/// The same rows without the ORM: multi-row INSERTs built by sqlx, in a transaction or not.
+async fn plain_insert<DB>(pool: &sqlx::Pool<DB>, rows: &[NewMessage], in_txn: bool)
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
@@ -121,28 +129,38 @@ where
     for<'q> chrono::DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> <DB as Database>::Arguments: sqlx::IntoArguments<DB>,
 {
-    let mut txn = pool.begin().await.unwrap();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut query = QueryBuilder::<DB>::new(
-            "INSERT INTO chat_messages (chat_id, seq, sender_role, sender_id, sender_name, body, client_msg_id, created_at) ",
-        );
-        query.push_values(chunk, |mut b, r| {
-            b.push_bind(r.chat_id.clone())
-                .push_bind(r.seq)
-                .push_bind(r.sender_role.clone())
-                .push_bind(r.sender_id.clone())
-                .push_bind(r.sender_name.clone())
-                .push_bind(r.body.clone())
-                .push_bind(r.client_msg_id.clone())
-                .push_bind(r.created_at);
-        });
-        query.build().execute(&mut *txn).await.unwrap();
+    macro_rules! insert_chunks {
+        ($conn:expr) => {
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut query = QueryBuilder::<DB>::new(
+                    "INSERT INTO chat_messages (chat_id, seq, sender_role, sender_id, sender_name, body, client_msg_id, created_at) ",
+                );
+                query.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.chat_id.clone())
+                        .push_bind(r.seq)
+                        .push_bind(r.sender_role.clone())
+                        .push_bind(r.sender_id.clone())
+                        .push_bind(r.sender_name.clone())
+                        .push_bind(r.body.clone())
+                        .push_bind(r.client_msg_id.clone())
+                        .push_bind(r.created_at);
+                });
+                query.build().execute(&mut *$conn).await.unwrap();
+            }
+        };
     }
-    txn.commit().await.unwrap();
+    if in_txn {
+        let mut txn = pool.begin().await.unwrap();
+        insert_chunks!(txn);
+        txn.commit().await.unwrap();
+    } else {
+        let mut conn = pool.acquire().await.unwrap();
+        insert_chunks!(conn);
+    }
 }
 
 /// Times `iters` batches, built beforehand so only the insert is measured.
-fn timed<F, Fut>(rt: &tokio::runtime::Runtime, rows: &mut Rows, iters: u64, insert: F) -> Duration
+fn timed<F, Fut>(rt: &SystemRunner, rows: &mut Rows, iters: u64, insert: F) -> Duration
 where
     F: Fn(Vec<NewMessage>) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -157,74 +175,152 @@ where
     })
 }
 
-fn bench_db(c: &mut Criterion, name: &str, url: &str, rt: &tokio::runtime::Runtime) {
-    let db = rt.block_on(open(url));
-    let chat_ids = rt.block_on(chats(&db));
-    let mut rows = Rows {
-        chats: chat_ids,
-        n: 0,
-    };
+/// Where each variant's database comes from.
+enum Server {
+    Sqlite(std::path::PathBuf),
+    Postgres(DatabaseConnection),
+}
+
+impl Server {
+    /// A fresh, migrated database with its chats, and how to name it for dropping.
+    fn fresh(&self, rt: &SystemRunner, variant: &str) -> (DatabaseConnection, Rows, String) {
+        let (url, name) = match self {
+            Server::Sqlite(dir) => {
+                let file = dir.join(format!("{variant}.db"));
+                (
+                    format!("sqlite://{}?mode=rwc", file.display()),
+                    String::new(),
+                )
+            }
+            Server::Postgres(admin) => {
+                let name = format!("switchboard_bench_{}_{variant}", std::process::id());
+                rt.block_on(admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")))
+                    .unwrap();
+                (format!("{PG_SERVER}/{name}"), name)
+            }
+        };
+        let db = rt.block_on(open(&url));
+        let chats = rt.block_on(chats(&db));
+        (db, Rows { chats, n: 0 }, name)
+    }
+
+    fn drop_db(&self, rt: &SystemRunner, db: DatabaseConnection, name: &str) {
+        rt.block_on(db.close()).unwrap();
+        if let Server::Postgres(admin) = self {
+            rt.block_on(
+                admin.execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                )),
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// How a variant stores one batch.
+#[derive(Clone, Copy)]
+enum Variant {
+    SqlxStatement,
+    SeaormStatement,
+    SqlxTxn,
+    SeaormTxn,
+    Actor,
+}
+
+impl Variant {
+    const ALL: [Variant; 5] = [
+        Variant::SqlxStatement,
+        Variant::SeaormStatement,
+        Variant::SqlxTxn,
+        Variant::SeaormTxn,
+        Variant::Actor,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Variant::SqlxStatement => "sqlx_statement_500",
+            Variant::SeaormStatement => "seaorm_statement_500",
+            Variant::SqlxTxn => "sqlx_txn_500",
+            Variant::SeaormTxn => "seaorm_txn_500",
+            Variant::Actor => "store_writer_actor_500",
+        }
+    }
+}
+
+async fn store(
+    variant: Variant,
+    db: &DatabaseConnection,
+    writer: &Addr<StoreWriter>,
+    batch: Vec<NewMessage>,
+) {
+    match variant {
+        Variant::SqlxStatement | Variant::SqlxTxn => {
+            let in_txn = matches!(variant, Variant::SqlxTxn);
+            match db.get_database_backend() {
+                sea_orm::DbBackend::Sqlite => {
+                    plain_insert(db.get_sqlite_connection_pool(), &batch, in_txn).await;
+                }
+                _ => plain_insert(db.get_postgres_connection_pool(), &batch, in_txn).await,
+            }
+        }
+        Variant::SeaormStatement => {
+            assert!(
+                batch.len() <= ROWS_PER_INSERT,
+                "insert_batch: one statement"
+            );
+            store::messages::insert_batch(db, &batch).await.unwrap();
+        }
+        Variant::SeaormTxn => {
+            let txn = db.begin().await.unwrap();
+            store::messages::insert_in(&txn, &batch).await.unwrap();
+            txn.commit().await.unwrap();
+        }
+        Variant::Actor => writer.send(StoreRows(batch)).await.unwrap().unwrap(),
+    }
+}
+
+fn bench_db(c: &mut Criterion, name: &str, server: &Server, rt: &SystemRunner) {
     let mut group = c.benchmark_group(format!("store_writer_{name}"));
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
-    group.measurement_time(Duration::from_secs(8));
-    group.bench_function("seaorm_insert_batch_500", |b| {
-        b.iter_custom(|iters| {
-            timed(rt, &mut rows, iters, |batch| {
-                let db = db.clone();
-                async move { store::messages::insert_batch(&db, &batch).await.unwrap() }
-            })
+    group.measurement_time(Duration::from_secs(6));
+    for variant in Variant::ALL {
+        let (db, mut rows, db_name) = server.fresh(rt, variant.name());
+        let settings = StoreSettings {
+            batch_max_rows: BATCH,
+            max_waiting_rows: 50_000,
+        };
+        let writer = rt.block_on(async {
+            StoreWriter::new(db.clone(), &settings, Arc::new(AtomicBool::new(true))).start()
         });
-    });
-    group.bench_function("plain_sqlx_batch_500", |b| {
-        b.iter_custom(|iters| {
-            timed(rt, &mut rows, iters, |batch| {
-                let db = db.clone();
-                async move {
-                    match db.get_database_backend() {
-                        sea_orm::DbBackend::Sqlite => {
-                            plain_insert(db.get_sqlite_connection_pool(), &batch).await;
-                        }
-                        _ => plain_insert(db.get_postgres_connection_pool(), &batch).await,
-                    }
-                }
-            })
+        group.bench_function(variant.name(), |b| {
+            b.iter_custom(|iters| {
+                timed(rt, &mut rows, iters, |batch| {
+                    let (db, writer) = (db.clone(), writer.clone());
+                    async move { store(variant, &db, &writer, batch).await }
+                })
+            });
         });
-    });
+        drop(writer);
+        server.drop_db(rt, db, &db_name);
+    }
     group.finish();
-    rt.block_on(db.close()).unwrap();
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = actix::System::new();
     let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("bench.db");
-    bench_db(
-        c,
-        "sqlite",
-        &format!("sqlite://{}?mode=rwc", file.display()),
-        &rt,
-    );
+    bench_db(c, "sqlite", &Server::Sqlite(dir.clone()), &rt);
     let _ = std::fs::remove_dir_all(&dir);
 
     if std::env::var("SWITCHBOARD_BENCH_PG").as_deref() == Ok("0") {
         return;
     }
-    let name = format!("switchboard_bench_{}", std::process::id());
     let admin = rt
         .block_on(sea_orm::Database::connect(format!("{PG_SERVER}/postgres")))
         .unwrap();
-    rt.block_on(admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")))
-        .unwrap();
-    bench_db(c, "postgres", &format!("{PG_SERVER}/{name}"), &rt);
-    rt.block_on(
-        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")),
-    )
-    .unwrap();
+    bench_db(c, "postgres", &Server::Postgres(admin), &rt);
 }
 
 criterion_group!(benches, bench);

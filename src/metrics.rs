@@ -254,10 +254,19 @@ pub fn render(
     ] {
         LazyLock::force(lazy);
     }
-    for lazy in [&WAIT_TO_ANSWER, &DELIVERY, &COMMIT, &BATCH_ROWS] {
+    for lazy in [
+        &WAIT_TO_ANSWER,
+        &QUEUED_TO_ASSIGNED,
+        &DELIVERY,
+        &COMMIT,
+        &BATCH_ROWS,
+    ] {
         LazyLock::force(lazy);
     }
-    LazyLock::force(&CHATS_ENDED);
+    // Every end reason is a series from the start, so a scrape never misses one.
+    for reason in crate::domain::EndReason::ALL {
+        CHATS_ENDED.with_label_values(&[reason.as_str()]);
+    }
     attachments::touch();
     for outcome in ["made", "declined", "timed_out"] {
         OFFERS.with_label_values(&[outcome]);

@@ -34,17 +34,38 @@ async fn analyst(app: &TestApp, id: &str) -> WsClient {
     ws
 }
 
+/// How much `name` (no labels) grew from `before` to `after`.
+fn grew(before: &[Sample], after: &[Sample], name: &str) -> f64 {
+    prom::value(after, name, &[]) - prom::value(before, name, &[])
+}
+
+/// Asserts a histogram took exactly `count` observations between two scrapes, whose sum lies
+/// within `0..=most` (seconds, or rows).
+fn observed(before: &[Sample], after: &[Sample], name: &str, count: f64, most: f64) {
+    assert_eq!(
+        grew(before, after, &format!("{name}_count")),
+        count,
+        "{name}_count"
+    );
+    let sum = grew(before, after, &format!("{name}_sum"));
+    assert!(
+        (0.0..=most).contains(&sum),
+        "{name}_sum grew by {sum}, not within 0..={most}"
+    );
+}
+
 async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
+    let _serial = prom::METRICS.lock().await;
     app.provision("desk", "manual", &[("alice", "analyst")], 3)
         .await;
     let before = scrape(&app).await;
-    let total = |s: &[Sample], n: &str| prom::value(s, n, &[]);
     assert_eq!(
         prom::value(&before, "switchboard_chats", &[("state", "waiting")]),
         0.0
     );
 
     let mut alice = analyst(&app, "alice").await;
+    let started_at = std::time::Instant::now();
     let mut emma = app.ws(&app.token("emma", Role::User)).await;
     let started = emma
         .ok(json!({"type": "start_chat", "queue_id": "desk"}))
@@ -65,13 +86,14 @@ async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
         prom::value(&queued, "switchboard_analysts", &[("status", "available")]),
         1.0
     );
-    assert!(prom::value(&queued, "switchboard_connections", &[("role", "user")]) >= 1.0);
-    // Counters are process-wide (other tests run alongside), so they are compared as "moved on".
-    assert!(
-        total(&queued, "switchboard_chats_started_total")
-            > total(&before, "switchboard_chats_started_total")
+    let users = |s: &[Sample]| prom::value(s, "switchboard_connections", &[("role", "user")]);
+    assert_eq!(users(&queued) - users(&before), 1.0, "Emma's socket");
+    assert_eq!(
+        grew(&before, &queued, "switchboard_chats_started_total"),
+        1.0
     );
 
+    let section = std::time::Instant::now();
     alice
         .ok(json!({"type": "accept", "chat_id": chat_id}))
         .await;
@@ -81,6 +103,10 @@ async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
     alice.expect("message").await;
 
     let answered = scrape(&app).await;
+    let (waited, took) = (
+        started_at.elapsed().as_secs_f64(),
+        section.elapsed().as_secs_f64(),
+    );
     assert_eq!(
         prom::value(&answered, "switchboard_chats", &[("state", "waiting")]),
         0.0
@@ -93,19 +119,41 @@ async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
         prom::value(&answered, "switchboard_queue_waiting", &[("queue", "desk")]),
         0.0
     );
-    for name in [
-        "switchboard_assignments_total",
-        "switchboard_wait_to_answer_seconds_count",
-        "switchboard_messages_stored_total",
-        "switchboard_message_delivery_seconds_count",
-        "switchboard_db_batch_commit_seconds_count",
-        "switchboard_store_batch_rows_count",
-    ] {
-        assert!(
-            total(&answered, name) > total(&queued, name),
-            "{name} did not move"
-        );
-    }
+    assert_eq!(
+        grew(&queued, &answered, "switchboard_assignments_total"),
+        1.0
+    );
+    assert_eq!(
+        grew(&queued, &answered, "switchboard_messages_stored_total"),
+        1.0
+    );
+    observed(
+        &queued,
+        &answered,
+        "switchboard_wait_to_answer_seconds",
+        1.0,
+        waited,
+    );
+    observed(
+        &queued,
+        &answered,
+        "switchboard_message_delivery_seconds",
+        1.0,
+        took,
+    );
+    // Two commits: the accept (a chat change, no message rows) and then the one message.
+    observed(
+        &queued,
+        &answered,
+        "switchboard_db_batch_commit_seconds",
+        2.0,
+        took,
+    );
+    observed(&queued, &answered, "switchboard_store_batch_rows", 2.0, 1.0);
+    assert_eq!(
+        grew(&queued, &answered, "switchboard_store_batch_rows_sum"),
+        1.0
+    );
 
     emma.ok(json!({"type": "close_chat", "chat_id": chat_id}))
         .await;
@@ -115,31 +163,46 @@ async fn metrics_move_as_chats_start_are_answered_and_close(app: TestApp) {
         prom::value(&closed, "switchboard_chats", &[("state", "active")]),
         0.0
     );
-    let ended = |s: &[Sample]| {
-        prom::value(
-            s,
-            "switchboard_chats_ended_total",
-            &[("reason", "closed_by_user")],
-        )
+    let ended = |s: &[Sample], reason: &str| {
+        prom::value(s, "switchboard_chats_ended_total", &[("reason", reason)])
     };
-    assert!(ended(&closed) > ended(&answered));
+    assert_eq!(
+        ended(&closed, "closed_by_user") - ended(&answered, "closed_by_user"),
+        1.0
+    );
+    for other in ["closed_by_analyst", "user_left", "max_wait"] {
+        assert_eq!(ended(&closed, other), ended(&answered, other), "{other}");
+    }
 
     // Auto routing: the time from joining the queue to the analyst's chat_assigned is measured.
     app.provision("auto-desk", "auto", &[("alice", "analyst")], 3)
         .await;
+    let section = std::time::Instant::now();
     let mut fred = app.ws(&app.token("fred", Role::User)).await;
     fred.ok(json!({"type": "start_chat", "queue_id": "auto-desk"}))
         .await;
     alice.expect("chat_assigned").await;
     let assigned = scrape(&app).await;
-    let told = "switchboard_queued_to_assigned_seconds_count";
-    assert!(
-        total(&assigned, told) > total(&closed, told),
-        "{told} did not move"
+    let took = section.elapsed().as_secs_f64();
+    observed(
+        &closed,
+        &assigned,
+        "switchboard_queued_to_assigned_seconds",
+        1.0,
+        took,
+    );
+    assert_eq!(
+        grew(&closed, &assigned, "switchboard_assignments_total"),
+        1.0
+    );
+    assert_eq!(
+        grew(&closed, &assigned, "switchboard_chats_started_total"),
+        1.0
     );
 }
 
 async fn offer_counters_move_on_decline_and_timeout(app: TestApp) {
+    let _serial = prom::METRICS.lock().await;
     app.provision(
         "hw",
         "offer",
@@ -174,13 +237,24 @@ async fn offer_counters_move_on_decline_and_timeout(app: TestApp) {
     bob.expect("chat_offered").await;
     let revoked = bob.expect("offer_revoked").await;
     assert_eq!(revoked["reason"], "timeout");
+    // Both have passed on it now: nobody is offered it again, so the counts stay put.
+    alice
+        .expect_none("chat_offered", std::time::Duration::from_millis(300))
+        .await;
     let after = scrape(&app).await;
-    assert!(offers(&after, "made") >= offers(&before, "made") + 2.0);
-    assert!(offers(&after, "declined") > offers(&before, "declined"));
-    assert!(offers(&after, "timed_out") > offers(&before, "timed_out"));
+    assert_eq!(offers(&after, "made") - offers(&before, "made"), 2.0);
+    assert_eq!(
+        offers(&after, "declined") - offers(&before, "declined"),
+        1.0
+    );
+    assert_eq!(
+        offers(&after, "timed_out") - offers(&before, "timed_out"),
+        1.0
+    );
 }
 
 async fn stats_show_live_totals_to_staff_and_refuse_users(app: TestApp) {
+    let _serial = prom::METRICS.lock().await;
     app.provision("desk", "manual", &[("alice", "analyst")], 3)
         .await;
     let mut emma = app.ws(&app.token("emma", Role::User)).await;
@@ -210,6 +284,7 @@ async fn stats_show_live_totals_to_staff_and_refuse_users(app: TestApp) {
 }
 
 async fn manager_stream_gets_queue_stats_analyst_status_and_chat_state(app: TestApp) {
+    let _serial = prom::METRICS.lock().await;
     app.provision(
         "desk",
         "manual",
@@ -282,6 +357,7 @@ async fn manager_stream_gets_queue_stats_analyst_status_and_chat_state(app: Test
 }
 
 async fn event_stream_refuses_users_and_analysts_and_takes_tickets(app: TestApp) {
+    let _serial = prom::METRICS.lock().await;
     app.provision("desk", "manual", &[("alice", "analyst")], 3)
         .await;
     let (s, body) = app
@@ -324,10 +400,80 @@ async fn event_stream_refuses_users_and_analysts_and_takes_tickets(app: TestApp)
     assert_eq!(s, 401, "a ticket is single-use");
 }
 
+/// The event stream keeps the last `feed::RING` events for resume: after more than that, a
+/// resume from the start gets exactly the last `RING`, in order, with consecutive ids.
+async fn event_stream_replays_at_most_the_ring(app: TestApp) {
+    let _serial = prom::METRICS.lock().await;
+    const RING: usize = switchboard::actors::feed::RING;
+    app.provision("desk", "manual", &[("alice", "analyst")], 3)
+        .await;
+    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
+    // Each change is an analyst_status event (and the queue's figures): well past the ring.
+    for i in 0..RING / 2 + 100 {
+        let status = if i % 2 == 0 { "available" } else { "away" };
+        alice
+            .ok(json!({"type": "set_status", "status": status}))
+            .await;
+    }
+    alice
+        .ok(json!({"type": "set_status", "status": "busy"}))
+        .await;
+    let mut resumed = app.sse(Some(&app.admin()), "", Some("0")).await.unwrap();
+    let last = resumed
+        .expect("analyst_status", |d| d["status"] == "busy")
+        .await;
+    let last_id: u64 = last.id.unwrap().parse().unwrap();
+    // The queue's figures after that last change come too; nothing more happens after them.
+    resumed.settle(std::time::Duration::from_millis(500)).await;
+    let mut ids: Vec<u64> = resumed
+        .events
+        .iter()
+        .map(|e| e.id.as_deref().unwrap().parse().unwrap())
+        .collect();
+    ids.push(last_id);
+    ids.sort_unstable();
+    assert!(
+        last_id as usize > RING + 10,
+        "more events than the ring: {last_id}"
+    );
+    assert_eq!(ids.len(), RING, "exactly the ring is replayed");
+    let first = ids[0];
+    assert!(first > 1, "the oldest events are gone");
+    assert_eq!(
+        ids,
+        (first..first + RING as u64).collect::<Vec<_>>(),
+        "none missing"
+    );
+}
+
+/// A quiet event stream still carries a `: heartbeat` comment every `ws.heartbeat_secs`.
+#[actix_web::test]
+async fn a_quiet_event_stream_has_heartbeats() {
+    let _serial = prom::METRICS.lock().await;
+    let app = common::spawn_app_with(common::Db::Sqlite, &[("WS__HEARTBEAT_SECS", "1")])
+        .await
+        .unwrap();
+    let mut stream = app.sse(Some(&app.admin()), "", None).await.unwrap();
+    let opened = std::time::Instant::now();
+    stream.expect_comment("heartbeat").await;
+    stream.comments.retain(|c| c != "heartbeat");
+    stream.expect_comment("heartbeat").await;
+    assert!(
+        opened.elapsed() >= std::time::Duration::from_millis(900),
+        "two heartbeats come about a second apart, not at once"
+    );
+    assert!(
+        stream.events.is_empty(),
+        "nothing happened: {:?}",
+        stream.events
+    );
+}
+
 on_both_databases!(
     metrics_move_as_chats_start_are_answered_and_close,
     offer_counters_move_on_decline_and_timeout,
     stats_show_live_totals_to_staff_and_refuse_users,
     manager_stream_gets_queue_stats_analyst_status_and_chat_state,
     event_stream_refuses_users_and_analysts_and_takes_tickets,
+    event_stream_replays_at_most_the_ring,
 );

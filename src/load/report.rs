@@ -200,3 +200,74 @@ impl Progress {
         line
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Acks of 1, 2, …, 1000 ms: the report's percentiles are those of the known values (HDR keeps
+    /// three significant figures), in milliseconds.
+    #[test]
+    fn percentiles_are_those_of_the_recorded_latencies() {
+        let mut stats = Stats::new().unwrap();
+        for ms in 1..=1000u64 {
+            stats.acked(ms * 1000);
+        }
+        let ack = Report::from_stats(&stats).latency_ms.ack;
+        let near = |got: f64, want: f64| (got - want).abs() <= want * 0.001 + 0.001;
+        for (got, want) in [
+            (ack.p50, 500.0),
+            (ack.p90, 900.0),
+            (ack.p99, 990.0),
+            (ack.p999, 999.0),
+            (ack.max, 1000.0),
+        ] {
+            assert!(near(got, want), "{got} is not {want}: {ack:?}");
+        }
+        // Nothing recorded: zeros, not a panic.
+        let deliver = Report::from_stats(&stats).latency_ms.deliver;
+        assert_eq!((deliver.p50, deliver.max), (0.0, 0.0));
+    }
+
+    /// Errors are counted by code, and their share is of every operation attempted.
+    #[test]
+    fn errors_are_counted_by_code_and_share_the_attempts() {
+        let mut stats = Stats::new().unwrap();
+        stats.connects_attempted = 10;
+        stats.messages_sent = 980;
+        stats.commands_sent = 10;
+        for code in ["rate_limited", "rate_limited", "unavailable"] {
+            stats.error(code);
+        }
+        let report = Report::from_stats(&stats);
+        assert_eq!(
+            report.errors,
+            BTreeMap::from([("rate_limited".into(), 2), ("unavailable".into(), 1)])
+        );
+        assert_eq!(error_share(&stats), 3.0 / 1000.0);
+        assert!(report.table(&stats).contains("errors 3 of 1000 operations"));
+        assert_eq!(error_share(&Stats::new().unwrap()), 0.0);
+    }
+
+    /// Rates are per second of the phase they belong to, not of the whole run.
+    #[test]
+    fn rates_count_over_their_own_phase() {
+        let mut stats = Stats::new().unwrap();
+        let from = Instant::now();
+        for _ in 0..500 {
+            stats.acked(1000);
+        }
+        stats.converse_from = Some(from);
+        stats.converse_until = Some(from + Duration::from_secs(2));
+        stats.routing_from = Some(from);
+        stats.last_routed = Some(from + Duration::from_millis(500));
+        stats.chats_routed = 100;
+        let report = Report::from_stats(&stats);
+        assert_eq!(report.messages_acked, 500);
+        assert_eq!(report.messages_per_sec, 250.0);
+        assert_eq!(report.chats_routed_per_sec, 200.0);
+    }
+}

@@ -1,5 +1,6 @@
 //! The real `switchboard` binary as a child process, for tests that kill or signal it: started on
-//! port 0 against a given database with JSON logs, its address read from its own start-up line.
+//! port 0 against a given database with JSON logs, its address read from its own start-up line;
+//! every line it logs is kept in `logs`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +11,8 @@ pub struct ServerProcess {
     pub child: Child,
     pub base: String,
     pub ws_base: String,
+    /// Every line the server wrote to stdout (its JSON log), as it comes.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -32,6 +35,8 @@ impl ServerProcess {
         let mut child = cmd.spawn().expect("switchboard starts");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
@@ -39,6 +44,7 @@ impl ServerProcess {
                 {
                     let _ = tx.send(addr.to_string());
                 }
+                kept.lock().unwrap().push(line);
             }
         });
         let addr = rx
@@ -48,6 +54,7 @@ impl ServerProcess {
             child,
             base: format!("http://{addr}"),
             ws_base: format!("ws://{addr}"),
+            logs,
         }
     }
 

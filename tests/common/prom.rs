@@ -4,6 +4,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+/// The process's counters and gauges are shared by every server a test binary runs (a test's
+/// SQLite and PostgreSQL copies run side by side): a test that checks exact values holds this lock
+/// for its whole run, and so does every other test of its binary that moves them.
+pub static METRICS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// One sample: metric name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -125,7 +130,8 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
     Ok(samples)
 }
 
-/// The value of the sample `name` whose labels include `labels` (0 when absent).
+/// The value of the sample `name` whose labels include `labels`; a missing series fails the test
+/// (it never reads as 0).
 pub fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
@@ -135,7 +141,15 @@ pub fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
                     .iter()
                     .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
         })
-        .map_or(0.0, |s| s.value)
+        .map(|s| s.value)
+        .unwrap_or_else(|| {
+            let family: Vec<String> = samples
+                .iter()
+                .filter(|s| s.name == name)
+                .map(|s| format!("{:?}", s.labels))
+                .collect();
+            panic!("no series {name}{labels:?} in /metrics (that name has: {family:?})")
+        })
 }
 
 impl super::TestApp {
@@ -151,7 +165,7 @@ impl super::TestApp {
         parse(std::str::from_utf8(&body).unwrap()).unwrap()
     }
 
-    /// The value of one sample of `/metrics` (0 when absent).
+    /// The value of one sample of `/metrics` (a missing series fails the test).
     pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         value(&self.scrape().await, name, labels)
     }

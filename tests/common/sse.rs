@@ -116,6 +116,11 @@ impl SseClient {
         }
     }
 
+    /// Reads until the stream has been quiet for `quiet` (everything sent so far is parsed).
+    pub async fn settle(&mut self, quiet: Duration) {
+        while self.read(quiet).await {}
+    }
+
     /// Waits for a comment line (e.g. `heartbeat`).
     pub async fn expect_comment(&mut self, text: &str) {
         let deadline = std::time::Instant::now() + WAIT;
