@@ -38,8 +38,13 @@ impl<T> Body<T> {
     }
 }
 
-/// Parses JSON into `T`, naming the path of the first field that does not fit.
+/// Parses a JSON object into `T`, naming the path of the first field that does not fit. Every
+/// route's body is an object: an array is refused even where serde would read it as the struct's
+/// fields in order (`[null, null]` is not a `PATCH`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(AppError::bad_request("the body must be a JSON object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(AppError::from_shape)
 }
@@ -86,5 +91,26 @@ pub fn opt_whole_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i3
     match Option::<serde_json::Number>::deserialize(d)? {
         None => Ok(None),
         Some(n) => whole_i32(n).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_json;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Patch {
+        summary: Option<String>,
+        external_ref: Option<String>,
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        assert!(parse_json::<Patch>(br#" {"summary": "x"}"#).is_ok());
+        for not_an_object in [&b"[null, null]"[..], b"null", b"\"x\"", b"3", b""] {
+            let err = parse_json::<Patch>(not_an_object).unwrap_err();
+            assert_eq!(err.message, "the body must be a JSON object");
+        }
     }
 }

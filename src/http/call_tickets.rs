@@ -32,7 +32,11 @@ pub struct PostCall {
     summary: String,
     /// The host's ticket id: 1 to 64 characters, unique across calls.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 64, pattern = r"^\S(.*\S)?$")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     external_ref: Option<String>,
     /// Absolute http(s) URL of the host's ticket.
     #[serde(default)]
@@ -54,7 +58,7 @@ pub struct PatchCall {
     summary: Option<String>,
     /// The host's ticket id; `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 64, pattern = r"^\S(.*\S)?$")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$")]
     external_ref: Option<Option<String>>,
     /// Absolute http(s) URL of the host's ticket; `null` removes it.
     #[serde(default, deserialize_with = "present")]
@@ -67,7 +71,11 @@ pub struct PatchCall {
 #[into_params(parameter_in = Query)]
 pub struct CallsQuery {
     /// The host's ticket id to look up.
-    #[param(min_length = 1, max_length = 64, pattern = r"^\S(.*\S)?$")]
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     external_ref: String,
 }
 
