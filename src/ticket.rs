@@ -35,14 +35,20 @@ pub fn check_url(field: &str, value: &str) -> Result<(), AppError> {
             "{field} must be at most {MAX_URL_BYTES} bytes"
         )));
     }
-    let uri: actix_web::http::Uri = value.parse().map_err(|_| bad())?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    let host_ok = uri.host().is_some_and(|h| !h.is_empty());
-    if scheme_ok && host_ok {
+    if is_http_url(value) {
         Ok(())
     } else {
         Err(bad())
     }
+}
+
+/// Whether `value` parses as an absolute `http` or `https` URL with a host: the rule for
+/// `external_url` and for webhook endpoints alike.
+pub fn is_http_url(value: &str) -> bool {
+    value.parse::<actix_web::http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.host().is_some_and(|h| !h.is_empty())
+    })
 }
 
 #[cfg(test)]

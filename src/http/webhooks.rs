@@ -3,7 +3,6 @@
 //! a secret gets one generated, returned by that `PUT` only; a `PUT` without `secret` keeps the
 //! existing one; no `GET` ever returns it. Bad input is a `400` naming the field, nothing changed.
 
-use actix_web::http::Uri;
 use actix_web::{HttpResponse, delete, get, put, web};
 use entities::webhook_endpoints;
 use serde::{Deserialize, Serialize};
@@ -73,19 +72,17 @@ fn view(model: webhook_endpoints::Model, secret: Option<String>) -> WebhookView 
 
 /// An absolute `http(s)` URL with a host.
 fn check_url(url: &str) -> AppResult<()> {
-    let bad = || AppError::bad_request("url must be an absolute http or https URL");
     if url.chars().count() > MAX_URL_CHARS {
         return Err(AppError::bad_request(format!(
             "url must be at most {MAX_URL_CHARS} characters"
         )));
     }
-    let uri: Uri = url.parse().map_err(|_| bad())?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    let host_ok = uri.host().is_some_and(|h| !h.is_empty());
-    if scheme_ok && host_ok {
+    if crate::ticket::is_http_url(url) {
         Ok(())
     } else {
-        Err(bad())
+        Err(AppError::bad_request(
+            "url must be an absolute http or https URL",
+        ))
     }
 }
 
