@@ -1,6 +1,7 @@
 //! Tells the test suite what this machine cannot run, so `cargo test` reports those tests as
 //! ignored (with how to run them) instead of passing them without running anything:
-//! `switchboard_no_pg` when `SWITCHBOARD_TEST_PG=0`, `switchboard_no_browser` when `chromium` or
+//! `switchboard_no_pg` when `SWITCHBOARD_TEST_PG=0`, `switchboard_no_nats` when
+//! `SWITCHBOARD_TEST_NATS=0` (the cluster tests need NATS at 127.0.0.1:4222), `switchboard_no_browser` when `chromium` or
 //! `chromedriver` is not on `PATH`. With `CI` set neither is ever set: there every such test runs,
 //! and a missing PostgreSQL or browser fails it. `switchboard_no_node` when there is no Node with
 //! a WebSocket client (22+, or 20 with `--experimental-websocket`) for the client library's tests,
@@ -34,11 +35,13 @@ fn node_websocket_flags() -> Option<&'static [&'static str]> {
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(switchboard_no_pg)");
+    println!("cargo::rustc-check-cfg=cfg(switchboard_no_nats)");
     println!("cargo::rustc-check-cfg=cfg(switchboard_no_browser)");
     println!("cargo::rustc-check-cfg=cfg(switchboard_no_node)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-env-changed=SWITCHBOARD_TEST_PG");
+    println!("cargo::rerun-if-env-changed=SWITCHBOARD_TEST_NATS");
     println!("cargo::rerun-if-env-changed=PATH");
     // Installing chromium changes its folder: look again then.
     if let Some(paths) = std::env::var_os("PATH") {
@@ -58,6 +61,9 @@ fn main() {
     }
     if std::env::var("SWITCHBOARD_TEST_PG").is_ok_and(|v| v == "0") {
         println!("cargo::rustc-cfg=switchboard_no_pg");
+    }
+    if std::env::var("SWITCHBOARD_TEST_NATS").is_ok_and(|v| v == "0") {
+        println!("cargo::rustc-cfg=switchboard_no_nats");
     }
     let browser = on_path("chromium") || on_path("chromium-browser");
     if !(browser && on_path("chromedriver")) {

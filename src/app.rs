@@ -1,6 +1,7 @@
 //! Assembles and runs the server: database, migrations, demo seed, shared state, the HTTP app.
 //! `Application::build` binds the listener (port 0 picks a free one) so tests can ask for the port
-//! before the server runs.
+//! before the server runs. In cluster mode (contract §11) the node connects to NATS, starts as a
+//! standby, and loads its router and starts its webhook worker only once it takes the lease.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::actors::socket;
 use crate::actors::store_writer::{Drain, StoreWriter};
 use crate::actors::webhooks::WebhookWorker;
 use crate::auth::{Jwks, JwtKeys, Tickets};
+use crate::cluster::{self, Cluster};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::{http, seed, store, telemetry};
@@ -38,14 +40,29 @@ impl Application {
         let db = store::connect(&settings.database)
             .await
             .context("database.url: cannot open the database")?;
-        store::migrate(&db).await.context("migrations failed")?;
-        if settings.seed.demo {
-            let offer = i32::try_from(settings.routing.offer_timeout_secs).unwrap_or(i32::MAX);
-            seed::demo(&db, offer).await.context("demo seed failed")?;
+        let demo = settings.seed.demo;
+        let offer = i32::try_from(settings.routing.offer_timeout_secs).unwrap_or(i32::MAX);
+        let prepare = async |db: &sea_orm::DatabaseConnection| -> anyhow::Result<()> {
+            store::migrate(db).await.context("migrations failed")?;
+            if demo {
+                seed::demo(db, offer).await.context("demo seed failed")?;
+            }
+            Ok(())
+        };
+        if settings.cluster.enabled() {
+            // Nodes started together take turns.
+            store::exclusively(&settings.database, prepare).await?;
+        } else {
+            prepare(&db).await?;
         }
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("server.bind: cannot listen on {}", settings.server.bind))?;
         let addr = listener.local_addr()?;
+        let cluster = if settings.cluster.enabled() {
+            Some(Cluster::connect(&settings.cluster, addr).await?)
+        } else {
+            None
+        };
         let settings = Arc::new(settings);
         let hub = Arc::new(Hub::default());
         let directory = Arc::new(ChatDirectory::default());
@@ -63,16 +80,11 @@ impl Application {
         }
         let webhooks_wake = Arc::new(tokio::sync::Notify::new());
         let writer = StoreWriter::new(writer_db, &settings.store, store_healthy.clone())
-            .waking(webhooks_wake.clone());
+            .waking(webhooks_wake.clone())
+            .fenced(cluster.as_ref().map(|c| c.fence.clone()));
         // Its own thread: commits are not held up behind the actors' work, and the encoding of
         // each batch does not take the actors' time.
         let writer = StoreWriter::start_in_arbiter(&Arbiter::new().handle(), move |_| writer);
-        WebhookWorker::start(
-            db.clone(),
-            writer.clone(),
-            settings.webhooks.clone(),
-            webhooks_wake.clone(),
-        );
         let deps = RouterDeps {
             delivery: hub.clone(),
             directory: directory.clone(),
@@ -82,11 +94,38 @@ impl Application {
             settings: settings.clone(),
         };
         let router = Router::create(|ctx| Router::new(deps, ctx.address().recipient()));
-        router
-            .send(LoadDirectory)
-            .await
-            .context("router did not start")?
-            .context("loading queues, analysts and open chats")?;
+        let lead = {
+            let (router, db, writer) = (router.clone(), db.clone(), writer.clone());
+            let (webhooks, wake) = (settings.webhooks.clone(), webhooks_wake.clone());
+            move || async move {
+                router
+                    .send(LoadDirectory)
+                    .await
+                    .context("router did not start")?
+                    .context("loading queues, analysts and open chats")?;
+                WebhookWorker::start(db, writer, webhooks, wake);
+                anyhow::Ok(())
+            }
+        };
+        match &cluster {
+            // Only the leader routes and delivers webhooks: a standby waits for the lease.
+            Some(cluster) => {
+                let elected: cluster::Elected = Box::new(move |_epoch| Box::pin(lead()));
+                actix_web::rt::spawn(cluster::leadership::run(
+                    cluster.clone(),
+                    db.clone(),
+                    elected,
+                ));
+                actix_web::rt::spawn(cluster::presence::publish(cluster.clone()));
+                let listening = cluster.clone();
+                actix_web::rt::spawn(async move {
+                    if let Err(err) = cluster::presence::listen(listening).await {
+                        tracing::error!(error = %err, "cluster presence: cannot subscribe");
+                    }
+                });
+            }
+            None => lead().await?,
+        }
         let mut keys = JwtKeys::from_settings(&settings.auth);
         if let Some(jwks) = Jwks::from_settings(&settings.auth).map_err(anyhow::Error::msg)? {
             // Fetched now and on schedule, in the background: `/readyz` waits for the first.
@@ -106,6 +145,7 @@ impl Application {
             webhooks_wake,
             db,
             settings: settings.clone(),
+            cluster,
         });
         let dev_login = settings.auth.dev_login;
         let (origins, cors_max_age) = (
@@ -116,6 +156,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap(from_fn(http::cluster::gate))
                 .wrap(from_fn(telemetry::request_span))
                 .configure(|cfg| {
                     http::configure(cfg, dev_login, http::cors::policy(&origins, cors_max_age))
@@ -154,6 +195,7 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT, then stops gracefully: no new connections, every socket
     /// closed with 1012, every message handed to the store writer committed, then exit.
+    /// A cluster node that loses its lease stops serving and returns an error (contract §11).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let state = self.state.clone();
@@ -163,11 +205,29 @@ impl Application {
                 handle.pause().await;
                 state.hub.close_all();
                 let _ = state.writer.send(Drain).await;
+                if let Some(cluster) = &state.cluster {
+                    cluster.resign(&state.db).await;
+                }
                 handle.stop(true).await;
                 tracing::info!("stopped cleanly");
             }
         });
-        self.server.await
+        if let Some(cluster) = self.state.cluster.clone() {
+            let (handle, state) = (self.server.handle(), self.state.clone());
+            actix_web::rt::spawn(async move {
+                cluster.lost().await;
+                state.hub.close_all();
+                handle.stop(false).await;
+            });
+        }
+        self.server.await?;
+        match &self.state.cluster {
+            Some(cluster) if cluster.has_lost() => Err(std::io::Error::other(format!(
+                "node {} lost the cluster lease and stopped deciding; start it again to rejoin as a standby",
+                cluster.node_id
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod app;
 pub mod attachments;
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
+mod cluster;
+pub use cluster::{ClusterSettings, hostname};
+
 /// Compiled-in defaults: the binary runs with no files at all.
 const DEFAULTS: &str = r#"
 [server]
@@ -82,6 +85,16 @@ scan_rows = 500
 [log]
 format = "pretty"
 filter = "info"
+
+[cluster]
+nats_url = ""
+node_id = ""
+name = "switchboard"
+address = ""
+lease_ms = 3000
+renew_ms = 1000
+heartbeat_ms = 1000
+node_timeout_ms = 5000
 "#;
 
 /// Compiled-in defaults that differ in the development profile (the default profile).
@@ -123,6 +136,8 @@ pub struct Settings {
     pub store: StoreSettings,
     pub webhooks: WebhookSettings,
     pub log: LogSettings,
+    /// Cluster mode (contract §11); off unless `cluster.nats_url` is set.
+    pub cluster: ClusterSettings,
 }
 
 /// Webhook delivery (contract §10.1).
@@ -492,6 +507,7 @@ impl Settings {
             ));
         }
         self.validate_attachment_types()?;
+        self.cluster.validate(&self.database.url)?;
         if self.ws.client_timeout_secs <= self.ws.heartbeat_secs {
             return Err(invalid(
                 "ws.client_timeout_secs",

@@ -15,6 +15,7 @@ use crate::actors::hub::Hub;
 use crate::actors::router::Router;
 use crate::actors::store_writer::StoreWriter;
 use crate::auth::{JwtKeys, Tickets};
+use crate::cluster::Cluster;
 use crate::settings::Settings;
 
 pub struct AppState {
@@ -34,4 +35,6 @@ pub struct AppState {
     pub store_healthy: Arc<AtomicBool>,
     /// Wakes the webhook worker (an endpoint was created or enabled).
     pub webhooks_wake: Arc<Notify>,
+    /// This node's part in a cluster; `None` on a single node.
+    pub cluster: Option<Arc<Cluster>>,
 }

@@ -13,6 +13,7 @@ pub mod chat_messages;
 pub mod chat_ratings;
 pub mod chat_supervisors;
 pub mod chats;
+pub mod cluster_lease;
 pub mod queue_members;
 pub mod queues;
 pub mod users;
@@ -31,6 +32,7 @@ pub mod prelude {
     pub use super::chat_ratings::Entity as ChatRating;
     pub use super::chat_supervisors::Entity as ChatSupervisor;
     pub use super::chats::Entity as Chat;
+    pub use super::cluster_lease::Entity as ClusterLease;
     pub use super::queue_members::Entity as QueueMember;
     pub use super::queues::Entity as Queue;
     pub use super::users::Entity as User;

@@ -11,7 +11,8 @@
 //! acknowledged or announced. A failed commit fails every request in it (their senders get
 //! `unavailable`, or retry), marks the store unhealthy for `/readyz`, and the next commit that
 //! succeeds marks it healthy again. It runs on its own thread with its own connection (see
-//! `store::connect_writer`).
+//! `store::connect_writer`). In cluster mode every transaction it commits is fenced
+//! (`store::lease::check`): refused unless this node leads the cluster under a live epoch.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +29,7 @@ use crate::settings::StoreSettings;
 use crate::store::attachments;
 use crate::store::chats::ChatToStart;
 use crate::store::history::{self, HistoryEntry};
+use crate::store::lease::{self, Fence};
 use crate::store::messages::{self, NewMessage};
 use crate::store::ratings::{self, NewRating};
 use crate::store::supervisors::{self, Supervisor, SupervisorKind};
@@ -217,6 +219,9 @@ pub struct StoreWriter {
     drained: Vec<oneshot::Sender<()>>,
     /// Woken after a commit that wrote webhook outbox rows (the delivery worker waits on it).
     webhooks: Arc<Notify>,
+    /// In cluster mode, the leader's epoch each transaction must still hold; `None` on a single
+    /// node, where nothing is fenced.
+    fence: Option<Arc<Fence>>,
 }
 
 impl StoreWriter {
@@ -231,7 +236,14 @@ impl StoreWriter {
             healthy,
             drained: Vec::new(),
             webhooks: Arc::new(Notify::new()),
+            fence: None,
         }
+    }
+
+    /// Fences every transaction with `fence` (cluster mode).
+    pub fn fenced(mut self, fence: Option<Arc<Fence>>) -> Self {
+        self.fence = fence;
+        self
     }
 
     /// Wakes `webhooks` after each commit that gives the webhook worker something to do.
@@ -281,9 +293,10 @@ impl StoreWriter {
         self.waiting_rows -= rows.len();
         self.in_flight = true;
         let db = self.db.clone();
+        let fence = self.fence.clone();
         let wakes = changes.iter().any(ChatChange::wakes_webhooks);
         ctx.spawn(
-            async move { write(&db, &rows, &changes).await }
+            async move { write(&db, fence.as_deref(), &rows, &changes).await }
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     act.committed(&result, answers.len());
@@ -307,13 +320,21 @@ impl StoreWriter {
     ) {
         self.in_flight = true;
         let db = self.db.clone();
+        let fence = self.fence.clone();
         ctx.spawn(
             async move {
                 let report =
                     |calls: &[Option<chats::StartedCall>]| webhook_events::started(&starts, calls);
-                chats::start_all_reported(&db, &starts, report)
-                    .await
-                    .map_err(StoreError::from)
+                let Some(fence) = fence else {
+                    return chats::start_all_reported(&db, &starts, report)
+                        .await
+                        .map_err(StoreError::from);
+                };
+                let txn = db.begin().await?;
+                lease::check(&txn, &fence).await?;
+                let outcomes = chats::start_all_reported(&txn, &starts, report).await?;
+                txn.commit().await?;
+                Ok(outcomes)
             }
             .into_actor(self)
             .map(move |result, act, ctx| {
@@ -339,14 +360,18 @@ impl StoreWriter {
 
 async fn write(
     db: &DatabaseConnection,
+    fence: Option<&Fence>,
     rows: &[NewMessage],
     changes: &[ChatChange],
 ) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
-    if changes.is_empty() {
+    if changes.is_empty() && fence.is_none() {
         messages::insert_batch(db, rows).await?;
     } else {
         let txn = db.begin().await?;
+        if let Some(fence) = fence {
+            lease::check(&txn, fence).await?;
+        }
         messages::insert_in(&txn, rows).await?;
         apply(&txn, changes).await?;
         txn.commit().await?;

@@ -1,6 +1,8 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (the database answers, the last message
 //! commit succeeded, the router runs, and the identity provider's keys, when configured, have been
-//! fetched once; otherwise 503 `degraded` with the failing checks).
+//! fetched once; otherwise 503 `degraded` with the failing checks). On a cluster node it also
+//! checks NATS, and a standby (not the leader) answers 503 `standby`: in this stage only the
+//! leader serves clients, so a load balancer that checks `/readyz` sends them there.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -18,7 +20,7 @@ const ROUTER_TIMEOUT: Duration = Duration::from_secs(2);
 /// The body of both: `{"status"}`, and for `/readyz` the `checks` too.
 #[derive(Debug, Serialize)]
 struct Health {
-    /// `ok`, or `degraded` when a check fails.
+    /// `ok`, `degraded` when a check fails, or `standby` on a cluster node that does not lead.
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     checks: Option<Checks>,
@@ -33,6 +35,9 @@ struct Checks {
     /// The identity provider's keys: `ok`, `not_loaded` until the first fetch succeeds, or
     /// `none` when no `auth.jwks_url`/`auth.jwks_file` is configured.
     identity: &'static str,
+    /// Cluster mode: `leader`, `standby`, or `nats_unavailable` while NATS is unreachable;
+    /// `none` on a single node.
+    cluster: &'static str,
 }
 
 #[get("/healthz")]
@@ -71,13 +76,28 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Some(jwks) if jwks.is_loaded() => "ok",
         Some(_) => "not_loaded",
     };
+    let cluster = match &state.cluster {
+        None => "none",
+        Some(c) if !c.nats_connected() => "nats_unavailable",
+        Some(c) if c.leading() => "leader",
+        Some(_) => "standby",
+    };
     let checks = Some(Checks {
         database,
         message_writes: writes,
         router,
         identity,
+        cluster,
     });
-    if [database, writes, router].iter().all(|c| *c == "ok") && identity != "not_loaded" {
+    let healthy = [database, writes, router].iter().all(|c| *c == "ok")
+        && identity != "not_loaded"
+        && cluster != "nats_unavailable";
+    if healthy && cluster == "standby" {
+        HttpResponse::ServiceUnavailable().json(Health {
+            status: "standby",
+            checks,
+        })
+    } else if healthy {
         HttpResponse::Ok().json(Health {
             status: "ok",
             checks,

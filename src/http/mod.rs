@@ -9,6 +9,7 @@ pub mod call_tickets;
 pub mod caller;
 pub mod calls;
 pub mod chats;
+pub mod cluster;
 pub mod cors;
 pub mod dev;
 pub mod downloads;

@@ -78,6 +78,7 @@ pub fn api_v1(cfg: &mut ServiceConfig) {
         .service(analysts::get_analyst)
         .service(analysts::put_analyst)
         .service(stats::get_stats)
+        .service(cluster::get_cluster)
         .service(events::events)
         .service(webhooks::list_webhooks)
         .service(webhooks::get_webhook)

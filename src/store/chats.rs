@@ -325,7 +325,7 @@ pub struct StartedCall {
 /// outbox in the same transaction; `report` gets one entry per start, in order (`None` for a
 /// start that was refused).
 pub async fn start_all_reported(
-    db: &DatabaseConnection,
+    db: &impl TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
     starts: &[ChatToStart],
     report: impl FnOnce(&[Option<StartedCall>]) -> Vec<super::webhooks::OutboxEvent>,
 ) -> AppResult<Vec<super::calls::CallOutcome>> {

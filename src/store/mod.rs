@@ -7,6 +7,7 @@ pub mod calls;
 pub mod chats;
 pub mod checkpoint;
 pub mod history;
+pub mod lease;
 pub mod messages;
 pub mod queues;
 pub mod ratings;
@@ -84,6 +85,26 @@ async fn open(settings: &DatabaseSettings, connections: u32) -> Result<DatabaseC
 /// Brings the schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Runs `work` (the migrations, the demo seed) on a connection of its own while holding a
+/// PostgreSQL advisory lock: nodes of a cluster started together on a new database do it one after
+/// another instead of racing to create the same tables and rows.
+pub async fn exclusively<T, E: From<DbErr>>(
+    settings: &DatabaseSettings,
+    work: impl AsyncFnOnce(&DatabaseConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    /// The advisory lock's key: any fixed number, the same on every node.
+    const START_LOCK: i64 = 0x5357_4244_4d49_47; // "SWBDMIG"
+    let db = open(settings, 1).await?;
+    db.execute_unprepared(&format!("SELECT pg_advisory_lock({START_LOCK})"))
+        .await?;
+    let result = work(&db).await;
+    let _ = db
+        .execute_unprepared(&format!("SELECT pg_advisory_unlock({START_LOCK})"))
+        .await;
+    let _ = db.close().await;
+    result
 }
 
 /// Whether the database answers a trivial query (`/readyz`).

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod browser_find;
+pub mod cluster;
 pub mod files;
 pub mod outage;
 pub mod portal;

@@ -76,6 +76,30 @@ impl ServerProcess {
         panic!("the server did not stop within 10 s of SIGTERM");
     }
 
+    /// SIGSTOP: the process freezes (its sockets stay open, its clock runs on) until `resume`.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: a paused process carries on where it was.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Whether a line of its log contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.logs.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
     /// Sends SIGTERM and returns at once (the test's clients keep running meanwhile).
     pub fn send_sigterm(&self) {
         let pid = self.child.id().to_string();

@@ -44,11 +44,15 @@ impl StoreWriter {
     pub(super) fn commit_attachment(&mut self, work: AttachmentWork, ctx: &mut Context<Self>) {
         self.in_flight = true;
         let db = self.db.clone();
+        let fence = self.fence.clone();
         let AttachmentWork { file, done } = work;
         ctx.spawn(
             async move {
                 let bytes = file.data.len();
                 let txn = db.begin().await?;
+                if let Some(fence) = &fence {
+                    crate::store::lease::check(&txn, fence).await?;
+                }
                 let stored = attachments::insert_if_open(&txn, file).await?;
                 txn.commit().await?;
                 if stored {

@@ -82,10 +82,14 @@ impl StoreWriter {
     pub(super) fn commit_call(&mut self, work: CallWork, ctx: &mut Context<Self>) {
         self.in_flight = true;
         let db = self.db.clone();
+        let fence = self.fence.clone();
         let CallWork { write, done } = work;
         ctx.spawn(
             async move {
                 let txn = db.begin().await?;
+                if let Some(fence) = &fence {
+                    crate::store::lease::check(&txn, fence).await?;
+                }
                 let outcome = match &write {
                     CallWrite::Create(call) => {
                         let outcome = calls::create_external(&txn, call).await?;
