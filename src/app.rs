@@ -68,9 +68,15 @@ impl Application {
         let directory = Arc::new(ChatDirectory::default());
         let feed = Arc::new(Feed::default());
         let store_healthy = Arc::new(AtomicBool::new(true));
-        let writer_db = store::connect_writer(&settings.database)
-            .await
-            .context("database.url: cannot open the store writer's connection")?;
+        let writer_db = match &cluster {
+            // Paused mid-transaction for longer than it may decide, its transaction is ended.
+            Some(c) => {
+                let idle = c.settings.lease_ms - c.settings.renew_ms;
+                store::connect_fenced_writer(&settings.database, idle).await
+            }
+            None => store::connect_writer(&settings.database).await,
+        }
+        .context("database.url: cannot open the store writer's connection")?;
         if store::is_sqlite(&settings.database) {
             let checkpointer = store::connect_checkpointer(&settings.database)
                 .await

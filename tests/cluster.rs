@@ -223,6 +223,122 @@ async fn a_leader_paused_past_its_lease_has_its_writes_refused_and_steps_down() 
 
 #[actix_web::test]
 #[cfg_attr(
+    any(switchboard_no_pg, switchboard_no_nats),
+    ignore = "needs PostgreSQL and NATS: built with SWITCHBOARD_TEST_PG=0 or SWITCHBOARD_TEST_NATS=0"
+)]
+async fn a_takeover_during_the_leaders_transaction_makes_the_database_refuse_it() {
+    let (name, mut nodes, mut app) = cluster(1).await;
+    let (at, epoch) = leader(&app, &name, &nodes).await;
+    app.repoint(&nodes[at].base);
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 2)
+        .await;
+    let _alice = app.available("alice").await;
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    // Right after a renewal, so the leader still believes in its lease for a while.
+    let renewed = common::cluster::lease(&app.db, &name).await.unwrap();
+    wait_for_lease(&app.db, &name, SETTLE, |r| r.expires_at > renewed.expires_at).await;
+    // Another party holds the lease row: the leader's next transaction waits at its fence.
+    use sea_orm::TransactionTrait;
+    let takeover = app.db.begin().await.unwrap();
+    takeover
+        .execute_unprepared(&format!(
+            "SELECT * FROM cluster_lease WHERE name = '{name}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    let start = json!({"type": "start_chat", "queue_id": "service-desk"});
+    let (reply, ()) = tokio::join!(emma.try_cmd(start), async {
+        until_a_write_waits_at_its_fence(&app).await;
+        // It takes the lease under the next epoch while the leader's transaction waits.
+        takeover
+            .execute_unprepared(&format!(
+                "UPDATE cluster_lease SET holder = 'intruder', epoch = epoch + 1, \
+                 expires_at = now() + interval '1 hour' WHERE name = '{name}'"
+            ))
+            .await
+            .unwrap();
+        takeover.commit().await.unwrap();
+    });
+    let reply = reply.expect("the leader answers the start");
+    assert_eq!(
+        (&reply["type"], &reply["code"]),
+        (&json!("error"), &json!("unavailable")),
+        "{reply}"
+    );
+    use entities::chats;
+    let stored = chats::Entity::find().all(&app.db).await.unwrap();
+    assert!(stored.is_empty(), "stored under a stale epoch: {stored:?}");
+    let status = nodes[at].exited().await;
+    assert!(!status.success());
+    let after = common::cluster::lease(&app.db, &name).await.unwrap();
+    assert_eq!((after.holder.as_str(), after.epoch), ("intruder", epoch + 1));
+}
+
+/// Waits until a transaction of a node waits at its fence (the lease row, `FOR SHARE`).
+async fn until_a_write_waits_at_its_fence(app: &TestApp) {
+    let waiting = "SELECT count(*) AS n FROM pg_stat_activity \
+                   WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                   AND query LIKE '%FOR SHARE%'";
+    let stmt = sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, waiting);
+    let began = Instant::now();
+    loop {
+        let row = app.db.query_one_raw(stmt.clone()).await.unwrap().unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            return;
+        }
+        assert!(began.elapsed() < SETTLE, "the leader's write never reached its fence");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    any(switchboard_no_pg, switchboard_no_nats),
+    ignore = "needs PostgreSQL and NATS: built with SWITCHBOARD_TEST_PG=0 or SWITCHBOARD_TEST_NATS=0"
+)]
+async fn a_leader_paused_inside_a_transaction_does_not_hold_back_the_takeover() {
+    let (name, mut nodes, mut app) = cluster(2).await;
+    let (at, epoch) = leader(&app, &name, &nodes).await;
+    app.repoint(&nodes[at].base);
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 2)
+        .await;
+    let _alice = app.available("alice").await;
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    // Hold the leader's next transaction at its fence, freeze the leader, then let the
+    // transaction through: it now sits idle, holding the lease row `FOR SHARE`.
+    use sea_orm::TransactionTrait;
+    let holder = app.db.begin().await.unwrap();
+    holder
+        .execute_unprepared(&format!(
+            "SELECT * FROM cluster_lease WHERE name = '{name}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    emma.send_text(&json!({"type": "start_chat", "queue_id": "service-desk", "ref": "late"}).to_string())
+        .await;
+    until_a_write_waits_at_its_fence(&app).await;
+    nodes[at].pause();
+    holder.rollback().await.unwrap();
+    // The server ends the frozen leader's idle transaction, and the standby takes over.
+    let row = wait_for_lease(&app.db, &name, SETTLE, |r| r.epoch > epoch && live(r)).await;
+    assert_eq!(row.epoch, epoch + 1);
+    assert_ne!(index(&row.holder), at);
+    nodes[at].resume();
+    let status = nodes[at].exited().await;
+    assert!(!status.success());
+    while let Some(frame) = emma.next_within(Duration::from_millis(500)).await {
+        assert!(
+            !(frame["ref"] == "late" && frame["type"] == "ok"),
+            "the stale leader acknowledged a start: {frame}"
+        );
+    }
+    use entities::chats;
+    let stored = chats::Entity::find().all(&app.db).await.unwrap();
+    assert!(stored.is_empty(), "the stale leader stored {stored:?}");
+}
+
+#[actix_web::test]
+#[cfg_attr(
     switchboard_no_pg,
     ignore = "needs PostgreSQL: built with SWITCHBOARD_TEST_PG=0"
 )]

@@ -46,6 +46,16 @@ pub async fn connect_writer(settings: &DatabaseSettings) -> Result<DatabaseConne
     open(settings, 1).await
 }
 
+/// The store writer's connection in cluster mode (PostgreSQL): a transaction left idle for
+/// `idle_ms` (its process paused mid-transaction) is ended by the server, so the lease row it
+/// reads `FOR SHARE` does not hold back another node's takeover past the lease.
+pub async fn connect_fenced_writer(
+    settings: &DatabaseSettings,
+    idle_ms: u64,
+) -> Result<DatabaseConnection, DbErr> {
+    open_with(settings, 1, Some(idle_ms)).await
+}
+
 /// Opens the SQLite checkpointer's own connection (see [`checkpoint`]).
 pub async fn connect_checkpointer(
     settings: &DatabaseSettings,
@@ -54,6 +64,14 @@ pub async fn connect_checkpointer(
 }
 
 async fn open(settings: &DatabaseSettings, connections: u32) -> Result<DatabaseConnection, DbErr> {
+    open_with(settings, connections, None).await
+}
+
+async fn open_with(
+    settings: &DatabaseSettings,
+    connections: u32,
+    pg_idle_in_transaction_ms: Option<u64>,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(settings.url.clone());
     let wal_limit = u64::from(settings.sqlite_wal_limit_mb) * 1024 * 1024;
     let cache_kib = i64::from(settings.sqlite_cache_mb) * 1024;
@@ -79,6 +97,11 @@ async fn open(settings: &DatabaseSettings, connections: u32) -> Result<DatabaseC
                 .pragma("wal_autocheckpoint", "0")
                 .pragma("journal_size_limit", wal_limit.to_string())
         });
+    if let Some(idle) = pg_idle_in_transaction_ms {
+        options.map_sqlx_postgres_opts(move |o| {
+            o.options([("idle_in_transaction_session_timeout", idle.to_string())])
+        });
+    }
     Database::connect(options).await
 }
 
