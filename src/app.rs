@@ -104,6 +104,9 @@ impl Application {
             writer,
             store_healthy,
             webhooks_wake,
+            uploads: Arc::new(tokio::sync::Semaphore::new(
+                settings.limits.max_concurrent_uploads,
+            )),
             db,
             settings: settings.clone(),
         });

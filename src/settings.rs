@@ -65,6 +65,7 @@ max_connections_per_principal = 5
 max_outbound_frames = 1024
 max_outbound_bytes = 1048576
 max_attachment_bytes = 10485760
+max_concurrent_uploads = 8
 attachment_types = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "application/zip"]
 
 [store]
@@ -305,6 +306,10 @@ pub struct LimitsSettings {
     /// Largest file accepted by `POST /chats/{id}/attachments`, in bytes; a longer body is cut off
     /// with 413 as soon as it passes this.
     pub max_attachment_bytes: usize,
+    /// Uploads this node reads at once; one more is refused at once with 503 `unavailable` and
+    /// `Retry-After` (each holds at most two chunks of `store::attachments::CHUNK_BYTES` in
+    /// memory, so uploads together hold at most this × 512 KiB).
+    pub max_concurrent_uploads: usize,
     /// Media types an attachment may have (each one `attachments::types` can confirm from the
     /// bytes; SVG and HTML never).
     pub attachment_types: Vec<String>,
@@ -430,7 +435,7 @@ impl Settings {
                 "must be at most 86400 (a day)",
             ));
         }
-        let positive: [(&'static str, u64); 20] = [
+        let positive: [(&'static str, u64); 21] = [
             (
                 "routing.overflow_retry_secs",
                 self.routing.overflow_retry_secs,
@@ -444,6 +449,10 @@ impl Settings {
             (
                 "limits.max_attachment_bytes",
                 self.limits.max_attachment_bytes as u64,
+            ),
+            (
+                "limits.max_concurrent_uploads",
+                self.limits.max_concurrent_uploads as u64,
             ),
             (
                 "limits.max_outbound_frames",
