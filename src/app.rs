@@ -73,6 +73,7 @@ impl Application {
             settings.webhooks.clone(),
             webhooks_wake.clone(),
         );
+        crate::actors::webhooks::retention::spawn(writer.clone(), &settings.webhooks);
         let deps = RouterDeps {
             delivery: hub.clone(),
             directory: directory.clone(),

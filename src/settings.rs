@@ -79,6 +79,8 @@ timeout_secs = 10
 poll_secs = 60
 max_in_flight = 16
 scan_rows = 500
+retention_hours = 168
+retention_sweep_secs = 600
 
 [log]
 format = "pretty"
@@ -142,6 +144,11 @@ pub struct WebhookSettings {
     pub max_in_flight: usize,
     /// Most pending deliveries of one endpoint read per scan.
     pub scan_rows: u64,
+    /// Deliveries that ended (`delivered` or `failed`) longer ago than this are deleted, and the
+    /// events left without deliveries with them; pending ones are never deleted.
+    pub retention_hours: u64,
+    /// How often the deletion of old deliveries runs (through the store writer, in batches).
+    pub retention_sweep_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -435,7 +442,7 @@ impl Settings {
                 "must be at most 86400 (a day)",
             ));
         }
-        let positive: [(&'static str, u64); 21] = [
+        let positive: [(&'static str, u64); 23] = [
             (
                 "routing.overflow_retry_secs",
                 self.routing.overflow_retry_secs,
@@ -446,6 +453,11 @@ impl Settings {
             ("webhooks.poll_secs", self.webhooks.poll_secs),
             ("webhooks.max_in_flight", self.webhooks.max_in_flight as u64),
             ("webhooks.scan_rows", self.webhooks.scan_rows),
+            ("webhooks.retention_hours", self.webhooks.retention_hours),
+            (
+                "webhooks.retention_sweep_secs",
+                self.webhooks.retention_sweep_secs,
+            ),
             (
                 "limits.max_attachment_bytes",
                 self.limits.max_attachment_bytes as u64,

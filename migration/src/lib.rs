@@ -14,6 +14,7 @@ mod m20261201_130001_add_routing_rules;
 mod m20261201_140001_add_supervision;
 mod m20261201_140002_create_chat_ratings;
 mod m20261201_160001_chunk_attachments;
+mod m20261201_160002_webhook_retention_indexes;
 
 /// Applies (or rolls back) all Switchboard migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_140001_add_supervision::Migration),
             Box::new(m20261201_140002_create_chat_ratings::Migration),
             Box::new(m20261201_160001_chunk_attachments::Migration),
+            Box::new(m20261201_160002_webhook_retention_indexes::Migration),
         ]
     }
 }

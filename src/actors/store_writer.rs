@@ -36,8 +36,10 @@ use crate::store::{analysts, calls, chats, queues, webhooks};
 
 mod attachment_writes;
 mod call_writes;
+mod webhook_prune;
 pub use attachment_writes::{DiscardUpload, StoreAttachment, StoreChunk};
 pub use call_writes::{CallWrite, StoreCall};
+pub use webhook_prune::PruneWebhooks;
 
 /// Rows to store together; answered once they are committed (or could not be).
 #[derive(Debug, Message)]
@@ -196,6 +198,8 @@ enum Work {
     Call(call_writes::CallWork),
     /// A chunk of an upload, a file's row, or a discarded upload: each committed on its own.
     Attachment(attachment_writes::AttachmentWork),
+    /// A batch of old webhook rows to delete: committed in a transaction of its own.
+    Prune(webhook_prune::PruneWork),
 }
 
 pub struct StoreWriter {
@@ -253,6 +257,7 @@ impl StoreWriter {
             Some(Work::Group(first)) => self.commit_groups(first, ctx),
             Some(Work::Call(work)) => self.commit_call(work, ctx),
             Some(Work::Attachment(work)) => self.commit_attachment(work, ctx),
+            Some(Work::Prune(work)) => self.commit_prune(work, ctx),
         }
     }
 
