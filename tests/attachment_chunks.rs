@@ -11,9 +11,9 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::TestApp;
 use common::files::png;
 use common::ws::WsClient;
-use common::TestApp;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use switchboard::domain::Role;
@@ -131,7 +131,10 @@ async fn a_large_upload_round_trips_exactly_in_chunks(app: TestApp) {
     assert_eq!(up["sha256"], sha256_hex(&big).as_str());
     let id = up["attachment_id"].as_str().unwrap().to_string();
     assert_eq!(app.chunk_count().await, 4, "stored as four chunks");
-    assert!(app.stored_bytes(&id).await == big, "the chunks are the file");
+    assert!(
+        app.stored_bytes(&id).await == big,
+        "the chunks are the file"
+    );
     let got = app
         .download(&format!("/api/v1/attachments/{id}"), Some(&token))
         .await;

@@ -30,7 +30,10 @@ async fn subscribe(app: &TestApp, receiver: &Receiver, id: &str, events: &[&str]
 }
 
 async fn deliveries(app: &TestApp) -> Vec<webhook_deliveries::Model> {
-    webhook_deliveries::Entity::find().all(&app.db).await.unwrap()
+    webhook_deliveries::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
 }
 
 async fn events(app: &TestApp) -> Vec<webhook_events::Model> {

@@ -223,7 +223,10 @@ mod tests {
         assert_eq!(cut.finish(), Err(Refusal::ContentMismatch));
         let mut late = StreamCheck::new("text/plain", &all()).unwrap_or_else(|_| panic!());
         assert_eq!(late.feed(b"fine so far\n"), Ok(()));
-        assert_eq!(late.feed(b"then a \x00 byte"), Err(Refusal::ContentMismatch));
+        assert_eq!(
+            late.feed(b"then a \x00 byte"),
+            Err(Refusal::ContentMismatch)
+        );
     }
 
     #[test]

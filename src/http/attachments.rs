@@ -101,8 +101,15 @@ pub async fn upload_attachment(
         chunks: 0,
         kept: false,
     };
-    let (size, digest) =
-        store_chunks(&req, body, limits.max_attachment_bytes, check, &declared, &mut upload).await?;
+    let (size, digest) = store_chunks(
+        &req,
+        body,
+        limits.max_attachment_bytes,
+        check,
+        &declared,
+        &mut upload,
+    )
+    .await?;
     let name = clean_name(file_name(&req).as_deref());
     let meta = AttachmentMeta {
         id: upload.id.clone(),
@@ -215,8 +222,9 @@ async fn store_chunks(
     while !ended {
         match body.next().await {
             Some(piece) => {
-                let piece = piece
-                    .map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;
+                let piece = piece.map_err(|e| {
+                    AppError::bad_request(format!("the body could not be read: {e}"))
+                })?;
                 total += piece.len();
                 if total > max {
                     return Err(too_large(max));

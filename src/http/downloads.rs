@@ -7,10 +7,10 @@
 //! document), and `Content-Disposition: attachment` for everything but images. The bytes are
 //! streamed chunk by chunk (`attachment_chunks`, in order) with the stored size as its length.
 
+use actix_web::body::SizedStream;
 use actix_web::http::header::{
     self, CacheControl, CacheDirective, ContentDisposition, DispositionParam, DispositionType,
 };
-use actix_web::body::SizedStream;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;

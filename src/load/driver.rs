@@ -29,7 +29,11 @@ pub async fn run(args: LoadArgs, auth: AuthSettings) -> anyhow::Result<bool> {
     args.check().map_err(|e| anyhow!(e))?;
     let url = args.url.trim_end_matches('/').to_string();
     let http = connect::http_client();
-    let minter = Rc::new(Minter::new(args.secret.as_deref(), args.token.is_some(), &auth));
+    let minter = Rc::new(Minter::new(
+        args.secret.as_deref(),
+        args.token.is_some(),
+        &auth,
+    ));
     let admin = match &args.token {
         Some(token) => token.clone(),
         None => {

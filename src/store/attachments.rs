@@ -174,14 +174,12 @@ pub async fn meta(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<Attac
 
 /// Chunk `seq` of an attachment's bytes; `None` past its last.
 pub async fn chunk(db: &impl ConnectionTrait, id: &str, seq: i32) -> AppResult<Option<Vec<u8>>> {
-    Ok(
-        attachment_chunks::Entity::find_by_id((id.to_string(), seq))
-            .select_only()
-            .column(attachment_chunks::Column::Data)
-            .into_tuple::<Vec<u8>>()
-            .one(db)
-            .await?,
-    )
+    Ok(attachment_chunks::Entity::find_by_id((id.to_string(), seq))
+        .select_only()
+        .column(attachment_chunks::Column::Data)
+        .into_tuple::<Vec<u8>>()
+        .one(db)
+        .await?)
 }
 
 /// The files of an open chat not yet sent, oldest first (a restarted chat actor's list).

@@ -35,7 +35,15 @@ async fn sweep(writer: &Addr<StoreWriter>, keep: TimeDelta) {
         let Some(before) = Utc::now().checked_sub_signed(keep) else {
             return;
         };
-        match committed(writer, PruneWebhooks { before, limit: BATCH }).await {
+        match committed(
+            writer,
+            PruneWebhooks {
+                before,
+                limit: BATCH,
+            },
+        )
+        .await
+        {
             Ok((rows, more)) => {
                 deleted += rows;
                 if !more {
