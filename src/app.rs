@@ -109,6 +109,7 @@ impl Application {
                     .await
                     .context("router did not start")?
                     .context("loading queues, analysts and open chats")?;
+                crate::actors::webhooks::retention::spawn(writer.clone(), &webhooks);
                 WebhookWorker::start(db, writer, webhooks, wake);
                 anyhow::Ok(())
             }
@@ -149,6 +150,9 @@ impl Application {
             writer,
             store_healthy,
             webhooks_wake,
+            uploads: Arc::new(tokio::sync::Semaphore::new(
+                settings.limits.max_concurrent_uploads,
+            )),
             db,
             settings: settings.clone(),
             cluster,

@@ -236,7 +236,10 @@ async fn a_takeover_during_the_leaders_transaction_makes_the_database_refuse_it(
     let mut emma = app.ws(&app.token("emma", Role::User)).await;
     // Right after a renewal, so the leader still believes in its lease for a while.
     let renewed = common::cluster::lease(&app.db, &name).await.unwrap();
-    wait_for_lease(&app.db, &name, SETTLE, |r| r.expires_at > renewed.expires_at).await;
+    wait_for_lease(&app.db, &name, SETTLE, |r| {
+        r.expires_at > renewed.expires_at
+    })
+    .await;
     // Another party holds the lease row: the leader's next transaction waits at its fence.
     use sea_orm::TransactionTrait;
     let takeover = app.db.begin().await.unwrap();
@@ -271,7 +274,10 @@ async fn a_takeover_during_the_leaders_transaction_makes_the_database_refuse_it(
     let status = nodes[at].exited().await;
     assert!(!status.success());
     let after = common::cluster::lease(&app.db, &name).await.unwrap();
-    assert_eq!((after.holder.as_str(), after.epoch), ("intruder", epoch + 1));
+    assert_eq!(
+        (after.holder.as_str(), after.epoch),
+        ("intruder", epoch + 1)
+    );
 }
 
 /// Waits until a transaction of a node waits at its fence (the lease row, `FOR SHARE`).
@@ -286,7 +292,10 @@ async fn until_a_write_waits_at_its_fence(app: &TestApp) {
         if row.try_get::<i64>("", "n").unwrap() > 0 {
             return;
         }
-        assert!(began.elapsed() < SETTLE, "the leader's write never reached its fence");
+        assert!(
+            began.elapsed() < SETTLE,
+            "the leader's write never reached its fence"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -314,8 +323,10 @@ async fn a_leader_paused_inside_a_transaction_does_not_hold_back_the_takeover() 
         ))
         .await
         .unwrap();
-    emma.send_text(&json!({"type": "start_chat", "queue_id": "service-desk", "ref": "late"}).to_string())
-        .await;
+    emma.send_text(
+        &json!({"type": "start_chat", "queue_id": "service-desk", "ref": "late"}).to_string(),
+    )
+    .await;
     until_a_write_waits_at_its_fence(&app).await;
     nodes[at].pause();
     holder.rollback().await.unwrap();

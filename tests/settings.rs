@@ -418,3 +418,35 @@ fn the_binary_stops_with_one_line_on_an_unknown_profile() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("unknown profile \"prod\""), "{stderr}");
 }
+
+#[test]
+fn cluster_settings_are_checked() {
+    let dir = dir_with(&[]);
+    let off = load(&dir, "test", &[]).unwrap();
+    assert!(
+        !off.cluster.enabled(),
+        "cluster mode is off without a NATS URL"
+    );
+    assert_eq!(off.cluster.name, "switchboard");
+    assert_eq!((off.cluster.lease_ms, off.cluster.renew_ms), (3000, 1000));
+    let pg = (
+        "SWITCHBOARD__DATABASE__URL",
+        "postgres://postgres@127.0.0.1/x",
+    );
+    let nats = ("SWITCHBOARD__CLUSTER__NATS_URL", "nats://127.0.0.1:4222");
+    assert!(load(&dir, "test", &[pg, nats]).unwrap().cluster.enabled());
+    let refused = |env: &[(&str, &str)]| load(&dir, "test", env).unwrap_err().to_string();
+    let err = refused(&[nats]);
+    assert!(
+        err.contains("cluster.nats_url") && err.contains("PostgreSQL"),
+        "{err}"
+    );
+    let err = refused(&[pg, ("SWITCHBOARD__CLUSTER__NATS_URL", "http://x")]);
+    assert!(err.contains("cluster.nats_url"), "{err}");
+    let err = refused(&[pg, nats, ("SWITCHBOARD__CLUSTER__NAME", "a.b")]);
+    assert!(err.contains("cluster.name"), "{err}");
+    let err = refused(&[pg, nats, ("SWITCHBOARD__CLUSTER__LEASE_MS", "1500")]);
+    assert!(err.contains("cluster.lease_ms"), "{err}");
+    let err = refused(&[pg, nats, ("SWITCHBOARD__CLUSTER__NODE_TIMEOUT_MS", "1000")]);
+    assert!(err.contains("cluster.node_timeout_ms"), "{err}");
+}
