@@ -119,7 +119,7 @@ pub async fn exclusively<T, E: From<DbErr>>(
     work: impl AsyncFnOnce(&DatabaseConnection) -> Result<T, E>,
 ) -> Result<T, E> {
     /// The advisory lock's key: any fixed number, the same on every node.
-    const START_LOCK: i64 = 0x5357_4244_4d49_47; // "SWBDMIG"
+    const START_LOCK: i64 = 0x0053_5742_444d_4947; // "SWBDMIG"
     let db = open(settings, 1).await?;
     db.execute_unprepared(&format!("SELECT pg_advisory_lock({START_LOCK})"))
         .await?;
