@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::args::LoadArgs;
 use super::client::{Client, Kind, Phase, Shared};
 use super::connect;
+use super::estimate::EstimateReport;
 use super::provision::{self, Minter};
 use super::report::{Progress, Report, error_share};
 use super::stats::Stats;
@@ -53,6 +54,8 @@ pub async fn run(args: LoadArgs, configured_secret: String) -> anyhow::Result<bo
         connecting: tokio::sync::Semaphore::new(args.connect_concurrency),
         start_pace: (args.start_rate > 0).then(|| Duration::from_secs(1) / args.start_rate),
         starts_taken: Cell::new(0),
+        handle_time: args.handle_time,
+        skills: args.skills,
     });
     let phase_name = Rc::new(Cell::new("connect"));
     let progress = actix_web::rt::spawn(progress(stats.clone(), phase_name.clone()));
@@ -144,7 +147,10 @@ pub async fn run(args: LoadArgs, configured_secret: String) -> anyhow::Result<bo
     progress.abort();
 
     let stats = stats.borrow();
-    let report = Report::from_stats(&stats);
+    let mut report = Report::from_stats(&stats);
+    if args.handle_time.is_some() {
+        report.estimated_wait = Some(EstimateReport::of(&stats.estimates));
+    }
     #[allow(clippy::print_stdout)]
     {
         println!("{}", report.table(&stats));
