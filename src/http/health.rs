@@ -35,9 +35,10 @@ struct Checks {
     /// The identity provider's keys: `ok`, `not_loaded` until the first fetch succeeds, or
     /// `none` when no `auth.jwks_url`/`auth.jwks_file` is configured.
     identity: &'static str,
-    /// Cluster mode: `leader`, `standby`, or `nats_unavailable` while NATS is unreachable;
-    /// `none` on a single node.
-    cluster: &'static str,
+    /// Cluster mode only: `leader`, `standby`, or `nats_unavailable` while NATS is
+    /// unreachable (absent on a single node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<&'static str>,
 }
 
 #[get("/healthz")]
@@ -87,7 +88,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         message_writes: writes,
         router,
         identity,
-        cluster,
+        cluster: (cluster != "none").then_some(cluster),
     });
     let healthy = [database, writes, router].iter().all(|c| *c == "ok")
         && identity != "not_loaded"
