@@ -13,6 +13,7 @@ mod m20261201_120001_create_attachments;
 mod m20261201_130001_add_routing_rules;
 mod m20261201_140001_add_supervision;
 mod m20261201_140002_create_chat_ratings;
+mod m20261201_150001_add_wrap_up;
 
 /// Applies (or rolls back) all Switchboard migrations in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_130001_add_routing_rules::Migration),
             Box::new(m20261201_140001_add_supervision::Migration),
             Box::new(m20261201_140002_create_chat_ratings::Migration),
+            Box::new(m20261201_150001_add_wrap_up::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod ratings;
 pub mod supervisors;
 pub mod users;
 pub mod webhooks;
+pub mod wrap_ups;
 
 use std::time::Duration;
 

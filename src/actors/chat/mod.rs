@@ -275,6 +275,7 @@ impl ChatActor {
             skills: self.facts.skills.clone(),
             // The router's summaries carry the step in force; the chat's own say none.
             skills_relaxed: 0,
+            wrap_up: None,
         }
     }
 
