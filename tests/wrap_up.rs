@@ -515,7 +515,7 @@ async fn a_wrap_up_deadline_survives_a_restart(kind: Db) {
 
     let restarted = ServerProcess::start(&url, &[]);
     app.repoint(&restarted.base);
-    let mut alice = app.ws(&app.token("alice", Role::Analyst)).await;
+    let alice = app.ws(&app.token("alice", Role::Analyst)).await;
     let hello = alice.hello.clone();
     let row = wrap_up_row(&app, &chat_id).await.unwrap();
     if row.code.is_none() {
