@@ -73,6 +73,7 @@ impl Application {
             settings.webhooks.clone(),
             webhooks_wake.clone(),
         );
+        crate::actors::webhooks::retention::spawn(writer.clone(), &settings.webhooks);
         let deps = RouterDeps {
             delivery: hub.clone(),
             directory: directory.clone(),
@@ -104,6 +105,9 @@ impl Application {
             writer,
             store_healthy,
             webhooks_wake,
+            uploads: Arc::new(tokio::sync::Semaphore::new(
+                settings.limits.max_concurrent_uploads,
+            )),
             db,
             settings: settings.clone(),
         });

@@ -57,9 +57,9 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Load(args) => {
-            let secret = settings.auth.jwt_secret.clone();
+            let auth = settings.auth.clone();
             let passed =
-                actix_web::rt::System::new().block_on(switchboard::load::run(*args, secret))?;
+                actix_web::rt::System::new().block_on(switchboard::load::run(*args, auth))?;
             if !passed {
                 eprintln!("switchboard load: errors exceeded --max-error-rate");
                 std::process::exit(1);

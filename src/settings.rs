@@ -65,6 +65,7 @@ max_connections_per_principal = 5
 max_outbound_frames = 1024
 max_outbound_bytes = 1048576
 max_attachment_bytes = 10485760
+max_concurrent_uploads = 8
 attachment_types = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "application/zip"]
 
 [store]
@@ -78,6 +79,8 @@ timeout_secs = 10
 poll_secs = 60
 max_in_flight = 16
 scan_rows = 500
+retention_hours = 168
+retention_sweep_secs = 600
 
 [log]
 format = "pretty"
@@ -141,6 +144,11 @@ pub struct WebhookSettings {
     pub max_in_flight: usize,
     /// Most pending deliveries of one endpoint read per scan.
     pub scan_rows: u64,
+    /// Deliveries that ended (`delivered` or `failed`) longer ago than this are deleted, and the
+    /// events left without deliveries with them; pending ones are never deleted.
+    pub retention_hours: u64,
+    /// How often the deletion of old deliveries runs (through the store writer, in batches).
+    pub retention_sweep_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,6 +313,10 @@ pub struct LimitsSettings {
     /// Largest file accepted by `POST /chats/{id}/attachments`, in bytes; a longer body is cut off
     /// with 413 as soon as it passes this.
     pub max_attachment_bytes: usize,
+    /// Uploads this node reads at once; one more is refused at once with 503 `unavailable` and
+    /// `Retry-After` (each holds at most two chunks of `store::attachments::CHUNK_BYTES` in
+    /// memory, so uploads together hold at most this × 512 KiB).
+    pub max_concurrent_uploads: usize,
     /// Media types an attachment may have (each one `attachments::types` can confirm from the
     /// bytes; SVG and HTML never).
     pub attachment_types: Vec<String>,
@@ -430,7 +442,7 @@ impl Settings {
                 "must be at most 86400 (a day)",
             ));
         }
-        let positive: [(&'static str, u64); 20] = [
+        let positive: [(&'static str, u64); 23] = [
             (
                 "routing.overflow_retry_secs",
                 self.routing.overflow_retry_secs,
@@ -441,9 +453,18 @@ impl Settings {
             ("webhooks.poll_secs", self.webhooks.poll_secs),
             ("webhooks.max_in_flight", self.webhooks.max_in_flight as u64),
             ("webhooks.scan_rows", self.webhooks.scan_rows),
+            ("webhooks.retention_hours", self.webhooks.retention_hours),
+            (
+                "webhooks.retention_sweep_secs",
+                self.webhooks.retention_sweep_secs,
+            ),
             (
                 "limits.max_attachment_bytes",
                 self.limits.max_attachment_bytes as u64,
+            ),
+            (
+                "limits.max_concurrent_uploads",
+                self.limits.max_concurrent_uploads as u64,
             ),
             (
                 "limits.max_outbound_frames",

@@ -34,4 +34,6 @@ pub struct AppState {
     pub store_healthy: Arc<AtomicBool>,
     /// Wakes the webhook worker (an endpoint was created or enabled).
     pub webhooks_wake: Arc<Notify>,
+    /// One permit per upload being read (`limits.max_concurrent_uploads`).
+    pub uploads: Arc<tokio::sync::Semaphore>,
 }

@@ -174,7 +174,10 @@ async fn a_png_travels_in_message_and_resume_and_downloads_byte_identical(app: T
     let rows = app.attachment_rows().await;
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.message_seq.is_some()));
-    assert!(rows[0].data == shot, "the bytes are in the row");
+    assert!(
+        app.stored_bytes(&rows[0].id).await == shot,
+        "the bytes are in the database"
+    );
 }
 
 async fn history_contents(app: &TestApp, call_id: &str) -> String {

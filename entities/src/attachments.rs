@@ -1,5 +1,5 @@
-//! Entity for the `attachments` table: a file uploaded into a chat, its bytes in the row, and
-//! the seq of the message that carries it (null until sent).
+//! Entity for the `attachments` table: a file uploaded into a chat (its bytes are its
+//! `attachment_chunks`, in order), and the seq of the message that carries it (null until sent).
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,6 @@ pub struct Model {
     pub content_type: String,
     pub size: i64,
     pub sha256: String,
-    #[sea_orm(column_type = "Blob")]
-    pub data: Vec<u8>,
     pub message_seq: Option<i64>,
     pub created_at: ChronoDateTimeUtc,
 }

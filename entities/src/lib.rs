@@ -5,6 +5,7 @@
 //! must stay in lock-step with it.
 
 pub mod analysts;
+pub mod attachment_chunks;
 pub mod attachments;
 pub mod call_history;
 pub mod calls;
@@ -24,6 +25,7 @@ pub mod webhook_events;
 /// Re-exports of every entity under a table-flavoured name.
 pub mod prelude {
     pub use super::analysts::Entity as Analyst;
+    pub use super::attachment_chunks::Entity as AttachmentChunk;
     pub use super::attachments::Entity as Attachment;
     pub use super::call_history::Entity as CallHistory;
     pub use super::calls::Entity as Call;

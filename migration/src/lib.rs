@@ -13,7 +13,9 @@ mod m20261201_120001_create_attachments;
 mod m20261201_130001_add_routing_rules;
 mod m20261201_140001_add_supervision;
 mod m20261201_140002_create_chat_ratings;
-mod m20261201_150001_add_wrap_up;
+mod m20261201_160001_chunk_attachments;
+mod m20261201_160002_webhook_retention_indexes;
+mod m20261201_170001_add_wrap_up;
 
 /// Applies (or rolls back) all Switchboard migrations in order.
 pub struct Migrator;
@@ -32,7 +34,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_130001_add_routing_rules::Migration),
             Box::new(m20261201_140001_add_supervision::Migration),
             Box::new(m20261201_140002_create_chat_ratings::Migration),
-            Box::new(m20261201_150001_add_wrap_up::Migration),
+            Box::new(m20261201_160001_chunk_attachments::Migration),
+            Box::new(m20261201_160002_webhook_retention_indexes::Migration),
+            Box::new(m20261201_170001_add_wrap_up::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! The store writer: the one component that commits chat state. Chat actors hand it groups of
 //! message rows and typed changes of a chat's state (`ChatChange`: given to an analyst, requeued,
 //! ended, linked to a call, its history written); the router hands it batches of `start_chat`s;
-//! the upload route hands it files (`attachment_writes`).
+//! the upload route hands it files, chunk by chunk (`attachment_writes`).
 //! Webhook outbox rows ride along (`ChatChange::Outbox`, and the events of each start batch):
 //! they commit in the same transaction as the change they report, and the webhook worker is
 //! woken once they have.
@@ -37,8 +37,10 @@ use crate::store::{analysts, calls, chats, queues, webhooks};
 
 mod attachment_writes;
 mod call_writes;
-pub use attachment_writes::StoreAttachment;
+mod webhook_prune;
+pub use attachment_writes::{DiscardUpload, StoreAttachment, StoreChunk};
 pub use call_writes::{CallWrite, StoreCall};
+pub use webhook_prune::PruneWebhooks;
 
 /// Rows to store together; answered once they are committed (or could not be).
 #[derive(Debug, Message)]
@@ -208,8 +210,10 @@ enum Work {
     ),
     /// A call the host opens or edits: committed in a transaction of its own.
     Call(call_writes::CallWork),
-    /// An uploaded file: committed in a transaction of its own.
+    /// A chunk of an upload, a file's row, or a discarded upload: each committed on its own.
     Attachment(attachment_writes::AttachmentWork),
+    /// A batch of old webhook rows to delete: committed in a transaction of its own.
+    Prune(webhook_prune::PruneWork),
 }
 
 pub struct StoreWriter {
@@ -267,6 +271,7 @@ impl StoreWriter {
             Some(Work::Group(first)) => self.commit_groups(first, ctx),
             Some(Work::Call(work)) => self.commit_call(work, ctx),
             Some(Work::Attachment(work)) => self.commit_attachment(work, ctx),
+            Some(Work::Prune(work)) => self.commit_prune(work, ctx),
         }
     }
 

@@ -7,4 +7,4 @@ pub mod names;
 pub mod types;
 
 pub use names::clean_name;
-pub use types::{Refusal, check_type, essence};
+pub use types::{Refusal, StreamCheck, check_type, essence};

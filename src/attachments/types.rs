@@ -51,41 +51,96 @@ pub fn essence(content_type: &str) -> String {
 
 /// Checks that `declared` (an `essence`) is in `allowed` and is what `bytes` are.
 pub fn check_type(declared: &str, allowed: &[String], bytes: &[u8]) -> Result<(), Refusal> {
-    if NEVER.contains(&declared) || !allowed.iter().any(|a| a == declared) {
-        return Err(Refusal::TypeNotAllowed);
+    let mut check = StreamCheck::new(declared, allowed)?;
+    check.feed(bytes)?;
+    check.finish()
+}
+
+/// The same check on a file that arrives in pieces: the first piece (the upload route makes it
+/// at least a chunk long, or the whole file) decides the type from its leading bytes; a text file
+/// is also checked piece by piece (UTF-8 across the cuts, no control characters).
+#[derive(Debug)]
+pub struct StreamCheck {
+    declared: String,
+    /// Whether the leading bytes were seen.
+    started: bool,
+    /// For text: the bytes of a character cut at the end of the last piece.
+    carry: Vec<u8>,
+}
+
+impl StreamCheck {
+    /// Refuses a `declared` type that is not allowed (or never is).
+    pub fn new(declared: &str, allowed: &[String]) -> Result<Self, Refusal> {
+        if NEVER.contains(&declared) || !allowed.iter().any(|a| a == declared) {
+            return Err(Refusal::TypeNotAllowed);
+        }
+        Ok(StreamCheck {
+            declared: declared.to_string(),
+            started: false,
+            carry: Vec::new(),
+        })
     }
-    let sniffed = infer::get(bytes).map(|t| t.mime_type());
-    let matches = match declared {
-        "text/plain" => sniffed.is_none() && is_plain_text(bytes),
-        other => sniffed == Some(other),
-    };
-    if matches {
+
+    /// Checks the next piece of the file.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Refusal> {
+        let text = self.declared == "text/plain";
+        if !self.started {
+            self.started = true;
+            let sniffed = infer::get(bytes).map(|t| t.mime_type());
+            let head_ok = if text {
+                sniffed.is_none() && !is_markup(bytes)
+            } else {
+                sniffed == Some(self.declared.as_str())
+            };
+            if !head_ok {
+                return Err(Refusal::ContentMismatch);
+            }
+        }
+        if text && !self.plain_text(bytes) {
+            return Err(Refusal::ContentMismatch);
+        }
         Ok(())
-    } else {
-        Err(Refusal::ContentMismatch)
+    }
+
+    /// The file ended: a text file may not end inside a character.
+    pub fn finish(self) -> Result<(), Refusal> {
+        if self.carry.is_empty() {
+            Ok(())
+        } else {
+            Err(Refusal::ContentMismatch)
+        }
+    }
+
+    /// UTF-8 (a character may continue in the next piece) with no control characters but tab,
+    /// newline, carriage return and form feed.
+    fn plain_text(&mut self, bytes: &[u8]) -> bool {
+        let mut joined = std::mem::take(&mut self.carry);
+        joined.extend_from_slice(bytes);
+        let valid = match std::str::from_utf8(&joined) {
+            Ok(text) => text,
+            Err(e) if e.error_len().is_none() => {
+                let (head, tail) = joined.split_at(e.valid_up_to());
+                self.carry = tail.to_vec();
+                std::str::from_utf8(head).unwrap_or_default()
+            }
+            Err(_) => return false,
+        };
+        !valid
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}'))
     }
 }
 
-/// UTF-8 with no control characters but tab, newline, carriage return and form feed, and not
-/// markup a browser would render (an SVG or HTML document sent as text).
-fn is_plain_text(bytes: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return false;
-    };
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}'))
-    {
-        return false;
-    }
-    let head: String = text
+/// Whether text starts as markup a browser would render (an SVG or HTML document sent as text).
+fn is_markup(bytes: &[u8]) -> bool {
+    let head: String = String::from_utf8_lossy(bytes)
         .trim_start_matches('\u{feff}')
         .trim_start()
         .chars()
         .take(16)
         .collect::<String>()
         .to_ascii_lowercase();
-    !["<svg", "<!doctype", "<html", "<?xml", "<script"]
+    ["<svg", "<!doctype", "<html", "<?xml", "<script"]
         .iter()
         .any(|tag| head.starts_with(tag))
 }
@@ -152,6 +207,25 @@ mod tests {
         assert_eq!(
             check_type("text/plain", &only_png, b"hello"),
             Err(Refusal::TypeNotAllowed)
+        );
+    }
+
+    #[test]
+    fn text_in_pieces_may_cut_a_character_but_not_end_inside_one() {
+        let text = "caf\u{e9} log\n".as_bytes();
+        let (a, b) = text.split_at(4); // inside the two bytes of the e-acute
+        let mut check = StreamCheck::new("text/plain", &all()).unwrap_or_else(|_| panic!());
+        assert_eq!(check.feed(a), Ok(()));
+        assert_eq!(check.feed(b), Ok(()));
+        assert_eq!(check.finish(), Ok(()));
+        let mut cut = StreamCheck::new("text/plain", &all()).unwrap_or_else(|_| panic!());
+        assert_eq!(cut.feed(a), Ok(()));
+        assert_eq!(cut.finish(), Err(Refusal::ContentMismatch));
+        let mut late = StreamCheck::new("text/plain", &all()).unwrap_or_else(|_| panic!());
+        assert_eq!(late.feed(b"fine so far\n"), Ok(()));
+        assert_eq!(
+            late.feed(b"then a \x00 byte"),
+            Err(Refusal::ContentMismatch)
         );
     }
 

@@ -1,25 +1,32 @@
 //! `POST /api/v1/chats/{id}/attachments` (contract §12): a participant of an open chat uploads one
 //! file as the raw body. In order: who may upload (the chat actor says; an ended chat is 409),
-//! `Content-Length` against `limits.max_attachment_bytes` (413 before a byte is read), the
-//! declared type against `limits.attachment_types` (415), then the body, read into memory that
-//! never grows past the limit (413 the moment it would), its leading bytes against the declared
-//! type (415), and the store writer's commit (201 after it). Every refusal stores nothing.
+//! a place among `limits.max_concurrent_uploads` (503 with `Retry-After` otherwise), the declared
+//! type against `limits.attachment_types` (415), `Content-Length` against
+//! `limits.max_attachment_bytes` (413 before a byte is read), then the body, streamed to the
+//! store writer in chunks of `CHUNK_BYTES` (at most two held in memory; 413 the moment the total
+//! passes the limit), its leading bytes against the declared type (415), and last the file's
+//! row, whose commit makes it exist (201 after it). Every refusal stores nothing: chunks already
+//! written are deleted by the writer.
 
 use actix_web::http::header::{self, ContentDisposition};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
+use actix::Addr;
+
 use crate::actors::chat::{AttachmentStored, MayAttach};
-use crate::actors::store_writer::{StoreAttachment, committed};
-use crate::attachments::{Refusal, check_type, clean_name, essence};
+use crate::actors::store_writer::{
+    DiscardUpload, StoreAttachment, StoreChunk, StoreWriter, committed,
+};
+use crate::attachments::{Refusal, StreamCheck, clean_name, essence};
 use crate::domain::{ChatId, Role};
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, Problem};
 use crate::http::caller::Caller;
 use crate::protocol::Actor as ActorRef;
 use crate::state::AppState;
 use crate::store;
-use crate::store::attachments::{AttachmentMeta, NewAttachment};
+use crate::store::attachments::{AttachmentMeta, CHUNK_BYTES, NewAttachment, NewChunk};
 
 /// `201` to an upload.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -52,7 +59,8 @@ pub struct UploadedAttachment {
         (status = 409, description = "The chat has ended", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than `limits.max_attachment_bytes`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Type not allowed, or not what the bytes are", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Could not be stored", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Could not be stored, or `limits.max_concurrent_uploads` uploads are in progress (then with `Retry-After`)", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before trying again (when refused for too many uploads at once)"))),
     )
 )]
 #[post("/chats/{id}/attachments")]
@@ -74,6 +82,10 @@ pub async fn upload_attachment(
             crate::metrics::attachment_refused("chat_ended");
         }
     })?;
+    // Held until the answer: at most `limits.max_concurrent_uploads` bodies are read at once.
+    let Ok(_permit) = state.uploads.clone().try_acquire_owned() else {
+        return Ok(busy(state.settings.limits.max_concurrent_uploads));
+    };
     let limits = &state.settings.limits;
     let declared = req
         .headers()
@@ -81,23 +93,33 @@ pub async fn upload_attachment(
         .and_then(|v| v.to_str().ok())
         .map(essence)
         .unwrap_or_default();
-    if !limits.attachment_types.contains(&declared) {
-        return Err(refused(Refusal::TypeNotAllowed, &declared));
-    }
-    let (data, digest) = read_bounded(&req, body, limits.max_attachment_bytes).await?;
-    check_type(&declared, &limits.attachment_types, &data)
+    let check = StreamCheck::new(&declared, &limits.attachment_types)
         .map_err(|refusal| refused(refusal, &declared))?;
-    let name = clean_name(file_name(&req).as_deref());
-    let sha256 = hex(&digest);
-    let meta = AttachmentMeta {
+    let mut upload = Upload {
+        writer: state.writer.clone(),
         id: uuid::Uuid::now_v7().to_string(),
+        chunks: 0,
+        kept: false,
+    };
+    let (size, digest) = store_chunks(
+        &req,
+        body,
+        limits.max_attachment_bytes,
+        check,
+        &declared,
+        &mut upload,
+    )
+    .await?;
+    let name = clean_name(file_name(&req).as_deref());
+    let meta = AttachmentMeta {
+        id: upload.id.clone(),
         chat_id: chat_id.to_string(),
         uploader_role: who.role.as_str().to_string(),
         uploader_id: who.id.clone(),
         name,
         content_type: declared,
-        size: i64::try_from(data.len()).unwrap_or(i64::MAX),
-        sha256,
+        size,
+        sha256: hex(&digest),
         message_seq: None,
     };
     let file = NewAttachment {
@@ -108,10 +130,14 @@ pub async fn upload_attachment(
         name: meta.name.clone(),
         content_type: meta.content_type.clone(),
         sha256: meta.sha256.clone(),
-        data,
+        size,
         created_at: chrono::Utc::now(),
     };
-    if !committed(&state.writer, StoreAttachment(file)).await? {
+    let stored = committed(&state.writer, StoreAttachment(file)).await?;
+    // Committed or refused, the writer has settled the chunks' fate (kept, or deleted with the
+    // refusal); only a failed commit leaves them to be discarded.
+    upload.kept = true;
+    if !stored {
         crate::metrics::attachment_refused("chat_ended");
         return Err(AppError::conflict("the chat has ended"));
     }
@@ -126,6 +152,123 @@ pub async fn upload_attachment(
         size: meta.size,
         sha256: meta.sha256,
     }))
+}
+
+/// `Retry-After` on a refusal for too many uploads at once, in seconds.
+const BUSY_RETRY_AFTER_SECS: u32 = 1;
+
+/// 503 `unavailable` with `Retry-After`: this node is reading as many uploads as it may.
+fn busy(cap: usize) -> HttpResponse {
+    crate::metrics::attachment_refused("busy");
+    let err = AppError::new(
+        ErrorCode::Unavailable,
+        format!("{cap} uploads are in progress (limits.max_concurrent_uploads); try again shortly"),
+    );
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, BUSY_RETRY_AFTER_SECS.to_string()))
+        .content_type("application/problem+json")
+        .json(Problem::of(&err))
+}
+
+/// An upload in progress: its id and how many chunks the writer was handed. Dropped before its
+/// row was settled (refused, cut off, failed, or the client went away and actix dropped the
+/// handler), it has the writer delete its chunks: handed in after them, the deletion is
+/// committed after them.
+struct Upload {
+    writer: Addr<StoreWriter>,
+    id: String,
+    chunks: i32,
+    kept: bool,
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.kept && self.chunks > 0 {
+            self.writer.do_send(DiscardUpload(self.id.clone()));
+        }
+    }
+}
+
+/// A chunk handed to the writer, its commit not yet awaited.
+type Pending = std::pin::Pin<Box<dyn Future<Output = AppResult<()>>>>;
+
+/// Reads the body, checking its type and hashing it as it arrives, and hands it to the store
+/// writer in chunks of `CHUNK_BYTES`: the next chunk is read while the last one commits, so an
+/// upload holds at most two chunks in memory, and each chunk is a small item of the writer's
+/// queue that message batches interleave with. Refused with 413 as soon as its `Content-Length`
+/// or the bytes read so far pass `max`. Answers the size and SHA-256 once every chunk is
+/// committed.
+async fn store_chunks(
+    req: &HttpRequest,
+    mut body: web::Payload,
+    max: usize,
+    mut check: StreamCheck,
+    declared: &str,
+    upload: &mut Upload,
+) -> AppResult<(i64, Vec<u8>)> {
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|n| n > max as u64) {
+        return Err(too_large(max));
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
+    let mut total = 0usize;
+    let mut hasher = Sha256::new();
+    let mut pending: Option<Pending> = None;
+    let mut ended = false;
+    while !ended {
+        match body.next().await {
+            Some(piece) => {
+                let piece = piece.map_err(|e| {
+                    AppError::bad_request(format!("the body could not be read: {e}"))
+                })?;
+                total += piece.len();
+                if total > max {
+                    return Err(too_large(max));
+                }
+                buf.extend_from_slice(&piece);
+                if buf.len() < CHUNK_BYTES {
+                    continue;
+                }
+            }
+            None => ended = true,
+        }
+        while buf.len() >= CHUNK_BYTES || (ended && !buf.is_empty()) {
+            let rest = buf.split_off(buf.len().min(CHUNK_BYTES));
+            let chunk = std::mem::replace(&mut buf, rest);
+            check
+                .feed(&chunk)
+                .map_err(|refusal| refused(refusal, declared))?;
+            hasher.update(&chunk);
+            if let Some(previous) = pending.take() {
+                previous.await?;
+            }
+            let seq = upload.chunks;
+            upload.chunks += 1;
+            let store = StoreChunk(NewChunk {
+                attachment_id: upload.id.clone(),
+                seq,
+                data: chunk,
+            });
+            pending = Some(Box::pin(committed(&upload.writer, store)));
+        }
+    }
+    if let Some(previous) = pending.take() {
+        previous.await?;
+    }
+    if total == 0 {
+        return Err(AppError::bad_request("the file is empty"));
+    }
+    check
+        .finish()
+        .map_err(|refusal| refused(refusal, declared))?;
+    Ok((
+        i64::try_from(total).unwrap_or(i64::MAX),
+        hasher.finalize().to_vec(),
+    ))
 }
 
 /// The open chat's actor decides; a chat with no actor has ended (409 for someone who took part
@@ -151,39 +294,6 @@ async fn may_upload(state: &AppState, who: &ActorRef, chat_id: ChatId) -> AppRes
     } else {
         Err(not_found())
     }
-}
-
-/// The body and its SHA-256 (hashed chunk by chunk as it arrives, so no one long computation
-/// holds the worker), refused with 413 as soon as its `Content-Length` or the bytes read so far
-/// pass `max`: memory never holds more than `max` bytes of it.
-async fn read_bounded(
-    req: &HttpRequest,
-    mut body: web::Payload,
-    max: usize,
-) -> AppResult<(Vec<u8>, Vec<u8>)> {
-    let declared_len = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared_len.is_some_and(|n| n > max as u64) {
-        return Err(too_large(max));
-    }
-    let mut data = Vec::with_capacity(declared_len.map_or(0, |n| n as usize));
-    let mut hasher = Sha256::new();
-    while let Some(chunk) = body.next().await {
-        let chunk =
-            chunk.map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;
-        if data.len() + chunk.len() > max {
-            return Err(too_large(max));
-        }
-        hasher.update(&chunk);
-        data.extend_from_slice(&chunk);
-    }
-    if data.is_empty() {
-        return Err(AppError::bad_request("the file is empty"));
-    }
-    Ok((data, hasher.finalize().to_vec()))
 }
 
 fn too_large(max: usize) -> AppError {

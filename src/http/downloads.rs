@@ -4,8 +4,10 @@
 //! gets 404, exactly as for a file that does not exist. A page's `<img>` or link cannot send a
 //! header, so a single-use `?ticket=` is taken as `GET /events` takes it. Served so that nothing
 //! in it can run: `X-Content-Type-Options: nosniff`, a CSP that allows nothing (and sandboxes the
-//! document), and `Content-Disposition: attachment` for everything but images.
+//! document), and `Content-Disposition: attachment` for everything but images. The bytes are
+//! streamed chunk by chunk (`attachment_chunks`, in order) with the stored size as its length.
 
+use actix_web::body::SizedStream;
 use actix_web::http::header::{
     self, CacheControl, CacheDirective, ContentDisposition, DispositionParam, DispositionType,
 };
@@ -58,9 +60,8 @@ pub async fn download_attachment(
     if !may_see(&state, principal, &meta).await? {
         return Err(not_found());
     }
-    let data = store::attachments::data(&state.db, &id)
-        .await?
-        .ok_or_else(not_found)?;
+    let size = u64::try_from(meta.size).unwrap_or(0);
+    let body = SizedStream::new(size, chunks(state.db.clone(), meta.id.clone()));
     let is_image = meta.content_type.starts_with("image/");
     let content_type = if meta.content_type == "text/plain" {
         "text/plain; charset=utf-8".to_string()
@@ -85,7 +86,23 @@ pub async fn download_attachment(
             CacheDirective::Private,
             CacheDirective::NoStore,
         ]))
-        .body(data))
+        .body(body))
+}
+
+/// The file's chunks in order, each read when the client is ready for it (a download holds one
+/// chunk in memory, not the file).
+fn chunks(
+    db: sea_orm::DatabaseConnection,
+    id: String,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, AppError>> {
+    futures_util::stream::try_unfold(0i32, move |seq| {
+        let (db, id) = (db.clone(), id.clone());
+        async move {
+            Ok(store::attachments::chunk(&db, &id, seq)
+                .await?
+                .map(|data| (web::Bytes::from(data), seq + 1)))
+        }
+    })
 }
 
 /// Before it is sent, a file is its uploader's alone; after, it is as visible as its chat.

@@ -31,7 +31,9 @@ pub struct LoadArgs {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
     /// JWT secret to mint admin, analyst and user tokens with (default: this machine's
-    /// configured `auth.jwt_secret`, as `switchboard token` uses).
+    /// configured `auth.jwt_secret`, as `switchboard token` uses). Tokens carry this machine's
+    /// `auth.issuer`, `auth.audience`, `auth.role_claim` and `auth.name_claim` (set them, e.g.
+    /// `SWITCHBOARD__AUTH__ISSUER`, as the server under load has them).
     #[arg(long)]
     pub secret: Option<String>,
     /// An admin token made elsewhere, for provisioning. Without `--secret`, analyst and user tokens

@@ -16,17 +16,24 @@ use super::provision::{self, Minter};
 use super::report::{Progress, Report, error_share};
 use super::stats::Stats;
 use crate::domain::Role;
+use crate::settings::AuthSettings;
 
 /// How long the harness waits for connections to settle and for replies to drain.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs the load test; true when the error share stayed within `--max-error-rate`.
-pub async fn run(args: LoadArgs, configured_secret: String) -> anyhow::Result<bool> {
+/// `auth` is this machine's configuration: its secret (unless `--secret`) and claim rules sign the
+/// tokens.
+pub async fn run(args: LoadArgs, auth: AuthSettings) -> anyhow::Result<bool> {
     args.check().map_err(|e| anyhow!(e))?;
     let url = args.url.trim_end_matches('/').to_string();
     let http = connect::http_client();
-    let minter = Rc::new(Minter::new(&args, &configured_secret));
+    let minter = Rc::new(Minter::new(
+        args.secret.as_deref(),
+        args.token.is_some(),
+        &auth,
+    ));
     let admin = match &args.token {
         Some(token) => token.clone(),
         None => {

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use super::args::LoadArgs;
 use crate::auth::{Claims, JwtKeys};
 use crate::domain::Role;
+use crate::settings::AuthSettings;
 
-/// Tokens last long enough for any run.
+/// Tokens last long enough for any run (or as long as `auth.max_token_ttl_secs` allows).
 const TOKEN_TTL_SECS: i64 = 24 * 3600;
 
 /// HTTP requests in flight at once while provisioning. One: concurrent admin writes on a SQLite
@@ -19,17 +20,30 @@ const HTTP_CONCURRENCY: usize = 1;
 
 /// Where tokens come from.
 pub enum Minter {
-    Secret(JwtKeys),
+    /// Signed here, with the lifetime in seconds.
+    Secret(JwtKeys, i64),
     /// `POST /dev/token` on the server under load.
     DevLogin,
 }
 
 impl Minter {
-    pub fn new(args: &LoadArgs, configured_secret: &str) -> Self {
-        match (&args.secret, &args.token) {
-            (Some(secret), _) => Minter::Secret(JwtKeys::new(secret)),
-            (None, Some(_)) => Minter::DevLogin,
-            (None, None) => Minter::Secret(JwtKeys::new(configured_secret)),
+    /// Tokens signed with `secret` (or, with neither a secret nor an admin `token` given, the
+    /// configured `auth.jwt_secret`), carrying what this machine's claim settings say the server
+    /// requires: `auth.issuer`, `auth.audience`, the role and name at `auth.role_claim` and
+    /// `auth.name_claim`, a lifetime within `auth.max_token_ttl_secs`.
+    pub fn new(secret: Option<&str>, token_given: bool, auth: &AuthSettings) -> Self {
+        let keys = |secret: &str| {
+            let auth = AuthSettings {
+                jwt_secret: secret.to_string(),
+                ..auth.clone()
+            };
+            let ttl = i64::try_from(auth.max_token_ttl_secs).unwrap_or(i64::MAX);
+            Minter::Secret(JwtKeys::from_settings(&auth), ttl.min(TOKEN_TTL_SECS))
+        };
+        match (secret, token_given) {
+            (Some(secret), _) => keys(secret),
+            (None, true) => Minter::DevLogin,
+            (None, false) => keys(&auth.jwt_secret),
         }
     }
 
@@ -42,11 +56,11 @@ impl Minter {
         name: &str,
     ) -> anyhow::Result<String> {
         match self {
-            Minter::Secret(keys) => Ok(keys.sign(&Claims {
+            Minter::Secret(keys, ttl) => Ok(keys.sign(&Claims {
                 sub: sub.into(),
                 role,
                 name: name.into(),
-                exp: chrono::Utc::now().timestamp() + TOKEN_TTL_SECS,
+                exp: chrono::Utc::now().timestamp() + ttl,
             })?),
             Minter::DevLogin => {
                 let reply = request(
@@ -132,4 +146,45 @@ pub async fn provision(
         result?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth() -> AuthSettings {
+        let source = crate::settings::SettingsSource {
+            config_dir: std::path::PathBuf::from("/nonexistent"),
+            profile: "development".into(),
+            env: std::collections::HashMap::new(),
+        };
+        crate::settings::Settings::load_from(&source)
+            .map(|s| s.auth)
+            .unwrap_or_else(|e| panic!("default settings: {e}"))
+    }
+
+    /// A server requiring `iss` and `aud` (and reading the role elsewhere) accepts what
+    /// `--secret` mints when the harness runs with the same claim settings.
+    #[actix_web::test]
+    async fn minted_tokens_carry_the_required_claims() {
+        let server = AuthSettings {
+            jwt_secret: "a-load-secret-of-enough-length".into(),
+            issuer: "https://idp.example".into(),
+            audience: "switchboard".into(),
+            role_claim: "realm_access.roles".into(),
+            max_token_ttl_secs: 3600,
+            ..auth()
+        };
+        let minter = Minter::new(Some("a-load-secret-of-enough-length"), false, &server);
+        let http = awc::Client::default();
+        let token = minter
+            .token(&http, "http://unused", "load-u1", Role::User, "Load User")
+            .await
+            .unwrap_or_else(|e| panic!("mint: {e}"));
+        let principal = JwtKeys::from_settings(&server)
+            .verify(&token, chrono::Utc::now().timestamp())
+            .unwrap_or_else(|e| panic!("the server refuses the minted token: {e}"));
+        assert_eq!(principal.id, "load-u1");
+        assert_eq!(principal.role, Role::User);
+    }
 }

@@ -1,11 +1,14 @@
-//! Attachments: a file uploaded into a chat, stored with its bytes (only while the chat is
-//! open), marked sent with the message that carries it, read back without its bytes for
-//! transcripts and access checks, and the unsent ones deleted when the chat ends.
+//! Attachments: a file uploaded into a chat, its bytes stored first as numbered chunks of at most
+//! `CHUNK_BYTES` (each its own small statement, so the store writer interleaves them with
+//! message batches), then its row (only while the chat is open; the row alone makes the file
+//! exist), marked sent with the message that carries it, read back without its bytes for
+//! transcripts and access checks and chunk by chunk for downloads, and the unsent ones deleted
+//! (with their chunks) when the chat ends.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entities::{attachments, chats};
+use entities::{attachment_chunks, attachments, chats};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DerivePartialModel, EntityTrait, QueryFilter, QueryOrder,
@@ -14,7 +17,11 @@ use sea_orm::{
 
 use crate::error::AppResult;
 
-/// An uploaded file about to be stored.
+/// Largest piece of a file stored in one statement: small enough that a message batch waiting
+/// behind it is barely delayed, large enough that a 10 MiB file is 40 statements.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// An uploaded file about to be stored (its bytes already are, as chunks).
 #[derive(Debug, Clone)]
 pub struct NewAttachment {
     pub id: String,
@@ -24,8 +31,18 @@ pub struct NewAttachment {
     pub name: String,
     pub content_type: String,
     pub sha256: String,
-    pub data: Vec<u8>,
+    /// Bytes in its chunks.
+    pub size: i64,
     pub created_at: DateTime<Utc>,
+}
+
+/// One piece of an upload in progress.
+#[derive(Debug, Clone)]
+pub struct NewChunk {
+    pub attachment_id: String,
+    /// 0, 1, 2, ... in file order.
+    pub seq: i32,
+    pub data: Vec<u8>,
 }
 
 /// An attachment without its bytes: what transcripts, `send` and access checks need.
@@ -44,8 +61,32 @@ pub struct AttachmentMeta {
     pub message_seq: Option<i64>,
 }
 
-/// Stores `file` if its chat is still open; `false` (nothing stored) when the chat has ended or
-/// does not exist. Run by the store writer, whose transactions are serial, so a chat's end (which
+/// Stores one chunk of an upload (not yet a file: its row comes last).
+pub async fn insert_chunk(db: &impl ConnectionTrait, chunk: NewChunk) -> AppResult<()> {
+    let model = attachment_chunks::ActiveModel {
+        attachment_id: Set(chunk.attachment_id),
+        seq: Set(chunk.seq),
+        data: Set(chunk.data),
+        created_at: Set(Utc::now()),
+    };
+    attachment_chunks::Entity::insert(model)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the chunks of `attachment_id` (an upload that failed, was refused or cut off).
+pub async fn delete_chunks(db: &impl ConnectionTrait, attachment_id: &str) -> AppResult<()> {
+    attachment_chunks::Entity::delete_many()
+        .filter(attachment_chunks::Column::AttachmentId.eq(attachment_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Stores `file`'s row (its chunks are stored already) if its chat is still open; `false` when
+/// the chat has ended or does not exist, and then its chunks are deleted in the same
+/// transaction. Run by the store writer, whose transactions are serial, so a chat's end (which
 /// deletes its unsent files) is either before this (refused) or after it (the file goes).
 pub async fn insert_if_open(db: &impl ConnectionTrait, file: NewAttachment) -> AppResult<bool> {
     let open = chats::Entity::find_by_id(file.chat_id.clone())
@@ -57,6 +98,7 @@ pub async fn insert_if_open(db: &impl ConnectionTrait, file: NewAttachment) -> A
         .await?
         .is_some();
     if !open {
+        delete_chunks(db, &file.id).await?;
         return Ok(false);
     }
     let model = attachments::ActiveModel {
@@ -66,9 +108,8 @@ pub async fn insert_if_open(db: &impl ConnectionTrait, file: NewAttachment) -> A
         uploader_id: Set(file.uploader_id),
         name: Set(file.name),
         content_type: Set(file.content_type),
-        size: Set(i64::try_from(file.data.len()).unwrap_or(i64::MAX)),
+        size: Set(file.size),
         sha256: Set(file.sha256),
-        data: Set(file.data),
         message_seq: Set(None),
         created_at: Set(file.created_at),
     };
@@ -98,8 +139,23 @@ pub async fn mark_sent(
     Ok(())
 }
 
-/// Deletes the files of `chat_id` that were never sent (the chat has ended).
+/// Deletes the files of `chat_id` that were never sent (the chat has ended), chunks first.
 pub async fn delete_unsent(db: &impl ConnectionTrait, chat_id: &str) -> AppResult<()> {
+    let unsent = attachments::Entity::find()
+        .filter(attachments::Column::ChatId.eq(chat_id))
+        .filter(attachments::Column::MessageSeq.is_null())
+        .select_only()
+        .column(attachments::Column::Id)
+        .into_tuple::<String>()
+        .all(db)
+        .await?;
+    if unsent.is_empty() {
+        return Ok(());
+    }
+    attachment_chunks::Entity::delete_many()
+        .filter(attachment_chunks::Column::AttachmentId.is_in(unsent))
+        .exec(db)
+        .await?;
     attachments::Entity::delete_many()
         .filter(attachments::Column::ChatId.eq(chat_id))
         .filter(attachments::Column::MessageSeq.is_null())
@@ -116,11 +172,11 @@ pub async fn meta(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<Attac
         .await?)
 }
 
-/// One attachment's bytes.
-pub async fn data(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<Vec<u8>>> {
-    Ok(attachments::Entity::find_by_id(id.to_string())
+/// Chunk `seq` of an attachment's bytes; `None` past its last.
+pub async fn chunk(db: &impl ConnectionTrait, id: &str, seq: i32) -> AppResult<Option<Vec<u8>>> {
+    Ok(attachment_chunks::Entity::find_by_id((id.to_string(), seq))
         .select_only()
-        .column(attachments::Column::Data)
+        .column(attachment_chunks::Column::Data)
         .into_tuple::<Vec<u8>>()
         .one(db)
         .await?)

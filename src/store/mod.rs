@@ -12,6 +12,7 @@ pub mod queues;
 pub mod ratings;
 pub mod supervisors;
 pub mod users;
+pub mod webhook_retention;
 pub mod webhooks;
 pub mod wrap_ups;
 

@@ -153,4 +153,27 @@ impl TestApp {
             .await
             .unwrap()
     }
+
+    /// The bytes the database holds for attachment `id`: its chunks joined in order.
+    pub async fn stored_bytes(&self, id: &str) -> Vec<u8> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        entities::attachment_chunks::Entity::find()
+            .filter(entities::attachment_chunks::Column::AttachmentId.eq(id))
+            .order_by_asc(entities::attachment_chunks::Column::Seq)
+            .all(&self.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .flat_map(|c| c.data)
+            .collect()
+    }
+
+    /// How many attachment chunks the database holds, of any upload.
+    pub async fn chunk_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        entities::attachment_chunks::Entity::find()
+            .count(&self.db)
+            .await
+            .unwrap()
+    }
 }
