@@ -34,6 +34,7 @@ ticket_ttl_secs = 30
 max_token_ttl_secs = 86400
 leeway_secs = 30
 jwks_url = ""
+jwks_ca_file = ""
 jwks_file = ""
 jwks_refresh_secs = 3600
 jwks_min_refetch_secs = 60
@@ -222,9 +223,13 @@ pub struct AuthSettings {
     /// Clock-skew allowance for `nbf`: a token is refused when `nbf` is later than now plus this.
     /// `exp` gets no leeway.
     pub leeway_secs: u64,
-    /// The host identity provider's JWKS endpoint (`http://`), for RS256 and ES256 tokens; empty:
-    /// none. Fetched at start and cached; `/readyz` is 503 until the first fetch succeeds.
+    /// The host identity provider's JWKS endpoint, for RS256 and ES256 tokens; empty: none.
+    /// `https://` (plain `http://` only in the development and test profiles). Fetched at start
+    /// and cached; `/readyz` is 503 until the first fetch succeeds.
     pub jwks_url: String,
+    /// PEM file of the CA certificates an `https://` `jwks_url` is checked against (then only
+    /// these); empty: the system's root certificates.
+    pub jwks_ca_file: String,
     /// A JWKS file instead of a URL; empty: none. Read at start (a bad file stops start-up).
     pub jwks_file: String,
     /// How often the key set is fetched (or read) again.
@@ -254,6 +259,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("max_token_ttl_secs", &self.max_token_ttl_secs)
             .field("leeway_secs", &self.leeway_secs)
             .field("jwks_url", &self.jwks_url)
+            .field("jwks_ca_file", &self.jwks_ca_file)
             .field("jwks_file", &self.jwks_file)
             .field("jwks_refresh_secs", &self.jwks_refresh_secs)
             .field("jwks_min_refetch_secs", &self.jwks_min_refetch_secs)
@@ -640,14 +646,21 @@ impl Settings {
                 "set auth.jwks_url or auth.jwks_file, not both",
             ));
         }
-        if auth.jwks_url.starts_with("https://") {
+        let https = auth.jwks_url.starts_with("https://");
+        if auth.jwks_url.starts_with("http://") && self.is_strict() {
             return Err(invalid(
                 "auth.jwks_url",
-                "https is not built in (no TLS client): use an http:// URL (a local proxy) or auth.jwks_file",
+                "must be an https:// URL outside the development and test profiles (keys fetched over plain http can be swapped on the way)",
             ));
         }
-        if !auth.jwks_url.is_empty() && !auth.jwks_url.starts_with("http://") {
-            return Err(invalid("auth.jwks_url", "must be an http:// URL"));
+        if !auth.jwks_url.is_empty() && !https && !auth.jwks_url.starts_with("http://") {
+            return Err(invalid("auth.jwks_url", "must be an https:// URL"));
+        }
+        if !auth.jwks_ca_file.is_empty() && !https {
+            return Err(invalid(
+                "auth.jwks_ca_file",
+                "only used with an https:// auth.jwks_url",
+            ));
         }
         for (key, value) in [
             ("auth.jwks_refresh_secs", auth.jwks_refresh_secs),

@@ -148,15 +148,22 @@ fn production_starts_on_the_identity_providers_keys_alone_with_hs256_off() {
     let settings = load(
         &dir,
         "production",
-        &[("SWITCHBOARD__AUTH__JWKS_URL", "http://idp.internal/jwks")],
+        &[("SWITCHBOARD__AUTH__JWKS_URL", "https://idp.internal/jwks")],
     )
     .unwrap();
     assert_eq!(settings.auth.jwt_secret, "", "no secret: HS256 refused");
     for (key, value, named) in [
+        // Keys over plain http could be swapped on the way: https only outside development/test.
         (
             "SWITCHBOARD__AUTH__JWKS_URL",
-            "https://idp.example/jwks",
+            "http://idp.example/jwks",
             "auth.jwks_url",
+        ),
+        // A CA file means nothing without an https URL (here: a JWKS file).
+        (
+            "SWITCHBOARD__AUTH__JWKS_CA_FILE",
+            "/idp-ca.pem",
+            "auth.jwks_ca_file",
         ),
         ("SWITCHBOARD__AUTH__JWKS_URL", "idp/jwks", "auth.jwks_url"),
         (

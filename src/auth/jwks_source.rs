@@ -38,6 +38,8 @@ pub struct Jwks {
     refresh: Duration,
     /// `auth.jwks_timeout_secs`.
     timeout: Duration,
+    /// For an `https://` URL: whom to trust (`auth::jwks_tls`).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Jwks {
@@ -49,7 +51,14 @@ impl Jwks {
             (url, "") => Source::Url(url.to_string()),
             (_, file) => Source::File(PathBuf::from(file)),
         };
+        let tls = match &source {
+            Source::Url(url) if url.starts_with("https://") => {
+                Some(super::jwks_tls::client_config(&auth.jwks_ca_file)?)
+            }
+            _ => None,
+        };
         let jwks = Arc::new(Jwks {
+            tls,
             source: source.clone(),
             current: RwLock::new(Arc::new(KeySet::default())),
             loaded: AtomicBool::new(false),
@@ -109,7 +118,7 @@ impl Jwks {
     async fn fetch_locked(&self, last: &mut Option<Instant>) -> bool {
         *last = Some(Instant::now());
         let fetched = match &self.source {
-            Source::Url(url) => fetch_url(url, self.timeout).await,
+            Source::Url(url) => fetch_url(url, self.timeout, self.tls.clone()).await,
             Source::File(path) => read_file(path),
         };
         match fetched {
@@ -139,8 +148,18 @@ impl Jwks {
     }
 }
 
-async fn fetch_url(url: &str, timeout: Duration) -> Result<KeySet, String> {
-    let client = awc::Client::builder().timeout(timeout).finish();
+async fn fetch_url(
+    url: &str,
+    timeout: Duration,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<KeySet, String> {
+    let client = match tls {
+        Some(tls) => awc::Client::builder()
+            .connector(awc::Connector::new().rustls_0_23(tls))
+            .timeout(timeout)
+            .finish(),
+        None => awc::Client::builder().timeout(timeout).finish(),
+    };
     let mut response = client
         .get(url)
         .insert_header(("accept", "application/json"))

@@ -174,6 +174,7 @@ fn settings() -> AuthSettings {
         max_token_ttl_secs: 86_400,
         leeway_secs: 30,
         jwks_url: String::new(),
+        jwks_ca_file: String::new(),
         jwks_file: String::new(),
         jwks_refresh_secs: 3600,
         jwks_min_refetch_secs: 60,

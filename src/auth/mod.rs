@@ -6,6 +6,7 @@
 pub mod claims;
 pub mod jwks;
 pub mod jwks_source;
+pub mod jwks_tls;
 pub mod jwt;
 pub mod tickets;
 
