@@ -1,67 +1,28 @@
-// Attachment benchmark (contract §12, issue 16), a client like any other, Node 20:
-//   node --experimental-websocket benches/attachments.mjs [path/to/switchboard] [msgs_per_sec]
-// Starts the given binary (default target/release/switchboard) on a fresh SQLite file in the
-// development profile (demo data, dev login), then:
-//   1. a user sends `msgs_per_sec` messages/s to Alice for 8 s: deliver latency (send → Alice's
-//      `message`), without uploads;
-//   2. the same with a 5 MiB PNG uploaded into the chat at 2 s: the upload's time and deliver
-//      latency meanwhile;
-//   3. 20 concurrent 10 MiB uploads (each into its own chat): the server's resident memory
-//      (VmRSS sampled every 20 ms, and VmHWM) before and during.
-// Prints one JSON object.
+// Attachment benchmark (contract §12, issue 16), Node 20 (needs --experimental-websocket):
+//   node --experimental-websocket benches/attachments.mjs [bin] [msgs_per_sec] [seconds] [users] [analysts]
+// defaults: target/release/switchboard 5000 30 1000 100.
+// The message traffic is `switchboard load` (the harness of BENCHMARKS.md: `users` chats answered
+// by `analysts`, `msgs_per_sec` in total over both sides, open loop), run twice, each time
+// against a fresh server on a fresh SQLite file (development profile: demo queues, dev login):
+//   1. without uploads: load's deliver p50/p99/p99.9;
+//   2. with uploads: the same, while one user uploads a 5 MiB PNG into its own chat, one after
+//      another (a new one 1 s after the last 201) for as long as load converses: each upload's
+//      time (POST → 201) and load's deliver percentiles meanwhile. Target: deliver p99 within
+//      20 % of run 1's (the JSON's `p99_ratio`).
+//   3. then, on that server, 20 concurrent 10 MiB uploads (each into its own chat;
+//      `limits.max_concurrent_uploads` raised to 32 so none is refused): the server's resident
+//      memory (VmRSS sampled every 20 ms, and VmHWM) before and during, and the statuses.
+// Prints one JSON object. SB_BENCH_DB=postgres://… uses that database instead of SQLite (it must
+// be empty: give a fresh one per run).
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 
 const bin = process.argv[2] || 'target/release/switchboard';
-const rate = Number(process.argv[3] || 500);
-const port = 18000 + Math.floor(Math.random() * 1000);
-const base = `http://127.0.0.1:${port}`;
-const db = `/tmp/sb-attach-bench-${port}.db`;
-const server = spawn(bin, ['serve'], {
-  env: {
-    ...process.env,
-    SWITCHBOARD_ENV: 'development',
-    SWITCHBOARD__DATABASE__URL: `sqlite://${db}?mode=rwc`,
-    SWITCHBOARD__SERVER__BIND: `127.0.0.1:${port}`,
-    SWITCHBOARD__LIMITS__MSGS_PER_SEC: '100000',
-    SWITCHBOARD__LIMITS__MSGS_BURST: '100000',
-    SWITCHBOARD__LOG__FILTER: 'warn',
-  },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
+const rate = Number(process.argv[3] || 5000);
+const seconds = Number(process.argv[4] || 30);
+const users = Number(process.argv[5] || 1000);
+const analysts = Number(process.argv[6] || 100);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUp() {
-  for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(`${base}/healthz`)).ok) return; } catch (_) { /* not yet */ }
-    await sleep(100);
-  }
-  throw new Error('server did not start');
-}
-
-async function token(sub, role) {
-  const res = await fetch(`${base}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, role, name: sub }) });
-  return (await res.json()).token;
-}
-
-async function socket(tok) {
-  const t = await (await fetch(`${base}/api/v1/ws-tickets`, { method: 'POST', headers: { authorization: `Bearer ${tok}` } })).json();
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?ticket=${t.ticket}`);
-  const waiting = new Map();
-  const handlers = [];
-  let n = 0;
-  ws.onmessage = (ev) => {
-    const f = JSON.parse(ev.data);
-    if (f.ref && waiting.has(f.ref)) { waiting.get(f.ref)(f); waiting.delete(f.ref); }
-    handlers.forEach((h) => h(f));
-  };
-  await new Promise((r, j) => { ws.onopen = r; ws.onerror = j; });
-  return {
-    cmd(c) { const ref = `r${++n}`; ws.send(JSON.stringify({ ...c, ref })); return new Promise((r) => waiting.set(ref, r)); },
-    on(h) { handlers.push(h); },
-    close() { ws.close(); },
-  };
-}
 
 function pct(xs, p) {
   if (!xs.length) return null;
@@ -76,7 +37,61 @@ function png(bytes) {
   return b;
 }
 
-async function upload(tok, chat, data) {
+const env = (port, db) => ({
+  ...process.env,
+  SWITCHBOARD_ENV: 'development',
+  SWITCHBOARD__DATABASE__URL: db,
+  SWITCHBOARD__SERVER__BIND: `127.0.0.1:${port}`,
+  SWITCHBOARD__LIMITS__MSGS_PER_SEC: '100000',
+  SWITCHBOARD__LIMITS__MSGS_BURST: '100000',
+  SWITCHBOARD__LIMITS__MAX_CONCURRENT_UPLOADS: '32',
+  SWITCHBOARD__LOG__FILTER: 'warn',
+});
+
+async function startServer() {
+  const port = 18000 + Math.floor(Math.random() * 1000);
+  const file = `/tmp/sb-attach-bench-${port}.db`;
+  const db = process.env.SB_BENCH_DB || `sqlite://${file}?mode=rwc`;
+  const proc = spawn(bin, ['serve'], { env: env(port, db), stdio: ['ignore', 'ignore', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch (_) { /* not yet */ }
+    await sleep(100);
+  }
+  return {
+    port, base, proc, db,
+    async stop() {
+      proc.kill('SIGTERM');
+      await sleep(500);
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    },
+    rss() {
+      const s = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+      const kb = (k) => Number(s.match(new RegExp(`${k}:\\s+(\\d+)`))[1]);
+      return { rss_mib: +(kb('VmRSS') / 1024).toFixed(1), hwm_mib: +(kb('VmHWM') / 1024).toFixed(1) };
+    },
+  };
+}
+
+async function token(base, sub, role) {
+  const res = await fetch(`${base}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, role, name: sub }) });
+  return (await res.json()).token;
+}
+
+/// A user with a chat waiting in `access` (uploads need only a participant of an open chat).
+async function chatOf(server, sub) {
+  const tok = await token(server.base, sub, 'user');
+  const t = await (await fetch(`${server.base}/api/v1/ws-tickets`, { method: 'POST', headers: { authorization: `Bearer ${tok}` } })).json();
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?ticket=${t.ticket}`);
+  await new Promise((r, j) => { ws.onopen = r; ws.onerror = j; });
+  const chat = await new Promise((r) => {
+    ws.onmessage = (ev) => { const f = JSON.parse(ev.data); if (f.ref === 's') r(f.chat_id); };
+    ws.send(JSON.stringify({ type: 'start_chat', queue_id: 'access', ref: 's' }));
+  });
+  return { tok, chat, ws };
+}
+
+async function upload(base, tok, chat, data) {
   const t0 = performance.now();
   const res = await fetch(`${base}/api/v1/chats/${chat}/attachments`, {
     method: 'POST', body: data,
@@ -86,70 +101,75 @@ async function upload(tok, chat, data) {
   return { status: res.status, ms: +(performance.now() - t0).toFixed(1) };
 }
 
-function rss() {
-  const s = readFileSync(`/proc/${server.pid}/status`, 'utf8');
-  const kb = (k) => Number(s.match(new RegExp(`${k}:\\s+(\\d+)`))[1]);
-  return { rss_mib: +(kb('VmRSS') / 1024).toFixed(1), hwm_mib: +(kb('VmHWM') / 1024).toFixed(1) };
-}
-
-async function flow(user, alice, chat, seconds, during) {
-  const sentAt = new Map();
-  const lat = [];
-  alice.on((f) => { if (f.type === 'message' && sentAt.has(f.client_msg_id)) lat.push(performance.now() - sentAt.get(f.client_msg_id)); });
-  const extra = during ? sleep(2000).then(during) : Promise.resolve(null);
-  const total = rate * seconds;
-  const t0 = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    const id = `${seconds}-${during ? 'u' : 'n'}-${i}`;
-    sentAt.set(id, performance.now());
-    user.cmd({ type: 'send', chat_id: chat, body: `message ${i}`, client_msg_id: id });
+/// One `switchboard load` run; with `uploads`, 5 MiB uploads back to back while it converses.
+async function run(server, withUploads) {
+  const json = `/tmp/sb-attach-bench-${server.port}-${withUploads ? 'on' : 'off'}.json`;
+  const load = spawn(bin, ['load', '--url', server.base, '--analysts', String(analysts), '--users', String(users),
+    '--capacity', '10', '--rate', String(rate), '--duration', `${seconds}s`, '--json', json, '--max-error-rate', '1'],
+  { env: env(server.port, server.db), stdio: ['ignore', 'ignore', 'pipe'] });
+  let conversing = false;
+  let done = false;
+  load.stderr.on('data', (d) => { if (String(d).includes('converse')) conversing = true; });
+  const exited = new Promise((r) => load.on('exit', () => { done = true; r(); }));
+  const uploads = [];
+  if (withUploads) {
+    const who = await chatOf(server, 'uploader');
+    const file = png(5 << 20);
+    while (!conversing && !done) await sleep(50);
+    while (!done) {
+      uploads.push(await upload(server.base, who.tok, who.chat, file));
+      await sleep(1000);
+    }
+    who.ws.close();
   }
-  const upload = await extra;
-  await sleep(1000);
-  return { sent: total, delivered: lat.length, deliver_ms: { p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: pct(lat, 1) }, upload };
+  await exited;
+  const report = JSON.parse(readFileSync(json, 'utf8'));
+  rmSync(json, { force: true });
+  const d = report.latency_ms.deliver;
+  return {
+    messages_per_sec: report.messages_per_sec,
+    errors: report.errors,
+    deliver_ms: { p50: d.p50, p99: d.p99, p999: d.p999, max: d.max },
+    ...(withUploads ? {
+      uploads_5mib: uploads.length,
+      upload_statuses: [...new Set(uploads.map((u) => u.status))],
+      upload_ms: { p50: pct(uploads.map((u) => u.ms), 0.5), max: pct(uploads.map((u) => u.ms), 1) },
+    } : {}),
+  };
 }
 
-try {
-  await waitUp();
-  const aliceTok = await token('alice', 'analyst');
-  const alice = await socket(aliceTok);
-  await alice.cmd({ type: 'set_status', status: 'available' });
-  const userTok = await token('emma', 'user');
-  const user = await socket(userTok);
-  const chat = (await user.cmd({ type: 'start_chat', queue_id: 'service-desk' })).chat_id;
-  await sleep(500);
-  const without = await flow(user, alice, chat, 8, null);
-  const withUpload = await flow(user, alice, chat, 8, () => upload(userTok, chat, png(5 << 20)));
-  // 20 chats of 20 users (the demo queue's analysts answer some; uploads need only a participant).
+async function concurrent(server) {
   const chats = [];
-  for (let i = 0; i < 20; i++) {
-    const tok = await token(`load${i}`, 'user');
-    const ws = await socket(tok);
-    const ok = await ws.cmd({ type: 'start_chat', queue_id: 'access' });
-    chats.push({ tok, chat: ok.chat_id });
-  }
-  const before = rss();
+  for (let i = 0; i < 20; i++) chats.push(await chatOf(server, `big${i}`));
+  const before = server.rss();
   let peak = before.rss_mib;
-  const sampler = setInterval(() => { peak = Math.max(peak, rss().rss_mib); }, 20);
+  const sampler = setInterval(() => { peak = Math.max(peak, server.rss().rss_mib); }, 20);
   const big = png(10 << 20);
   const t0 = performance.now();
-  const results = await Promise.all(chats.map((c) => upload(c.tok, c.chat, big)));
+  const results = await Promise.all(chats.map((c) => upload(server.base, c.tok, c.chat, big)));
   clearInterval(sampler);
-  const after = rss();
+  chats.forEach((c) => c.ws.close());
+  return {
+    statuses: [...new Set(results.map((r) => r.status))], wall_ms: +(performance.now() - t0).toFixed(0),
+    upload_ms: { p50: pct(results.map((r) => r.ms), 0.5), max: pct(results.map((r) => r.ms), 1) },
+    rss_before_mib: before.rss_mib, rss_peak_sampled_mib: peak, vm_hwm_mib: server.rss().hwm_mib,
+  };
+}
+
+let server = await startServer();
+try {
+  const without = await run(server, false);
+  await server.stop();
+  server = await startServer();
+  const withUploads = await run(server, true);
+  const memory = await concurrent(server);
   console.log(JSON.stringify({
-    rate, without_uploads: without, with_5mib_upload: withUpload,
-    concurrent_20x10mib: {
-      statuses: [...new Set(results.map((r) => r.status))], wall_ms: +(performance.now() - t0).toFixed(0),
-      upload_ms: { p50: pct(results.map((r) => r.ms), 0.5), max: pct(results.map((r) => r.ms), 1) },
-      rss_before_mib: before.rss_mib, rss_peak_sampled_mib: peak, vm_hwm_mib: after.hwm_mib,
-    },
+    rate, seconds, users, analysts,
+    without_uploads: without,
+    with_5mib_uploads: withUploads,
+    p99_ratio: without.deliver_ms.p99 ? +(withUploads.deliver_ms.p99 / without.deliver_ms.p99).toFixed(2) : null,
+    concurrent_20x10mib: memory,
   }, null, 1));
-  alice.close(); user.close();
 } finally {
-  server.kill('SIGTERM');
-  await sleep(500);
-  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+  await server.stop();
 }
