@@ -432,12 +432,21 @@ async fn pending_offline_applies_after_the_last_chat_and_its_wrap_up(app: TestAp
     let (_, view) = app.get("/api/v1/analysts/alice", &app.admin()).await;
     assert_eq!(view["status"], "offline", "{view}");
     assert_eq!(view["pending_status"], Value::Null);
-    let stored = entities::analysts::Entity::find_by_id("alice".to_string())
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.status, "offline");
+    // A status is announced as its write is handed in: read it once it has landed.
+    let mut stored = None;
+    for _ in 0..50 {
+        let row = entities::analysts::Entity::find_by_id("alice".to_string())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        if row.status == "offline" {
+            stored = Some(row);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored = stored.expect("the offline status is stored");
     assert_eq!(stored.pending_status, None);
 
     // A manager's change clears a pending status.
