@@ -89,6 +89,59 @@ async fn a_user_and_an_analyst_chat_from_start_to_transcript() {
     analyst.quit().await;
 }
 
+/// Contract §8.1 and §8.4 on /chat: a queue that lists skills offers them ("Skill needed"), a
+/// queue that lists none does not, the chosen skill is what the chat asks, and the waiting user
+/// sees the estimated wait in words.
+#[actix_web::test]
+#[cfg_attr(
+    switchboard_no_browser,
+    ignore = "needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)"
+)]
+async fn a_user_asks_for_a_skill_and_sees_the_estimated_wait() {
+    let driver = Driver::start();
+    let app = demo_app().await;
+    let (status, body) = app
+        .put(
+            "/api/v1/queues/access",
+            &app.admin(),
+            serde_json::json!({"name": "Access and Passwords", "routing": "manual",
+                               "skills": ["french", "german"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Bob is available with room: the estimate for a chat starting now is "at once".
+    let mut bob = app.ws(&app.token("bob", Role::Analyst)).await;
+    bob.ok(serde_json::json!({"type": "set_status", "status": "available"}))
+        .await;
+
+    let user = driver.browser(1280).await;
+    sign_in(&user, &app, "Emma Wilson", "/chat").await;
+    let queue = user.find("combobox", "Queue").await;
+    user.choose(&queue, "Service Desk").await;
+    assert_eq!(
+        user.count(None, "combobox", "Skill needed").await,
+        0,
+        "a queue without skills offers none"
+    );
+    user.choose(&queue, "Access and Passwords").await;
+    let skill = user.find("combobox", "Skill needed").await;
+    user.choose(&skill, "French").await;
+    let start = user.find("button", "Start chat").await;
+    user.click(&start).await;
+    user.wait_page_text("You are number 1 in the queue. Estimated wait: Less than a minute")
+        .await;
+
+    let (_, waiting) = app.get("/api/v1/chats?filter=waiting", &app.admin()).await;
+    let chat = &waiting["chats"][0];
+    assert_eq!(chat["queue_id"], "access", "{waiting}");
+    assert_eq!(
+        chat["skills"],
+        serde_json::json!([{"name": "french", "level": 1}]),
+        "{waiting}"
+    );
+    user.quit().await;
+}
+
 #[actix_web::test]
 #[cfg_attr(
     switchboard_no_browser,

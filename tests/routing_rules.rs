@@ -120,6 +120,10 @@ async fn skilled_chat_waits_for_the_all_step_then_goes_to_an_unskilled_analyst(a
     let assigned = bob.expect("chat_assigned").await;
     let waited = started_at.elapsed();
     assert_eq!(assigned["chat"]["chat_id"], chat_id);
+    assert_eq!(
+        assigned["chat"]["skills_relaxed"], 1,
+        "the chat's own summary names the step that let Bob have it"
+    );
     assert!(
         waited >= Duration::from_millis(2900),
         "not before the step: {waited:?}"

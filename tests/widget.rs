@@ -132,6 +132,12 @@ async fn a_portal_user_chats_through_the_widget_across_page_loads() {
         .await;
 
     analyst_goes_available(&analyst, &app).await;
+    // Bob's coming online gives an estimate (he has room: at once), in /chat's words.
+    user.wait_shadow_text(
+        &host,
+        "You are number 1 in the queue. Estimated wait: Less than a minute",
+    )
+    .await;
     let window = analyst_accepts(&analyst).await;
     user.wait_shadow_text(&host, "Bob Tran accepted your chat")
         .await;

@@ -83,7 +83,21 @@ pub struct LoadArgs {
     /// Characters in each message body.
     #[arg(long, default_value_t = 64)]
     pub body_chars: usize,
+    /// The estimated-wait scenario (contract §8.4): each analyst closes every chat this long
+    /// after it was assigned (a fixed handle time), and the report gives the error of each
+    /// user's first estimate against the wait it then had. Pair it with `--start-rate` above
+    /// what the analysts serve (`analysts × capacity / handle time` chats a second).
+    #[arg(long, value_parser = parse_ttl)]
+    pub handle_time: Option<Duration>,
+    /// Routing with skills (contract §8.1): the queue lists 20 skills and 3 expansion
+    /// steps (level after 1 s and 2 s, all after 3 s), each analyst holds 5 of them at levels
+    /// 1–5, each user asks 1–2 of them.
+    #[arg(long)]
+    pub skills: bool,
 }
+
+/// Skills in the `--skills` queue's list.
+pub const SKILLS: usize = 20;
 
 impl LoadArgs {
     /// Refuses flags that cannot describe a run, naming the flag.

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::args::LoadRouting;
+use super::estimate::Sample;
 use super::stats::SharedStats;
 
 pub type Socket = Framed<awc::BoxedSocket, Codec>;
@@ -49,6 +50,10 @@ pub struct Shared {
     pub start_pace: Option<Duration>,
     /// Users that have taken their turn to start.
     pub starts_taken: Cell<u32>,
+    /// `--handle-time`: analysts close each chat this long after it was assigned.
+    pub handle_time: Option<Duration>,
+    /// `--skills`: users ask 1–2 of the queue's skills.
+    pub skills: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +73,7 @@ pub struct In {
     chat_id: Option<String>,
     client_msg_id: Option<String>,
     chat: Option<ChatIn>,
+    estimated_wait_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +95,13 @@ pub struct Client {
     sent: u64,
     ticker: Option<Interval>,
     phase: Phase,
+    /// A user's first estimate: (seconds, when it came in µs since the run started, chats
+    /// served by then); taken once the chat is accepted.
+    first_estimate: Option<(u64, u64, u64)>,
+    /// When a user starts its chat (in the start phase).
+    start_due: Option<Instant>,
+    /// An analyst's chats to close (`--handle-time`), soonest first.
+    closes: std::collections::VecDeque<(Instant, String)>,
 }
 
 impl Client {
@@ -102,6 +115,9 @@ impl Client {
             sent: 0,
             ticker: None,
             phase: Phase::Connect,
+            first_estimate: None,
+            start_due: None,
+            closes: std::collections::VecDeque::new(),
         }
     }
 
@@ -115,7 +131,11 @@ impl Client {
         let current = *phase.borrow_and_update();
         self.enter(current).await;
         loop {
+            let close_due = self.closes.front().map(|(at, _)| *at);
+            let start_due = self.start_due;
             tokio::select! {
+                () = until(close_due) => self.close_due().await,
+                () = until(start_due) => self.start_chat().await,
                 frame = self.socket.next() => match frame {
                     Some(Ok(Frame::Text(bytes))) => self.on_text(&bytes).await,
                     Some(Ok(Frame::Ping(bytes))) => self.write(Message::Pong(bytes)).await,
@@ -158,18 +178,17 @@ impl Client {
         self.phase = phase;
         match phase {
             Phase::Start if self.kind == Kind::User => {
-                if let Some(gap) = self.shared.start_pace {
-                    let turn = self.shared.starts_taken.get();
-                    self.shared.starts_taken.set(turn + 1);
-                    actix_web::rt::time::sleep(gap * turn).await;
-                }
-                let at = self.shared.stats.borrow().now_us();
-                self.shared.stats.borrow_mut().chats_started += 1;
-                let frame = format!(
-                    r#"{{"type":"start_chat","ref":"c","queue_id":"{}","subject":"t{at}"}}"#,
-                    self.shared.queue
-                );
-                self.command(frame).await;
+                // Its turn comes later with --start-rate: the socket is read meanwhile (a
+                // client asleep here would answer no ping and be dropped as silent).
+                let wait = match self.shared.start_pace {
+                    Some(gap) => {
+                        let turn = self.shared.starts_taken.get();
+                        self.shared.starts_taken.set(turn + 1);
+                        gap * turn
+                    }
+                    None => Duration::ZERO,
+                };
+                self.start_due = Some(Instant::now() + wait);
             }
             Phase::Converse => self.reschedule(),
             Phase::Drain => self.ticker = None,
@@ -185,6 +204,23 @@ impl Client {
             }
             _ => {}
         }
+    }
+
+    /// The user's turn to start its chat has come.
+    async fn start_chat(&mut self) {
+        self.start_due = None;
+        let at = self.shared.stats.borrow().now_us();
+        self.shared.stats.borrow_mut().chats_started += 1;
+        let skills = if self.shared.skills {
+            format!(r#","skills":{}"#, super::provision::user_skills())
+        } else {
+            String::new()
+        };
+        let frame = format!(
+            r#"{{"type":"start_chat","ref":"c","queue_id":"{}","subject":"t{at}"{skills}}}"#,
+            self.shared.queue
+        );
+        self.command(frame).await;
     }
 
     /// Sets the send schedule for the chats held now: one side of one chat every period.
@@ -260,9 +296,15 @@ impl Client {
                         self.chats.push(chat);
                         self.reschedule();
                     }
+                    self.estimated(frame.estimated_wait_secs, now);
                 }
                 ("v", _) => self.shared.stats.borrow_mut().analysts_ready += 1,
                 ("x", _) => self.shared.stats.borrow_mut().chats_closed += 1,
+                ("h", _) => {
+                    let mut stats = self.shared.stats.borrow_mut();
+                    stats.chats_closed += 1;
+                    stats.chats_served += 1;
+                }
                 ("a", _) => {
                     if let Some(chat) = frame.chat {
                         self.assigned(chat, now);
@@ -284,6 +326,19 @@ impl Client {
                     .and_then(|id| id.split('.').next());
                 if let Some(took) = since(stamp) {
                     self.shared.stats.borrow_mut().delivered(took);
+                }
+            }
+            "queue_position" if self.kind == Kind::User => {
+                self.estimated(frame.estimated_wait_secs, now);
+            }
+            "chat_accepted" if self.kind == Kind::User => {
+                if let Some((estimate_secs, at, served_before)) = self.first_estimate.take() {
+                    let waited_secs = now.saturating_sub(at) as f64 / 1e6;
+                    self.shared.stats.borrow_mut().estimates.push(Sample {
+                        estimate_secs,
+                        waited_secs,
+                        served_before,
+                    });
                 }
             }
             "chat_assigned" if self.kind == Kind::Analyst => {
@@ -325,8 +380,39 @@ impl Client {
                 .borrow_mut()
                 .routed(now.saturating_sub(started));
         }
+        if let Some(handle) = self.shared.handle_time {
+            self.closes
+                .push_back((Instant::now() + handle, chat.chat_id.clone()));
+        }
         self.chats.push(chat.chat_id);
         self.reschedule();
+    }
+
+    /// A user's estimate: kept when it is the first one (`--handle-time` runs only).
+    fn estimated(&mut self, estimate: Option<u64>, now: u64) {
+        if self.shared.handle_time.is_none() || self.first_estimate.is_some() {
+            return;
+        }
+        if let Some(secs) = estimate {
+            let served = self.shared.stats.borrow().chats_served;
+            self.first_estimate = Some((secs, now, served));
+        }
+    }
+
+    /// Closes the analyst's chat whose handle time is up.
+    async fn close_due(&mut self) {
+        if let Some((_, chat)) = self.closes.pop_front() {
+            let frame = format!(r#"{{"type":"close_chat","ref":"h","chat_id":"{chat}"}}"#);
+            self.command(frame).await;
+        }
+    }
+}
+
+/// Waits until `at`; never, without one.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

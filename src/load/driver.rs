@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::args::LoadArgs;
 use super::client::{Client, Kind, Phase, Shared};
 use super::connect;
+use super::estimate::EstimateReport;
 use super::provision::{self, Minter};
 use super::report::{Progress, Report, error_share};
 use super::stats::Stats;
@@ -60,6 +61,8 @@ pub async fn run(args: LoadArgs, auth: AuthSettings) -> anyhow::Result<bool> {
         connecting: tokio::sync::Semaphore::new(args.connect_concurrency),
         start_pace: (args.start_rate > 0).then(|| Duration::from_secs(1) / args.start_rate),
         starts_taken: Cell::new(0),
+        handle_time: args.handle_time,
+        skills: args.skills,
     });
     let phase_name = Rc::new(Cell::new("connect"));
     let progress = actix_web::rt::spawn(progress(stats.clone(), phase_name.clone()));
@@ -151,7 +154,10 @@ pub async fn run(args: LoadArgs, auth: AuthSettings) -> anyhow::Result<bool> {
     progress.abort();
 
     let stats = stats.borrow();
-    let report = Report::from_stats(&stats);
+    let mut report = Report::from_stats(&stats);
+    if args.handle_time.is_some() {
+        report.estimated_wait = Some(EstimateReport::of(&stats.estimates));
+    }
     #[allow(clippy::print_stdout)]
     {
         println!("{}", report.table(&stats));

@@ -1,12 +1,12 @@
 //! Getting ready to load a server: tokens for every simulated principal (minted with the secret,
 //! or fetched from the server's dev sign-in), and the harness's own queue and analysts, provisioned
-//! over the admin HTTP API.
+//! over the admin HTTP API (with `--skills`, the queue's skills and steps and the analysts' skills).
 
 use anyhow::{Context, anyhow};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::args::LoadArgs;
+use super::args::{LoadArgs, SKILLS};
 use crate::auth::{Claims, JwtKeys};
 use crate::domain::Role;
 use crate::settings::AuthSettings;
@@ -104,6 +104,32 @@ async fn request(req: awc::ClientRequest, body: Value) -> anyhow::Result<Value> 
     Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// The name of skill `i` of the `--skills` queue.
+pub fn skill(i: usize) -> String {
+    format!("skill-{i:02}")
+}
+
+/// An analyst's skills for `--skills`: 5 of the list, each at a level 1–5.
+fn analyst_skills() -> Value {
+    let mut held = serde_json::Map::new();
+    while held.len() < 5 {
+        let level = rand::random_range(1..=5u8);
+        held.insert(skill(rand::random_range(0..SKILLS)), json!(level));
+    }
+    Value::Object(held)
+}
+
+/// What a `--skills` user asks: 1 or 2 skills of the list, each at a level 1–5 (JSON).
+pub fn user_skills() -> String {
+    let first = rand::random_range(0..SKILLS);
+    let mut asks = vec![json!({"name": skill(first), "level": rand::random_range(1..=5u8)})];
+    if rand::random::<bool>() {
+        let second = (first + rand::random_range(1..SKILLS)) % SKILLS;
+        asks.push(json!({"name": skill(second), "level": rand::random_range(1..=5u8)}));
+    }
+    Value::Array(asks).to_string()
+}
+
 /// The harness's analyst ids.
 pub fn analyst_id(i: usize) -> String {
     format!("load-a{i}")
@@ -120,20 +146,32 @@ pub async fn provision(
         http.put(format!("{url}/api/v1{path}"))
             .bearer_auth(admin_token)
     };
-    request(
-        put(format!("/queues/{}", args.queue)),
-        json!({"name": "Load test", "routing": args.routing.as_str(), "max_wait_secs": 0}),
-    )
-    .await
-    .with_context(|| format!("PUT /api/v1/queues/{}", args.queue))?;
+    let mut queue =
+        json!({"name": "Load test", "routing": args.routing.as_str(), "max_wait_secs": 0});
+    if args.skills {
+        queue["skills"] = json!((0..SKILLS).map(skill).collect::<Vec<_>>());
+        queue["expansion"] = json!([
+            {"after_secs": 1, "relax": "level"},
+            {"after_secs": 2, "relax": "level"},
+            {"after_secs": 3, "relax": "all"},
+        ]);
+    }
+    request(put(format!("/queues/{}", args.queue)), queue)
+        .await
+        .with_context(|| format!("PUT /api/v1/queues/{}", args.queue))?;
     let capacity = i32::try_from(args.capacity).unwrap_or(i32::MAX);
     let mut results = futures_util::stream::iter(0..args.analysts)
         .map(|i| {
             let id = analyst_id(i);
             let analyst = put(format!("/analysts/{id}"));
             let member = put(format!("/queues/{}/members/{id}", args.queue));
+            let mut body =
+                json!({"name": format!("Load Analyst {i}"), "capacity": capacity, "role": "analyst"});
+            if args.skills {
+                body["skills"] = analyst_skills();
+            }
             async move {
-                request(analyst, json!({"name": format!("Load Analyst {i}"), "capacity": capacity, "role": "analyst"}))
+                request(analyst, body)
                     .await
                     .with_context(|| format!("PUT /api/v1/analysts/{id}"))?;
                 request(member, json!({"role": "analyst"}))

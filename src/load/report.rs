@@ -7,6 +7,7 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use super::estimate::EstimateReport;
 use super::stats::{Second, SecondP99, Stats};
 
 /// `{"p50","p90","p99","p999","max"}` in milliseconds.
@@ -60,6 +61,9 @@ pub struct Report {
     /// Each second's progress line (an addition to contract §7's keys): a stall shows up as a
     /// second whose p99 jumps.
     pub seconds: Vec<Second>,
+    /// The estimated-wait scenario's figures (`--handle-time` runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_wait: Option<EstimateReport>,
 }
 
 fn per_sec(count: u64, from: Option<Instant>, until: Option<Instant>) -> f64 {
@@ -96,6 +100,7 @@ impl Report {
                 deliver: Percentiles::of(&stats.totals.deliver),
             },
             seconds: stats.seconds.clone(),
+            estimated_wait: None,
         }
     }
 
@@ -138,6 +143,10 @@ impl Report {
         ));
         for (code, n) in &self.errors {
             out.push_str(&format!("\n  {code:<20} {n}"));
+        }
+        if let Some(estimates) = &self.estimated_wait {
+            out.push('\n');
+            out.push_str(&estimates.line());
         }
         out
     }

@@ -79,6 +79,10 @@ pub struct Stats {
     pub last_acked: Option<Instant>,
     /// One entry per progress line, so a stall can be located after the run.
     pub seconds: Vec<Second>,
+    /// Chats the analysts closed at the end of their handle time (`--handle-time`).
+    pub chats_served: u64,
+    /// Each user's first estimate and the wait that followed (`--handle-time`).
+    pub estimates: Vec<super::estimate::Sample>,
 }
 
 /// What one second of the run looked like: the figures of its progress line.
@@ -132,6 +136,8 @@ impl Stats {
             last_routed: None,
             last_acked: None,
             seconds: Vec::new(),
+            chats_served: 0,
+            estimates: Vec::new(),
         })
     }
 

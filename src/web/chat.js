@@ -1,8 +1,9 @@
-// The end user's page: pick a queue (or take ?queue=), Start chat, see "You are number N in the
-// queue" while waiting, then talk with the analyst in a Chat window and end the chat; after an
+// The end user's page: pick a queue (or take ?queue=) and, where the queue lists skills, the one
+// wanted (Skill needed), Start chat, see "You are number N in the queue" and the estimated wait
+// while waiting, then talk with the analyst in a Chat window and end the chat; after an
 // answered chat the engine's `survey` asks "How did we do?" (five buttons, `rate`). The client
 // library reconnects and resumes the open chat by itself.
-import { SwitchboardClient } from '/sdk/switchboard.js';
+import { SwitchboardClient, opensWords, positionWords, skillWords } from '/sdk/switchboard.js';
 
 (() => {
   const { el, api } = SB;
@@ -13,6 +14,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
 
   if (!SB.header($('who'))) { $('conn').textContent = 'Not signed in'; return; }
   const client = new SwitchboardClient({ token: SB.token });
+  SBFiles.use(client);
   window.switchboardSocket = client; // for diagnostics (and the tests that drop the connection)
   client.on('state', SB.connState($('conn')));
   client.on('*', onFrame);
@@ -46,9 +48,12 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
   function describe() {
     const q = queues.find((x) => x.id === queueSelect.value);
     $('queue-description').textContent = q ? q.description : '';
-    const closed = q && q.open_now === false
-      ? `This queue is closed now${q.next_change_at ? `; it opens ${new Date(q.next_change_at).toLocaleString()}` : ''}.`
-      : '';
+    // The queue's skills (contract §8.1), when it lists any: the user may ask for one.
+    const skills = (q && q.skills) || [];
+    $('skill-field').hidden = skills.length === 0;
+    $('skill').replaceChildren(el('option', { value: '' }, 'Anyone'),
+      ...skills.map((s) => el('option', { value: s }, skillWords(s))));
+    const closed = q && q.open_now === false ? `This queue is closed now.${opensWords(q.next_change_at)}` : '';
     $('queue-availability').textContent = closed || (q && !q.analysts_available ? 'No analysts are available right now' : '');
   }
   queueSelect.addEventListener('change', describe);
@@ -57,15 +62,17 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
     ev.preventDefault();
     $('start-error').textContent = '';
     const subject = $('subject').value.trim();
+    const skill = $('skill-field').hidden ? '' : $('skill').value;
     try {
-      const ok = await client.startChat({ queue_id: queueSelect.value, ...(subject ? { subject } : {}) });
+      const ok = await client.startChat({
+        queue_id: queueSelect.value, ...(subject ? { subject } : {}), ...(skill ? { skills: [{ name: skill }] } : {}),
+      });
       open({ chat_id: ok.chat_id, queue_id: queueSelect.value, position: ok.position, analyst: null });
       showPosition(ok.position, ok.estimated_wait_secs);
     } catch (err) {
-      const opens = err.opens_at ? ` It opens ${new Date(err.opens_at).toLocaleString()}.` : '';
       const words = {
         queue_offline: 'This queue is offline right now. Please try another queue or later.',
-        queue_closed: `This queue is closed now.${opens}`,
+        queue_closed: `This queue is closed now.${opensWords(err.opens_at)}`,
         queue_full: 'This queue is full right now. Please try again in a few minutes.',
         conflict: 'You already have an open chat in this queue.',
         not_found: 'There is no such queue.',
@@ -74,21 +81,11 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
     }
   });
 
-  // The estimated wait in words (contract §8.4); null when none can be made.
-  function waitWords(secs) {
-    if (secs === null || secs === undefined) return '';
-    if (secs < 60) return 'Less than a minute';
-    const minutes = Math.round(secs / 60);
-    return minutes === 1 ? 'About 1 minute' : `About ${minutes} minutes`;
-  }
-
+  // The place and the estimated wait in words (contract §8.4, the client library's words).
   let lastEstimate = null;
   function showPosition(position, estimate) {
     if (estimate !== undefined) lastEstimate = estimate;
-    const words = position ? waitWords(lastEstimate) : '';
-    $('position').textContent = position
-      ? `You are number ${position} in the queue${words ? `. Estimated wait: ${words}` : ''}`
-      : '';
+    $('position').textContent = positionWords(position, lastEstimate);
   }
 
   function open(summary) {

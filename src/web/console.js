@@ -21,6 +21,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
   $('manager-link').href = '/console/manager#token=' + encodeURIComponent(SB.token);
 
   const client = new SwitchboardClient({ token: SB.token });
+  SBFiles.use(client);
   window.switchboardSocket = client; // for diagnostics (and the tests that drop the connection)
   client.on('state', SB.connState($('conn')));
   client.on('*', onFrame);

@@ -1,52 +1,42 @@
-// Attachments on the pages (contract §12): uploading a file into a chat with progress, reading
-// one back as a blob (the download route wants the bearer token, which an <img> cannot send),
-// and refusals in words. Used by the Chat window (chatwindow.js).
+// Attachments on the pages (contract §12), as the pages draw them: a message's files as
+// thumbnails and download links, an upload's refusal in words. The HTTP calls (the upload with
+// its progress, reading a file back with the bearer token, which an <img> cannot send) are the
+// client library's (`SBFiles.use(client)`). Used by the Chat window (chatwindow.js).
 'use strict';
 
 const SBFiles = (() => {
   const blobs = new Map(); // url -> Promise<object URL>
+  let client = null;
+
+  // The page's SwitchboardClient (/sdk/switchboard.js): it speaks to the engine; this file draws.
+  function use(c) { client = c; }
 
   // Uploads `file` into chat `chatId`; onProgress(fraction) as it goes. Resolves with the
-  // attachment as a message lists it ({id, name, content_type, size, url}).
-  function upload(chatId, file, onProgress) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', `/api/v1/chats/${encodeURIComponent(chatId)}/attachments`);
-      xhr.setRequestHeader('Authorization', 'Bearer ' + SB.token);
-      xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
-      xhr.setRequestHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name || 'pasted.png')}`);
-      xhr.upload.onprogress = (ev) => { if (ev.lengthComputable && onProgress) onProgress(ev.loaded / ev.total); };
-      xhr.onload = () => {
-        let data = null;
-        try { data = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
-        if (xhr.status === 201 && data) {
-          resolve({ id: data.attachment_id, name: data.name, content_type: data.content_type, size: data.size, url: `/api/v1/attachments/${data.attachment_id}` });
-        } else {
-          reject(refusal(file, xhr.status, data));
-        }
-      };
-      xhr.onerror = () => reject(new Error(`Could not attach ${file.name || 'the file'}: the connection failed.`));
-      xhr.send(file);
-    });
+  // attachment as a message lists it ({id, name, content_type, size, url}); rejects with the
+  // refusal in words.
+  async function upload(chatId, file, onProgress) {
+    try {
+      return await client.upload(chatId, file, file.name || 'pasted.png', onProgress);
+    } catch (err) {
+      throw refusal(file, err);
+    }
   }
 
-  // A refused upload in words a person can act on.
-  function refusal(file, status, data) {
+  // A refused upload (a SwitchboardError) in words a person can act on.
+  function refusal(file, err) {
     const name = file.name || 'The file';
-    const code = data && data.code;
-    if (code === 'payload_too_large' || status === 413) return new Error(`${name} is too large to attach (${(data && data.detail) || 'over the limit'}).`);
-    if (code === 'unsupported_media_type' || status === 415) return new Error(`${name} cannot be attached: only images (PNG, JPEG, GIF, WebP), PDF, plain text and zip files are accepted, and the file must really be one.`);
-    if (code === 'conflict') return new Error(`${name} was not attached: the chat has ended.`);
-    return new Error(`${name} was not attached: ${(data && data.detail) || 'error ' + status}.`);
+    if (err.code === 'payload_too_large' || err.status === 413) return new Error(`${name} is too large to attach (${err.message || 'over the limit'}).`);
+    if (err.code === 'unsupported_media_type' || err.status === 415) return new Error(`${name} cannot be attached: only images (PNG, JPEG, GIF, WebP), PDF, plain text and zip files are accepted, and the file must really be one.`);
+    if (err.code === 'conflict') return new Error(`${name} was not attached: the chat has ended.`);
+    if (err.code === 'unavailable') return new Error(`Could not attach ${file.name || 'the file'}: the connection failed.`);
+    return new Error(`${name} was not attached: ${err.message || 'error ' + err.status}.`);
   }
 
-  // An object URL for attachment `url`, fetched once with the page's token.
+  // An object URL for attachment `url`, read once with the page's token.
   function blobUrl(url) {
     if (!blobs.has(url)) {
-      blobs.set(url, fetch(url, { headers: { Authorization: 'Bearer ' + SB.token } }).then((res) => {
-        if (!res.ok) throw new Error(`could not load the attachment (${res.status})`);
-        return res.blob();
-      }).then((blob) => URL.createObjectURL(blob)).catch((err) => { blobs.delete(url); throw err; }));
+      blobs.set(url, client.download(url).then((blob) => URL.createObjectURL(blob))
+        .catch((err) => { blobs.delete(url); throw err; }));
     }
     return blobs.get(url);
   }
@@ -81,5 +71,5 @@ const SBFiles = (() => {
     }));
   }
 
-  return { upload, blobUrl, render };
+  return { use, upload, blobUrl, render };
 })();

@@ -20,6 +20,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
   if (!SB.header($('who'))) { $('conn').textContent = 'Not signed in'; return; }
   $('console-link').href = '/console#token=' + encodeURIComponent(SB.token);
   const client = new SwitchboardClient({ token: SB.token });
+  SBFiles.use(client);
   client.on('state', SB.connState($('conn')));
   client.on('*', onFrame);
   const monitored = new Map(); // chat_id -> {win, controls, joinButton, joined}

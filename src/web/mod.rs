@@ -44,9 +44,12 @@ const JS: &str = "text/javascript; charset=utf-8";
 /// another origin imports, so it is served to any origin (modules need CORS).
 const SDK: &[(&str, &str)] = &[
     ("switchboard.js", include_str!("sdk/switchboard.js")),
+    ("connection.js", include_str!("sdk/connection.js")),
+    ("chats.js", include_str!("sdk/chats.js")),
     ("chatlog.js", include_str!("sdk/chatlog.js")),
     ("errors.js", include_str!("sdk/errors.js")),
     ("http.js", include_str!("sdk/http.js")),
+    ("words.js", include_str!("sdk/words.js")),
 ];
 
 /// Mounts the pages and their assets.
@@ -162,6 +165,23 @@ mod tests {
             for part in body.split("'/sdk/").skip(1) {
                 let name = part.split('\'').next().unwrap_or_default();
                 assert!(SDK.iter().any(|(n, _)| *n == name), "missing module {name}");
+            }
+        }
+    }
+
+    /// Every module in src/web/sdk/ is served, and every `./x.js` a module imports is one of them.
+    #[test]
+    fn every_sdk_module_is_served_with_what_it_imports() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/sdk");
+        for entry in std::fs::read_dir(dir).expect("src/web/sdk") {
+            let name = entry.expect("an entry").file_name();
+            let name = name.to_string_lossy();
+            assert!(SDK.iter().any(|(n, _)| *n == name), "{name} is not served");
+        }
+        for (file, body) in SDK {
+            for part in body.split("from './").skip(1) {
+                let name = part.split('\'').next().unwrap_or_default();
+                assert!(SDK.iter().any(|(n, _)| *n == name), "{file} imports {name}");
             }
         }
     }

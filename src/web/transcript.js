@@ -1,10 +1,12 @@
 // `/chats/{id}`: reopens a chat's transcript in a read-only Chat window with its call details
-// (the link written to the call's history).
-'use strict';
+// (the link written to the call's history). Its files are read through the client library
+// (no connection is opened: only its HTTP calls are used).
+import { SwitchboardClient } from '/sdk/switchboard.js';
 
 (async () => {
   const $ = (id) => document.getElementById(id);
   if (!SB.header($('who'))) return;
+  SBFiles.use(new SwitchboardClient({ token: SB.token }));
   const chatId = decodeURIComponent(location.pathname.split('/').pop());
   try {
     const { chat, call, transcript } = await SB.api('GET', `/api/v1/chats/${encodeURIComponent(chatId)}`);

@@ -1,8 +1,9 @@
 // /widget.js (contract §13): a host portal's pages include it with one script tag. It adds a
 // launcher button and a chat panel inside an open shadow root (the portal's styles and scripts
 // neither leak in nor out), gets a user token from the portal's own `data-token-url`, and offers
-// what /chat offers with the same accessible names (Start chat, Message, Send, "You are number N
-// in the queue", End chat) through the client library. The chat survives the portal's page loads:
+// what /chat offers with the same accessible names (Start chat, Skill needed where the queue lists
+// skills, Message, Send, "You are number N in the queue" with the estimated wait in the same words,
+// End chat) through the client library. The chat survives the portal's page loads:
 // the panel's state and the messages are kept in sessionStorage, and the client resumes after
 // the last one. Offline, refused, closed and full queues are said in words.
 (() => {
@@ -59,8 +60,11 @@
   const alert = el('p', { class: 'alert', role: 'alert' });
   const subject = el('input', { type: 'text', id: 'sbw-subject', maxlength: '200', placeholder: 'optional' });
   const startButton = el('button', { type: 'submit', disabled: true }, 'Start chat');
+  // The queue's skills (contract §8.1), shown once the queue is read and only when it lists any.
+  const skill = el('select', { id: 'sbw-skill' });
+  const skillField = el('div', { hidden: true }, el('label', { for: 'sbw-skill' }, 'Skill needed'), skill);
   const startForm = el('form', { onsubmit: (ev) => { ev.preventDefault(); start(); } },
-    el('label', { for: 'sbw-subject' }, 'Subject'), subject, el('div', { class: 'row' }, startButton));
+    el('label', { for: 'sbw-subject' }, 'Subject'), subject, skillField, el('div', { class: 'row' }, startButton));
   const position = el('p', { class: 'position', role: 'status', 'aria-live': 'polite' });
   const note = el('p', { class: 'note', role: 'log', 'aria-live': 'polite' });
   const list = el('ol', { role: 'log', 'aria-label': 'Transcript', 'aria-live': 'polite', tabindex: '0' });
@@ -102,6 +106,8 @@
 
   // ---- state ----
   let client = null;
+  let lib = null; // the client library's module (/sdk/switchboard.js)
+  let lastEstimate = null;
   let chat = null; // {chat_id, ended}
   let surveyChat = null; // the ended chat the survey rates
   let ready = false; // connected and allowed to start
@@ -120,7 +126,11 @@
   }
 
   function say(text) { note.textContent = text; }
-  function showPosition(p) { position.textContent = p ? `You are number ${p} in the queue` : ''; }
+  // The place and the estimated wait, in the client library's words (as /chat says them).
+  function showPosition(p, estimate) {
+    if (estimate !== undefined) lastEstimate = estimate;
+    position.textContent = lib ? lib.positionWords(p, lastEstimate) : '';
+  }
 
   function message(m) {
     if (!chat || m.chat_id !== chat.chat_id || shown.has(m.seq)) return;
@@ -228,14 +238,18 @@
     alert.textContent = '';
     survey.hidden = true;
     const s = subject.value.trim();
+    const wanted = skillField.hidden ? '' : skill.value;
     try {
-      const ok = await client.startChat({ queue_id: cfg.queue, ...(s ? { subject: s } : {}) });
+      const ok = await client.startChat({
+        queue_id: cfg.queue, ...(s ? { subject: s } : {}), ...(wanted ? { skills: [{ name: wanted }] } : {}),
+      });
       say('');
       openChat(ok.chat_id, false);
-      showPosition(ok.position);
+      showPosition(ok.position, ok.estimated_wait_secs);
       input.focus();
     } catch (err) {
-      alert.textContent = WORDS[err.code] || `Could not start the chat: ${err.message}`;
+      const opens = err.code === 'queue_closed' ? lib.opensWords(err.opens_at) : '';
+      alert.textContent = (WORDS[err.code] || `Could not start the chat: ${err.message}`) + opens;
     }
   }
 
@@ -299,7 +313,7 @@
         if (!cfg.queue) alert.textContent = 'This widget names no queue (data-queue): please tell the portal\'s owner.';
         break;
       }
-      case 'queue_position': if (mine) showPosition(f.position); break;
+      case 'queue_position': if (mine) showPosition(f.position, f.estimated_wait_secs); break;
       case 'chat_requeued': if (mine) { showPosition(f.position); say('Your analyst is no longer available: you are back in the queue.'); } break;
       case 'chat_accepted': if (mine) { showPosition(null); say(`${f.analyst.name} accepted your chat.`); } break;
       case 'typing': if (mine) typing(f.from.name); break;
@@ -314,11 +328,17 @@
     }
   }
 
-  // Says so before anyone presses Start chat when the queue is offline.
+  // Says so before anyone presses Start chat when the queue is offline or closed, and offers
+  // its skills.
   async function checkQueue() {
     try {
       const q = await client.api('GET', `/api/v1/queues/${encodeURIComponent(cfg.queue)}`);
-      if (q && q.enabled === false && (!chat || chat.ended)) alert.textContent = WORDS.queue_offline;
+      const skills = (q && q.skills) || [];
+      skill.replaceChildren(el('option', { value: '' }, 'Anyone'), ...skills.map((s) => el('option', { value: s }, lib.skillWords(s))));
+      skillField.hidden = skills.length === 0;
+      if (!q || (chat && !chat.ended)) return;
+      if (q.enabled === false) alert.textContent = WORDS.queue_offline;
+      else if (q.open_now === false) alert.textContent = WORDS.queue_closed + lib.opensWords(q.next_change_at);
     } catch (_) { /* start_chat will say what is wrong */ }
   }
 
@@ -336,6 +356,7 @@
     let sdk;
     try {
       sdk = await import(new URL('sdk/switchboard.js', engine).href);
+      lib = sdk;
     } catch (_) {
       conn.textContent = 'The service desk cannot be reached right now. Please try again later.';
       return;

@@ -1,12 +1,13 @@
 // The client library (/sdk/switchboard.js, as the engine serves it) against the real engine, with
 // Node's test runner: run by tests/sdk.rs, which starts the engine with the demo data and passes
 // SB_URL, SB_SDK (a folder holding the served modules), SB_USER_TOKEN (Emma) and
-// SB_ANALYST_TOKEN (Bob, a member of the manual queue "access").
+// SB_ANALYST_TOKEN (Bob, a member of the manual queue "access") and SB_ADMIN_TOKEN.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 const { SwitchboardClient } = await import(`${process.env.SB_SDK}/switchboard.js`);
 const { ChatLog } = await import(`${process.env.SB_SDK}/chatlog.js`);
+const { waitWords, positionWords } = await import(`${process.env.SB_SDK}/switchboard.js`);
 const url = process.env.SB_URL;
 const clients = [];
 
@@ -172,6 +173,36 @@ test('a bad token is refused, with the status, and no retry', async () => {
   const bad = client({ token: 'not-a-token' });
   await assert.rejects(bad.connect(), (err) => err.status === 401 && err.code === 'unauthorized');
   assert.equal(bad.state, 'refused');
+});
+
+test('the wait in words, as the pages and the widget say it', () => {
+  assert.equal(waitWords(null), '');
+  assert.equal(waitWords(0), 'Less than a minute');
+  assert.equal(waitWords(59), 'Less than a minute');
+  assert.equal(waitWords(89), 'About 1 minute');
+  assert.equal(waitWords(180), 'About 3 minutes');
+  assert.equal(positionWords(2, 180), 'You are number 2 in the queue. Estimated wait: About 3 minutes');
+  assert.equal(positionWords(1, null), 'You are number 1 in the queue');
+  assert.equal(positionWords(null, 30), '');
+});
+
+test('a closed queue refuses start_chat with the time it opens on the error', async () => {
+  const admin = client({ token: process.env.SB_ADMIN_TOKEN });
+  // Open half an hour a day, starting two hours from now (UTC): closed now, opening then.
+  const hour = (new Date().getUTCHours() + 2) % 24;
+  const hh = String(hour).padStart(2, '0');
+  const days = Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [[`${hh}:00`, `${hh}:30`]]]));
+  await admin.api('PUT', '/api/v1/queues/after-hours', {
+    name: 'After hours', routing: 'manual', schedule: { timezone: 'UTC', weekly: days },
+  });
+  await admin.api('PUT', '/api/v1/queues/after-hours/members/bob', { role: 'analyst' });
+  await assert.rejects(user.startChat({ queue_id: 'after-hours' }), (err) => {
+    assert.equal(err.code, 'queue_closed');
+    const opens = new Date(err.opens_at);
+    assert.equal(opens.getUTCHours(), hour, err.opens_at);
+    assert.ok(opens > new Date() && opens - new Date() < 26 * 3600 * 1000, err.opens_at);
+    return true;
+  });
 });
 
 test.after(() => { for (const c of clients) c.close(); });

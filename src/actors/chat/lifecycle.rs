@@ -53,6 +53,8 @@ pub struct Activate {
     pub waiting_since: std::time::Instant,
     /// The accepting session, when an analyst accepted; `None` for auto routing.
     pub reply: Option<Reply>,
+    /// The expansion step in force when the router decided (§8.1).
+    pub skills_relaxed: usize,
 }
 
 /// The chat goes back to waiting (transfer, its analyst was lost, or overflow to another queue).
@@ -211,6 +213,7 @@ impl ChatActor {
         chat.last_seq = self.last_visible;
         chat.state = ChatState::Active;
         chat.analyst = Some(msg.analyst.clone());
+        chat.skills_relaxed = msg.skills_relaxed;
         chat.accepted_at = Some(rfc3339(self.facts.accepted_at.unwrap_or(msg.accepted_at)));
         let event = webhook_events::chat(WebhookEventType::ChatAccepted, chat, msg.accepted_at);
         let stored = self.store(
@@ -280,6 +283,7 @@ impl ChatActor {
     fn activated(&mut self, msg: Activate, stored: Option<Vec<Message>>) {
         self.facts.state = ChatState::Active;
         self.facts.analyst = Some(msg.analyst.clone());
+        self.facts.skills_relaxed = msg.skills_relaxed;
         self.facts.accepted_at.get_or_insert(msg.accepted_at);
         let chat = self.summary(None);
         let in_memory: Vec<Message> = self.transcript().into_iter().cloned().collect();
@@ -317,6 +321,7 @@ impl ChatActor {
         chat.last_seq = self.last_visible;
         chat.state = ChatState::Waiting;
         chat.analyst = None;
+        chat.skills_relaxed = 0;
         chat.queue_id = msg.queue_id.clone();
         let kind = match msg.reply {
             Some(_) => WebhookEventType::ChatTransferred,
@@ -336,6 +341,7 @@ impl ChatActor {
                 Ok(()) => {
                     act.facts.state = ChatState::Waiting;
                     act.facts.analyst = None;
+                    act.facts.skills_relaxed = 0;
                     act.facts.queue_id = msg.queue_id.clone();
                     act.facts.skills = crate::views::rules::chat_skills(&msg.skills);
                     let chat_id = act.facts.id;

@@ -88,6 +88,9 @@ pub struct ChatFacts {
     pub accepted_at: Option<DateTime<Utc>>,
     /// Skills asked for (§8.1).
     pub skills: Vec<crate::protocol::SkillRequest>,
+    /// The expansion step that was in force when the router gave the chat to its analyst
+    /// (§8.1; 0 = none, and 0 again once it waits in a queue, where the router's summaries say).
+    pub skills_relaxed: usize,
 }
 
 /// A message with its seq, waiting for its commit.
@@ -273,8 +276,7 @@ impl ChatActor {
             position,
             last_seq: self.committed(),
             skills: self.facts.skills.clone(),
-            // The router's summaries carry the step in force; the chat's own say none.
-            skills_relaxed: 0,
+            skills_relaxed: self.facts.skills_relaxed,
         }
     }
 

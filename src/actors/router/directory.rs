@@ -242,6 +242,8 @@ impl Router {
                 created_at: chat.created_at,
                 accepted_at: chat.accepted_at,
                 skills: rules::chat_skills(&chat.skills),
+                // Not stored: a chat recovered active says no step.
+                skills_relaxed: 0,
             };
             let seq = Arc::new(AtomicI64::new(last_seq));
             let actor = ChatActor::new(facts, self.chat_deps(), seq.clone(), recent, sent_ids)

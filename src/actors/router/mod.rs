@@ -291,6 +291,7 @@ impl Router {
         meta.accepted_at.get_or_insert(now);
         let addr = meta.addr.clone();
         let waiting_since = meta.waiting_since;
+        let skills_relaxed = route.relaxed;
         let queue_id = route.queue_id.clone();
         let mut waiting = route;
         waiting.state = ChatState::Waiting;
@@ -310,6 +311,7 @@ impl Router {
             accepted_at: now,
             waiting_since,
             reply,
+            skills_relaxed,
         });
     }
 

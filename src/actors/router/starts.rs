@@ -147,6 +147,7 @@ impl Router {
                 created_at,
                 accepted_at: None,
                 skills: requests(&skills),
+                skills_relaxed: 0,
             };
             let last_seq = Arc::new(AtomicI64::new(0));
             let actor = ChatActor::new(

@@ -51,30 +51,54 @@ export async function unreachable(ctx, err) {
   return new SwitchboardError('unavailable', `the engine cannot be reached: ${err && err.message}`);
 }
 
-/** Uploads `file` into chat `chatId`; resolves with the attachment as messages list it. */
-export async function uploadFile(ctx, chatId, file, name) {
+/**
+ * Uploads `file` into chat `chatId`; resolves with the attachment as messages list it.
+ * `onProgress(fraction)` is called as it goes where the runtime can tell (a browser's
+ * XMLHttpRequest; fetch cannot report an upload's progress).
+ */
+export async function uploadFile(ctx, chatId, file, name, onProgress) {
   const token = await ctx.token(false);
   const filename = name || file.name || 'attachment';
-  let res;
+  const headers = {
+    Authorization: 'Bearer ' + token,
+    'Content-Type': file.type || 'application/octet-stream',
+    'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`,
+  };
+  const target = url(ctx, `api/v1/chats/${encodeURIComponent(chatId)}/attachments`);
+  let status;
+  let data = null;
   try {
-    res = await ctx.fetch(url(ctx, `api/v1/chats/${encodeURIComponent(chatId)}/attachments`), {
-      method: 'POST',
-      headers: {
-        Authorization: 'Bearer ' + token,
-        'Content-Type': file.type || 'application/octet-stream',
-        'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`,
-      },
-      body: file,
-    });
+    if (onProgress && typeof globalThis.XMLHttpRequest === 'function') {
+      ({ status, data } = await xhrPost(target, headers, file, onProgress));
+    } else {
+      const res = await ctx.fetch(target, { method: 'POST', headers, body: file });
+      status = res.status;
+      try { data = await res.json(); } catch (_) { /* not JSON */ }
+    }
   } catch (err) {
     throw await unreachable(ctx, err);
   }
-  let data = null;
-  try { data = await res.json(); } catch (_) { /* not JSON */ }
-  if (res.status !== 201 || !data) {
-    throw new SwitchboardError((data && data.code) || 'internal', (data && data.detail) || res.statusText, res.status);
+  if (status !== 201 || !data) {
+    throw new SwitchboardError((data && data.code) || 'internal', (data && data.detail) || `error ${status}`, status);
   }
   return { id: data.attachment_id, name: data.name, content_type: data.content_type, size: data.size, url: `/api/v1/attachments/${data.attachment_id}` };
+}
+
+/** A POST by XMLHttpRequest (for its upload progress): `{status, data}`, data null unless JSON. */
+function xhrPost(target, headers, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new globalThis.XMLHttpRequest();
+    xhr.open('POST', target);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) onProgress(ev.loaded / ev.total); };
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      resolve({ status: xhr.status, data });
+    };
+    xhr.onerror = () => reject(new Error('the connection failed'));
+    xhr.send(body);
+  });
 }
 
 /** An attachment's content (its `url` from a message) as a Blob. */
