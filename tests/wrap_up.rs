@@ -248,9 +248,13 @@ async fn capacity_is_held_until_the_wrap_up_and_the_backlog_routed_then(app: Tes
         .await;
 
     // The history, the database and the webhook carry it.
-    let entry = history_entry(&app, &call_id, &app.token("emma", Role::User)).await;
+    let entry = history_entry(&app, &call_id, &app.token("root", Role::Admin)).await;
     assert_eq!(entry["wrap_up"]["code"], "escalated", "{entry}");
     assert_eq!(entry["wrap_up"]["note"], "Sent to networks");
+    // The note is the desk's own after-chat work: the chat's user sees the code, not the note.
+    let users = history_entry(&app, &call_id, &app.token("emma", Role::User)).await;
+    assert_eq!(users["wrap_up"]["code"], "escalated", "{users}");
+    assert_eq!(users["wrap_up"]["note"], serde_json::Value::Null, "{users}");
     assert_eq!(entry["wrap_up"]["by"]["id"], "alice");
     common::assert_rfc3339_ms(&entry["wrap_up"]["at"]);
     assert!(

@@ -124,9 +124,17 @@ pub async fn get_call(
     caller: AnyCaller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let call = call_view(&state, &id).await?;
+    let mut call = call_view(&state, &id).await?;
     if !may_see_call(&state, &caller, &call).await? {
         return Err(AppError::not_found(format!("call {id}")));
+    }
+    if caller.role() == Role::User {
+        // A wrap-up note is the desk's after-chat work, like a whisper: never its user's to read.
+        for entry in &mut call.history {
+            if let Some(wrap_up) = &mut entry.wrap_up {
+                wrap_up.note = None;
+            }
+        }
     }
     Ok(HttpResponse::Ok().json(call))
 }
