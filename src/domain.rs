@@ -316,6 +316,11 @@ string_enum!(
 );
 
 string_enum!(
+    /// A queue's after-chat work (contract §9.1): none, offered, or required before new chats.
+    WrapUpMode { Off => "off", Optional => "optional", Required => "required" }
+);
+
+string_enum!(
     /// The life of a chat (contract §3.1).
     ChatState {
         Waiting => "waiting",

@@ -22,6 +22,8 @@ pub enum ErrorCode {
     /// `start_chat` outside the queue's business hours (§8.3).
     QueueClosed,
     AtCapacity,
+    /// `set_status available` with a wrap-up pending in `required` mode (§9.1).
+    WrapUpRequired,
     RateLimited,
     TooFarBehind,
     Unavailable,
@@ -44,6 +46,7 @@ impl ErrorCode {
             ErrorCode::QueueFull => "queue_full",
             ErrorCode::QueueClosed => "queue_closed",
             ErrorCode::AtCapacity => "at_capacity",
+            ErrorCode::WrapUpRequired => "wrap_up_required",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::TooFarBehind => "too_far_behind",
             ErrorCode::Unavailable => "unavailable",
@@ -64,7 +67,8 @@ impl ErrorCode {
             | ErrorCode::QueueOffline
             | ErrorCode::QueueFull
             | ErrorCode::QueueClosed
-            | ErrorCode::AtCapacity => StatusCode::CONFLICT,
+            | ErrorCode::AtCapacity
+            | ErrorCode::WrapUpRequired => StatusCode::CONFLICT,
             ErrorCode::TooFarBehind => StatusCode::GONE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -8,7 +8,7 @@
 //! Its parts: this file (the state), `lifecycle` (chats joining, taken, passed, requeued, ended),
 //! `choose` (the routing decision), `skills` (skills, levels and expansion steps), `timed`
 //! (expansion, overflow and max_wait as the clock moves), `hours` (business hours) and `estimate`
-//! (estimated wait).
+//! (estimated wait) and `wrap_up` (capacity held in after-chat work, pending statuses).
 
 mod choose;
 pub mod estimate;
@@ -16,6 +16,7 @@ pub mod hours;
 mod lifecycle;
 pub mod skills;
 mod timed;
+mod wrap_up;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -24,6 +25,7 @@ use crate::domain::{AnalystId, AnalystStatus, ChatState, QueueId, RoutingMode, U
 use crate::error::{AppError, ErrorCode};
 pub use skills::{ExpansionStep, Relax, SkillAsk};
 pub use timed::Timed;
+pub use wrap_up::{Hold, WrapUpConfig};
 
 /// Overflow of a queue: a chat still waiting `after_secs` after joining moves to `queue_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub struct QueueConfig {
     pub overflow: Option<Overflow>,
     /// Most chats waiting or offered before `start_chat` answers `queue_full` (0 = no limit).
     pub max_waiting: usize,
+    /// After-chat work (§9.1); `None` = off.
+    pub wrap_up: Option<WrapUpConfig>,
 }
 
 impl QueueConfig {
@@ -67,6 +71,7 @@ impl QueueConfig {
             expansion: Vec::new(),
             overflow: None,
             max_waiting: 0,
+            wrap_up: None,
         }
     }
 }
@@ -122,6 +127,10 @@ pub struct AnalystState {
     pub last_assigned: u64,
     /// Skills and their levels 1–5 (§8.1).
     pub skills: BTreeMap<String, u8>,
+    /// Pending wrap-ups (§9.1), each holding one unit of capacity.
+    pub wrap_ups: BTreeMap<ChatId, Hold>,
+    /// The status asked for once their chats are over (§9.2): routed nothing new meanwhile.
+    pub pending_status: Option<AnalystStatus>,
 }
 
 impl AnalystState {
@@ -136,15 +145,20 @@ impl AnalystState {
             offer: None,
             last_assigned: 0,
             skills: BTreeMap::new(),
+            wrap_ups: BTreeMap::new(),
+            pending_status: None,
         }
     }
 
-    /// Available, connected, below capacity, no offer pending (skills aside).
+    /// Available, connected, below capacity (wrap-ups included), no offer pending, no required
+    /// wrap-up and no pending status (skills aside).
     pub fn is_eligible(&self) -> bool {
         self.status == AnalystStatus::Available
             && self.sessions > 0
-            && self.open.len() < self.capacity
+            && self.load() < self.capacity
             && self.offer.is_none()
+            && self.pending_status.is_none()
+            && !self.wrap_up_required()
     }
 
     pub fn is_connected(&self) -> bool {
@@ -226,6 +240,12 @@ pub struct Core {
     due: BTreeSet<(i64, ChatId)>,
     /// Monotonic counter for `last_assigned`.
     tick: u64,
+    /// Pending wrap-ups by deadline (ms).
+    hold_due: BTreeSet<(i64, ChatId)>,
+    /// Whose capacity each pending wrap-up holds.
+    holders: HashMap<ChatId, AnalystId>,
+    /// Analysts with a pending status whose load may have reached zero.
+    settling: BTreeSet<AnalystId>,
 }
 
 fn err(code: ErrorCode, message: impl Into<String>) -> AppError {

@@ -100,6 +100,7 @@ pub fn chat_summary(
         last_seq,
         skills,
         skills_relaxed,
+        wrap_up: crate::protocol::WrapUpState::parse(c.wrap_up.as_deref()),
     })
 }
 
@@ -115,6 +116,7 @@ pub fn queue_view(q: queues::Model, f: StoredFigures, live: Option<QueueLiveView
         expansion: rules::expansion(&q),
         overflow: rules::overflow(&q),
         schedule: rules::schedule(&q),
+        wrap_up: rules::wrap_up(&q),
         max_waiting: q.max_waiting,
         open_now: live.open_now,
         next_change_at: live.next_change_at,

@@ -1,7 +1,9 @@
 //! Browser tests for the analyst's and the manager's day (contract §9.3–§9.4) in headless
 //! Chromium against the real server (SQLite, demo data, dev sign-in), selecting controls by
 //! accessible role and name: a manager monitors a chat from the Chat Manager and whispers to the
-//! analyst while the user's page shows nothing of it, then joins; the user answers the survey.
+//! analyst while the user's page shows nothing of it, then joins; the user answers the survey;
+//! an analyst asks to go offline after current chats, closes the chat, submits the wrap-up form
+//! (§9.1, §9.2) and is then offline.
 //! Without Chromium they are reported as ignored locally (build.rs) and fail on CI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -207,4 +209,79 @@ async fn the_dashboard_follows_the_event_stream() {
 
     manager.quit().await;
     user.quit().await;
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    switchboard_no_browser,
+    ignore = "needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)"
+)]
+async fn an_analyst_submits_the_wrap_up_form_after_close_chat_and_goes_offline_after_it() {
+    let driver = Driver::start();
+    let app = demo_app().await;
+    let wrap_up = serde_json::json!({"mode": "required", "timeout_secs": 600, "codes": ["resolved", "escalated"]});
+    let (status, body) = app
+        .put(
+            "/api/v1/queues/access",
+            &app.admin(),
+            serde_json::json!({"name": "Access and Passwords", "routing": "manual", "wrap_up": wrap_up}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let user = driver.browser(400).await;
+    let analyst = driver.browser(1280).await;
+    user_starts_chat(&user, &app).await;
+    analyst_goes_available(&analyst, &app).await;
+    let window = analyst_accepts(&analyst).await;
+    user.wait_page_text("Bob Tran accepted your chat.").await;
+
+    // Offline once this chat and its wrap-up are done: said at once, applied later.
+    let after = analyst.find("checkbox", "after current chats").await;
+    analyst.click(&after).await;
+    let availability = analyst.find("combobox", "Availability").await;
+    analyst.choose(&availability, "Offline").await;
+    analyst.wait_page_text("Offline after current chats").await;
+    analyst
+        .wait_selected(&availability, "Online - Available")
+        .await;
+
+    let close = analyst.find_in(Some(&window), "button", "Close Chat").await;
+    analyst.click(&close).await;
+    let form = analyst
+        .find("form", "Wrap-up of the chat with Emma Wilson")
+        .await;
+    let code = analyst
+        .find_in(Some(&form), "combobox", "Wrap-up code")
+        .await;
+    analyst.choose(&code, "escalated").await;
+    let note = analyst.find_in(Some(&form), "textbox", "Note").await;
+    analyst.type_into(&note, "Sent to the network team").await;
+    let submit = analyst
+        .find_in(Some(&form), "button", "Submit wrap-up")
+        .await;
+    analyst.click(&submit).await;
+    analyst
+        .wait_page_text("Wrap-up of the chat with Emma Wilson saved: escalated.")
+        .await;
+    analyst
+        .wait_page_text("Your availability is now Offline")
+        .await;
+    analyst.wait_selected(&availability, "Offline").await;
+
+    // The call history carries the code and the note.
+    let (status, chats) = app.get("/api/v1/chats?filter=answered", &app.admin()).await;
+    assert_eq!(status, 200, "{chats}");
+    let call_id = chats["chats"][0]["call_id"].as_str().unwrap().to_string();
+    let (status, call) = app
+        .get(&format!("/api/v1/calls/{call_id}"), &app.admin())
+        .await;
+    assert_eq!(status, 200, "{call}");
+    let entry = &call["history"][0];
+    assert_eq!(entry["wrap_up"]["code"], "escalated", "{call}");
+    assert_eq!(
+        entry["wrap_up"]["note"], "Sent to the network team",
+        "{call}"
+    );
+    user.quit().await;
+    analyst.quit().await;
 }

@@ -432,5 +432,9 @@ async fn a_single_node_answers_that_cluster_mode_is_off() {
         .await;
     assert_eq!(status, 403);
     let (status, ready) = get(&app.base, "/readyz", "").await;
-    assert_eq!((status, &ready["checks"]["cluster"]), (200, &json!(null)), "{ready}");
+    assert_eq!(
+        (status, &ready["checks"]["cluster"]),
+        (200, &json!(null)),
+        "{ready}"
+    );
 }

@@ -59,7 +59,7 @@ async fn admin_creates_queue_analyst_and_membership_and_reads_them_back(app: Tes
     assert_eq!(status, 201, "{analyst}");
     assert_eq!(
         analyst,
-        json!({"id": "alice", "name": "Alice Smith", "role": "manager", "capacity": 4, "status": "offline", "connected": false, "queues": [], "skills": {}})
+        json!({"id": "alice", "name": "Alice Smith", "role": "manager", "capacity": 4, "status": "offline", "connected": false, "pending_status": null, "open_chats": 0, "queues": [], "skills": {}})
     );
 
     let (status, member) = app

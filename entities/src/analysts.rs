@@ -16,6 +16,8 @@ pub struct Model {
     pub status: String,
     /// Skills and levels 1–5 as a JSON object, `{"french": 4}` (schema default `{}`).
     pub skills: String,
+    /// The status asked for once their chats and wrap-ups are over (§9.2); null = none.
+    pub pending_status: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

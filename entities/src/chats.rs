@@ -26,6 +26,8 @@ pub struct Model {
     pub skills: String,
     /// When the chat entered its current queue; null = at creation.
     pub queued_at: Option<ChronoDateTimeUtc>,
+    /// After-chat work (§9.1): null (none), `pending` or `done`.
+    pub wrap_up: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ pub mod chat_links;
 pub mod chat_messages;
 pub mod chat_ratings;
 pub mod chat_supervisors;
+pub mod chat_wrap_ups;
 pub mod chats;
 pub mod cluster_lease;
 pub mod queue_members;
@@ -33,6 +34,7 @@ pub mod prelude {
     pub use super::chat_messages::Entity as ChatMessage;
     pub use super::chat_ratings::Entity as ChatRating;
     pub use super::chat_supervisors::Entity as ChatSupervisor;
+    pub use super::chat_wrap_ups::Entity as ChatWrapUp;
     pub use super::chats::Entity as Chat;
     pub use super::cluster_lease::Entity as ClusterLease;
     pub use super::queue_members::Entity as QueueMember;

@@ -28,6 +28,9 @@ pub struct Model {
     pub max_waiting: i32,
     /// Business hours as JSON (`ScheduleSpec`); null = always open.
     pub schedule: Option<String>,
+    /// Wrap-up settings as JSON (`{"mode","timeout_secs","codes"}`); null = off (§9.1).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub wrap_up: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }

@@ -15,7 +15,8 @@ mod m20261201_140001_add_supervision;
 mod m20261201_140002_create_chat_ratings;
 mod m20261201_160001_chunk_attachments;
 mod m20261201_160002_webhook_retention_indexes;
-mod m20261201_170001_create_cluster_lease;
+mod m20261201_170001_add_wrap_up;
+mod m20261201_170002_create_cluster_lease;
 
 /// Applies (or rolls back) all Switchboard migrations in order.
 pub struct Migrator;
@@ -36,7 +37,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_140002_create_chat_ratings::Migration),
             Box::new(m20261201_160001_chunk_attachments::Migration),
             Box::new(m20261201_160002_webhook_retention_indexes::Migration),
-            Box::new(m20261201_170001_create_cluster_lease::Migration),
+            Box::new(m20261201_170001_add_wrap_up::Migration),
+            Box::new(m20261201_170002_create_cluster_lease::Migration),
         ]
     }
 }

@@ -71,7 +71,18 @@ pub async fn rate(
     if store::ratings::find(&state.db, &chat.id).await?.is_some() {
         return Err(AppError::conflict("this chat has already been rated"));
     }
-    committed(&state.writer, StoreChange(ChatChange::Rate(rating))).await?;
+    let summary = super::webhook_events::ended_summary(&state.db, chat_id).await?;
+    let view = crate::protocol::RatingView {
+        score: rating.score,
+        comment: rating.comment.clone(),
+        at: crate::timefmt::rfc3339(rating.rated_at),
+    };
+    let event = super::webhook_events::rated(summary, view, rating.rated_at);
+    committed(
+        &state.writer,
+        StoreChange(ChatChange::Rate(rating, Some(event))),
+    )
+    .await?;
     match store::ratings::find(&state.db, &chat.id).await? {
         Some(stored) if stored.rating_id == mine => Ok(OkResult::Chat { chat_id }),
         _ => Err(AppError::conflict("this chat has already been rated")),

@@ -10,7 +10,7 @@ use actix_web_actors::ws;
 use super::archive;
 use super::chat::{LinkCall, PostMessage, Resume, Supervise, SuperviseAction, Typing};
 use super::hub::Reply;
-use super::router::{Accept, CloseChat, Decline, SetStatus, StartChat, Transfer};
+use super::router::{Accept, CloseChat, Decline, SetStatus, StartChat, Transfer, WrapUp};
 use super::session::Session;
 use crate::domain::{AnalystId, ChatId, QueueId, Role, Visibility};
 use crate::error::{AppError, AppResult, ErrorCode};
@@ -21,6 +21,8 @@ const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
 const MAX_SUBJECT_CHARS: usize = 200;
 /// Longest comment on a rating (contract §9.4).
 const MAX_COMMENT_CHARS: usize = 1000;
+/// Longest wrap-up note (contract §9.1).
+const MAX_NOTE_CHARS: usize = 2000;
 
 /// Refuses text with control characters other than newline, carriage return and tab.
 fn check_text(field: &str, text: &str, max_chars: usize, allow_empty: bool) -> AppResult<()> {
@@ -174,8 +176,24 @@ impl Session {
                 router.do_send(SetStatus {
                     analyst_id: AnalystId::from(self.principal.id.as_str()),
                     status: cmd.status,
+                    when: cmd.when,
                     by: self.person(),
                     reply: Some(reply),
+                });
+            }
+            ClientFrame::WrapUp(cmd) => {
+                let note = cmd.note.filter(|n| !n.trim().is_empty());
+                if let Some(n) = &note
+                    && let Err(err) = check_text("note", n, MAX_NOTE_CHARS, true)
+                {
+                    return reply.err(&err);
+                }
+                router.do_send(WrapUp {
+                    analyst: self.person(),
+                    chat_id: cmd.chat_id,
+                    code: cmd.code,
+                    note,
+                    reply,
                 });
             }
             ClientFrame::Accept(cmd) => router.do_send(Accept {
@@ -286,6 +304,7 @@ impl Session {
         let staff_only = matches!(
             frame,
             ClientFrame::SetStatus(_)
+                | ClientFrame::WrapUp(_)
                 | ClientFrame::Accept(_)
                 | ClientFrame::Decline(_)
                 | ClientFrame::LinkCall(_)

@@ -189,10 +189,12 @@ impl Session {
                 name: principal.name,
                 status,
                 capacity,
+                pending_status: hello.pending_status,
             },
             queues,
             chats: hello.chats,
             monitoring,
+            wrap_ups: hello.wrap_ups,
         };
         let hello_frame = match principal.role {
             Role::Manager => protocol::Hello::Manager(staff),

@@ -34,6 +34,7 @@ use crate::store::messages::{self, NewMessage};
 use crate::store::ratings::{self, NewRating};
 use crate::store::supervisors::{self, Supervisor, SupervisorKind};
 use crate::store::webhooks::{DeliveryChange, OutboxEvent};
+use crate::store::wrap_ups::{self, DoneWrapUp, NewWrapUp};
 use crate::store::{analysts, calls, chats, queues, webhooks};
 
 mod attachment_writes;
@@ -105,7 +106,17 @@ pub enum ChatChange {
         kind: SupervisorKind,
     },
     /// The user rated the ended chat (contract §9.4); a chat already rated keeps its rating.
-    Rate(NewRating),
+    /// `event` (`chat.rated`) is written only when this rating is the one stored.
+    Rate(NewRating, Option<OutboxEvent>),
+    /// The ended chat's wrap-up starts (contract §9.1), with its deadline.
+    WrapUpStart(NewWrapUp),
+    /// The wrap-up is done; `event` (`chat.wrapped_up`) is written only if it was still pending.
+    WrapUpDone(DoneWrapUp, OutboxEvent),
+    /// The status an analyst asked for once their chats are over (contract §9.2), or none.
+    PendingStatus {
+        analyst_id: String,
+        pending: Option<AnalystStatus>,
+    },
 }
 
 impl ChatChange {
@@ -113,7 +124,10 @@ impl ChatChange {
     fn wakes_webhooks(&self) -> bool {
         matches!(
             self,
-            ChatChange::Outbox(_) | ChatChange::Delivery(DeliveryChange::Retry { .. })
+            ChatChange::Outbox(_)
+                | ChatChange::Delivery(DeliveryChange::Retry { .. })
+                | ChatChange::WrapUpDone(..)
+                | ChatChange::Rate(_, Some(_))
         )
     }
 }
@@ -438,7 +452,23 @@ async fn apply(
             }
             ChatChange::Delivery(change) => webhooks::apply(txn, change).await?,
             ChatChange::Supervise(supervisor) => supervisors::add(txn, supervisor).await?,
-            ChatChange::Rate(rating) => ratings::insert(txn, rating).await?,
+            ChatChange::Rate(rating, event) => {
+                if ratings::insert(txn, rating).await?
+                    && let Some(event) = event
+                {
+                    webhooks::insert_outbox(txn, std::slice::from_ref(event)).await?;
+                }
+            }
+            ChatChange::WrapUpStart(wrap_up) => wrap_ups::start(txn, wrap_up).await?,
+            ChatChange::WrapUpDone(done, event) => {
+                if wrap_ups::finish(txn, done).await? {
+                    webhooks::insert_outbox(txn, std::slice::from_ref(event)).await?;
+                }
+            }
+            ChatChange::PendingStatus {
+                analyst_id,
+                pending,
+            } => analysts::set_pending_status(txn, analyst_id, *pending).await?,
             ChatChange::Unsupervise {
                 chat_id,
                 principal_id,

@@ -4,18 +4,17 @@
 //! `chat.transferred` and `chat.ended`; the router reports `analyst.status_changed`; a manager's
 //! switch reports `queue.status_changed`; a call the host opens reports `call.created`.
 //!
-//! Features built later report their own changes the same way, in their own commits:
-//! `chat.wrapped_up` and `chat.rated` are accepted event types already; the code that commits a
-//! wrap-up or a rating builds `event(WebhookEventType::ChatWrappedUp, chat_id, at, &data)` (data
-//! holding `chat_id`, `call_id`, `queue_id` and `chat` like every `chat.*` event, plus its own
-//! fields) and commits it with its change: `StoreChanges(vec![change, ChatChange::Outbox(events)])`.
+//! A finished wrap-up reports `chat.wrapped_up` and a rating `chat.rated`, each written by the
+//! store writer with its change only when the change took effect (a wrap-up still pending, the
+//! chat's first rating), with the ended chat's summary read back (`ended_summary`).
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::{AnalystStatus, ChatId, ChatState, EndReason, QueueId};
+use crate::error::{AppError, AppResult};
 use crate::protocol::{
-    AnalystStatusData, CallView, ChatEndedData, ChatEventData, ChatSummary, Person,
-    QueueStatusData, WebhookEventType,
+    AnalystStatusData, CallView, ChatEndedData, ChatEventData, ChatRatedData, ChatSummary,
+    ChatWrappedUpData, Person, QueueStatusData, RatingView, WebhookEventType, WrapUpView,
 };
 use crate::store::chats::{ChatToStart, StartedCall};
 use crate::store::webhooks::OutboxEvent;
@@ -125,6 +124,7 @@ pub fn started(starts: &[ChatToStart], calls: &[Option<StartedCall>]) -> Vec<Out
             last_seq: 0,
             skills: crate::views::rules::chat_skills(&start.skills),
             skills_relaxed: 0,
+            wrap_up: None,
         };
         events.push(chat(
             WebhookEventType::ChatQueued,
@@ -171,4 +171,61 @@ pub fn queue_status(queue_id: &str, enabled: bool, by: Person, at: DateTime<Utc>
         at,
         &data,
     )
+}
+
+/// An ended chat's summary as webhooks show it (what the user sees: no whisper counts).
+pub async fn ended_summary(
+    db: &sea_orm::DatabaseConnection,
+    chat_id: ChatId,
+) -> AppResult<ChatSummary> {
+    let id = chat_id.to_string();
+    let chat = crate::store::chats::find(db, &id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("chat {chat_id}")))?;
+    let users = crate::store::users::names(db, std::slice::from_ref(&chat.user_id)).await?;
+    let user = Person {
+        name: users.get(&chat.user_id).cloned().unwrap_or_default(),
+        id: chat.user_id.clone(),
+    };
+    let analyst = match &chat.analyst_id {
+        Some(a) => Some(Person {
+            id: a.clone(),
+            name: crate::store::analysts::find(db, a)
+                .await?
+                .map(|m| m.name)
+                .unwrap_or_default(),
+        }),
+        None => None,
+    };
+    let seqs = crate::store::messages::last_visible_seqs(db, std::slice::from_ref(&id)).await?;
+    let last_seq = seqs.get(&id).copied().unwrap_or(0);
+    crate::views::chat_summary(chat, user, analyst, last_seq, None)
+        .map_err(|e| AppError::new(crate::error::ErrorCode::Internal, e.0))
+}
+
+/// `chat.wrapped_up`, with the chat as it ended (its wrap-up now done).
+pub fn wrapped_up(mut chat: ChatSummary, wrap_up: WrapUpView, at: DateTime<Utc>) -> OutboxEvent {
+    chat.position = None;
+    chat.wrap_up = Some(crate::protocol::WrapUpState::Done);
+    let data = ChatWrappedUpData {
+        chat_id: chat.chat_id,
+        call_id: chat.call_id.clone(),
+        queue_id: chat.queue_id.clone(),
+        chat,
+        wrap_up,
+    };
+    event(WebhookEventType::ChatWrappedUp, data.chat_id, at, &data)
+}
+
+/// `chat.rated`, with the chat as it ended.
+pub fn rated(mut chat: ChatSummary, rating: RatingView, at: DateTime<Utc>) -> OutboxEvent {
+    chat.position = None;
+    let data = ChatRatedData {
+        chat_id: chat.chat_id,
+        call_id: chat.call_id.clone(),
+        queue_id: chat.queue_id.clone(),
+        chat,
+        rating,
+    };
+    event(WebhookEventType::ChatRated, data.chat_id, at, &data)
 }

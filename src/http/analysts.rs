@@ -27,6 +27,10 @@ pub struct AnalystView {
     pub capacity: i32,
     pub status: String,
     pub connected: bool,
+    /// The status that applies once their chats and wrap-ups are over (§9.2), or null.
+    pub pending_status: Option<AnalystStatus>,
+    /// Open chats plus pending wrap-ups (§9.1).
+    pub open_chats: usize,
     pub queues: Vec<Membership>,
     /// Skills and their levels 1–5 (§8.1).
     pub skills: BTreeMap<String, u8>,
@@ -60,8 +64,12 @@ pub async fn analyst_view(state: &AppState, a: analysts::Model) -> AppResult<Ana
         name: a.name,
         role: a.role,
         capacity: a.capacity,
-        status: live.map_or(a.status, |(status, _)| status.as_str().to_string()),
-        connected: live.is_some_and(|(_, connected)| connected),
+        status: live
+            .as_ref()
+            .map_or(a.status, |l| l.status.as_str().to_string()),
+        connected: live.as_ref().is_some_and(|l| l.connected),
+        pending_status: live.as_ref().and_then(|l| l.pending_status),
+        open_chats: live.as_ref().map_or(0, |l| l.open_chats),
         skills: crate::views::rules::analyst_skills(&a.skills),
         queues,
     })
@@ -263,6 +271,7 @@ pub async fn patch_analyst(
         .send(SetStatus {
             analyst_id: AnalystId::from(id.as_str()),
             status,
+            when: crate::protocol::StatusWhen::Now,
             by,
             reply: None,
         })

@@ -192,7 +192,7 @@ impl Drop for Upload {
 /// A chunk handed to the writer, its commit not yet awaited.
 type Pending = std::pin::Pin<Box<dyn Future<Output = AppResult<()>>>>;
 
-/// Reads the body, checking its type and hashing it as it arrives, and hands it to the store
+/// Reads the body, checking its type and hashing it as it arrives (on the blocking pool), and hands it to the store
 /// writer in chunks of `CHUNK_BYTES`: the next chunk is read while the last one commits, so an
 /// upload holds at most two chunks in memory, and each chunk is a small item of the writer's
 /// queue that message batches interleave with. Refused with 413 as soon as its `Content-Length`
@@ -202,7 +202,7 @@ async fn store_chunks(
     req: &HttpRequest,
     mut body: web::Payload,
     max: usize,
-    mut check: StreamCheck,
+    check: StreamCheck,
     declared: &str,
     upload: &mut Upload,
 ) -> AppResult<(i64, Vec<u8>)> {
@@ -216,7 +216,7 @@ async fn store_chunks(
     }
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
     let mut total = 0usize;
-    let mut hasher = Sha256::new();
+    let mut checked = (check, Sha256::new());
     let mut pending: Option<Pending> = None;
     let mut ended = false;
     while !ended {
@@ -239,10 +239,18 @@ async fn store_chunks(
         while buf.len() >= CHUNK_BYTES || (ended && !buf.is_empty()) {
             let rest = buf.split_off(buf.len().min(CHUNK_BYTES));
             let chunk = std::mem::replace(&mut buf, rest);
-            check
-                .feed(&chunk)
-                .map_err(|refusal| refused(refusal, declared))?;
-            hasher.update(&chunk);
+            // Hashing and checking a chunk is CPU work: on the blocking pool, not on the HTTP
+            // worker that also serves WebSockets.
+            let (state, chunk, fed) = web::block(move || {
+                let (mut check, mut hasher) = checked;
+                let fed = check.feed(&chunk);
+                hasher.update(&chunk);
+                ((check, hasher), chunk, fed)
+            })
+            .await
+            .map_err(|_| AppError::new(ErrorCode::Internal, "the upload could not be read"))?;
+            checked = state;
+            fed.map_err(|refusal| refused(refusal, declared))?;
             if let Some(previous) = pending.take() {
                 previous.await?;
             }
@@ -262,6 +270,7 @@ async fn store_chunks(
     if total == 0 {
         return Err(AppError::bad_request("the file is empty"));
     }
+    let (check, hasher) = checked;
     check
         .finish()
         .map_err(|refusal| refused(refusal, declared))?;

@@ -31,9 +31,19 @@ pub async fn view_of(state: &AppState, call: entities::calls::Model) -> AppResul
     let entries = store::calls::history(&state.db, call_id).await?;
     let chat_ids: Vec<String> = entries.iter().map(|h| h.chat_id.clone()).collect();
     let ratings = store::ratings::of_chats(&state.db, &chat_ids).await?;
+    let wrap_ups = store::wrap_ups::of_chats(&state.db, &chat_ids).await?;
     let history = entries
         .into_iter()
-        .map(|h| HistoryView {
+        .map(|mut h| {
+            let wrap_up = wrap_ups.get(&h.chat_id).and_then(wrap_up_view);
+            // A finished wrap-up's code ends the contents (§9.1).
+            if let Some(w) = &wrap_up {
+                h.contents = format!("{}\nWrap-up: {}", h.contents.trim_end(), w.code);
+            }
+            (h, wrap_up)
+        })
+        .map(|(h, wrap_up)| HistoryView {
+            wrap_up,
             rating: ratings.get(&h.chat_id).map(|r| RatingView {
                 score: r.score,
                 comment: r.comment.clone(),
@@ -61,6 +71,19 @@ pub async fn view_of(state: &AppState, call: entities::calls::Model) -> AppResul
         external_ref: call.external_ref,
         external_url: call.external_url,
         history,
+    })
+}
+
+/// A finished wrap-up as the history shows it; none while pending.
+fn wrap_up_view(row: &entities::chat_wrap_ups::Model) -> Option<crate::protocol::WrapUpView> {
+    Some(crate::protocol::WrapUpView {
+        code: row.code.clone()?,
+        note: row.note.clone(),
+        by: Person {
+            id: row.by_id.clone().unwrap_or_default(),
+            name: row.by_name.clone().unwrap_or_default(),
+        },
+        at: rfc3339(row.done_at?),
     })
 }
 
@@ -101,9 +124,17 @@ pub async fn get_call(
     caller: AnyCaller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let call = call_view(&state, &id).await?;
+    let mut call = call_view(&state, &id).await?;
     if !may_see_call(&state, &caller, &call).await? {
         return Err(AppError::not_found(format!("call {id}")));
+    }
+    if caller.role() == Role::User {
+        // A wrap-up note is the desk's after-chat work, like a whisper: never its user's to read.
+        for entry in &mut call.history {
+            if let Some(wrap_up) = &mut entry.wrap_up {
+                wrap_up.note = None;
+            }
+        }
     }
     Ok(HttpResponse::Ok().json(call))
 }

@@ -1,13 +1,16 @@
 //! Checks a queue's §8 routing rules at `PUT /queues/{id}` (a bad value is `bad_request` naming
 //! the field, nothing stored) and turns them into what the store keeps: skill names in the id
 //! syntax, expansion steps in increasing `after_secs`, an overflow to another existing queue that
-//! forms no cycle, and a schedule that compiles.
+//! forms no cycle, a schedule that compiles, and wrap-up settings (§9.1) whose timeout is in range
+//! and whose codes are distinct ids, never the reserved `timeout`.
 
 use std::collections::{BTreeSet, HashMap};
 
 use super::PutQueue;
-use crate::domain::is_valid_id;
+use crate::actors::router::TIMEOUT_CODE;
+use crate::domain::{WrapUpMode, is_valid_id};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::protocol::WrapUpRule;
 use crate::routing::hours::Schedule;
 use crate::state::AppState;
 use crate::store;
@@ -76,13 +79,63 @@ pub async fn check(state: &AppState, id: &str, b: &PutQueue) -> AppResult<QueueR
             Some(json(spec)?)
         }
     };
+    let wrap_up = match &b.wrap_up {
+        None => None,
+        Some(rule) => {
+            check_wrap_up(rule)?;
+            Some(json(rule)?)
+        }
+    };
     Ok(QueueRules {
         skills: json(&b.skills)?,
         expansion: json(&b.expansion)?,
         overflow,
         max_waiting: b.max_waiting,
         schedule,
+        wrap_up,
     })
+}
+
+/// Longest wrap-up timeout: a day.
+const MAX_WRAP_UP_SECS: u64 = 24 * 3600;
+/// Most wrap-up codes a queue lists.
+const MAX_WRAP_UP_CODES: usize = 50;
+
+fn check_wrap_up(rule: &WrapUpRule) -> AppResult<()> {
+    if !(1..=MAX_WRAP_UP_SECS).contains(&rule.timeout_secs) {
+        return Err(AppError::bad_request(format!(
+            "wrap_up.timeout_secs: must be 1 to {MAX_WRAP_UP_SECS}"
+        )));
+    }
+    if rule.codes.len() > MAX_WRAP_UP_CODES {
+        return Err(AppError::bad_request(format!(
+            "wrap_up.codes: at most {MAX_WRAP_UP_CODES}"
+        )));
+    }
+    if rule.mode != WrapUpMode::Off && rule.codes.is_empty() {
+        return Err(AppError::bad_request(
+            "wrap_up.codes: at least one code unless mode is off",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, code) in rule.codes.iter().enumerate() {
+        if !is_valid_id(code) {
+            return Err(AppError::bad_request(format!(
+                "wrap_up.codes[{i}]: {code:?} is not a code (letters, digits, . _ @ -; up to 64)"
+            )));
+        }
+        if code == TIMEOUT_CODE {
+            return Err(AppError::bad_request(format!(
+                "wrap_up.codes[{i}]: {TIMEOUT_CODE:?} is reserved for a wrap-up that timed out"
+            )));
+        }
+        if !seen.insert(code) {
+            return Err(AppError::bad_request(format!(
+                "wrap_up.codes[{i}]: {code:?} listed twice"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The target must exist and following overflows from it must never come back to `id`.

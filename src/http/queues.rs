@@ -126,6 +126,9 @@ pub struct PutQueue {
     /// Business hours (§8.3); null = always open.
     #[serde(default)]
     schedule: Option<ScheduleSpec>,
+    /// After-chat work (§9.1); absent or null = off.
+    #[serde(default)]
+    wrap_up: Option<crate::protocol::WrapUpRule>,
 }
 
 fn yes() -> bool {

@@ -47,6 +47,8 @@ pub struct HistoryView {
     pub link: String,
     /// The user's end-of-chat rating (contract §9.4); null until they rate it.
     pub rating: Option<RatingView>,
+    /// The analyst's wrap-up (contract §9.1); null while pending or when the queue has none.
+    pub wrap_up: Option<super::WrapUpView>,
 }
 
 /// `{"score","comment","at"}`.

@@ -63,7 +63,7 @@ client_frames! {
     Resume(ResumeCmd) = "resume",
     /// `start_chat {queue_id, subject?, call_id?, call_ref?}` (users).
     StartChat(StartChatCmd) = "start_chat",
-    /// `set_status {status}` (staff).
+    /// `set_status {status, when?}` (staff).
     SetStatus(SetStatusCmd) = "set_status",
     /// `accept {chat_id}` (staff).
     Accept(ChatRef) = "accept",
@@ -85,6 +85,31 @@ client_frames! {
     Leave(ChatRef) = "leave",
     /// `rate {chat_id, score, comment?}` (users, once an answered chat has ended).
     Rate(RateCmd) = "rate",
+    /// `wrap_up {chat_id, code, note?}` (staff, after an answered chat ended in wrap-up).
+    WrapUp(WrapUpCmd) = "wrap_up",
+}
+
+/// `wrap_up`: the after-chat work of an ended chat (contract §9.1).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WrapUpCmd {
+    /// The ended chat.
+    pub chat_id: ChatId,
+    /// One of the codes of its `wrap_up_started`.
+    pub code: String,
+    /// What the analyst notes, up to 2000 characters.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// When a `set_status` applies (contract §9.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusWhen {
+    /// At once (the default).
+    #[default]
+    Now,
+    /// Once the analyst holds no chat and no wrap-up; nothing new is routed meanwhile.
+    AfterChats,
 }
 
 /// `rate`: the end-of-chat survey's answer.
@@ -157,6 +182,9 @@ pub struct StartChatCmd {
 pub struct SetStatusCmd {
     /// The analyst's new status.
     pub status: AnalystStatus,
+    /// `now` (default) or `after_chats`.
+    #[serde(default)]
+    pub when: StatusWhen,
 }
 
 /// `link_call`.

@@ -64,6 +64,9 @@ pub enum OkResult {
     Status {
         /// The status now.
         status: AnalystStatus,
+        /// The status asked for once the analyst's chats are over (§9.2), or null.
+        #[serde(default)]
+        pending_status: Option<AnalystStatus>,
     },
     /// `typing`, `close_chat`, `decline`, `transfer`.
     Chat {

@@ -6,7 +6,7 @@
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, ChatSummary, Message, OkResult, Person};
+use super::{Actor, ChatSummary, Message, OkResult, PendingWrapUp, Person};
 use crate::domain::{AnalystStatus, ChatId, EndReason, QueueId, Role};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::QueueView;
@@ -159,15 +159,21 @@ pub enum ServerFrame {
         /// Its messages so far.
         transcript: Vec<Message>,
     },
-    /// To one analyst: their status changed.
+    /// To one analyst: their status, or the status they asked for after their chats, changed.
     StatusChanged {
-        /// The new status.
+        /// The status now.
         status: AnalystStatus,
+        /// The status that applies once their chats and wrap-ups are over (§9.2); null for none.
+        #[serde(default)]
+        pending_status: Option<AnalystStatus>,
         /// The analyst, or the manager who changed it.
         by: Person,
         /// When, RFC 3339.
         at: String,
     },
+    /// To one analyst: an answered chat of theirs ended into wrap-up (§9.1); its capacity is
+    /// held until `wrap_up` or the deadline.
+    WrapUpStarted(PendingWrapUp),
     /// To the user, once their answered chat has ended: "How did we do?" (contract §9.4).
     Survey {
         /// The chat to `rate`.
@@ -254,6 +260,9 @@ pub struct StaffHello {
     /// The open chats they monitor (contract §9.3; always empty for analysts).
     #[serde(default)]
     pub monitoring: Vec<ChatId>,
+    /// Their pending wrap-ups (contract §9.1).
+    #[serde(default)]
+    pub wrap_ups: Vec<PendingWrapUp>,
 }
 
 /// `{"id","name","status","capacity"}` in a staff `hello`.
@@ -267,6 +276,9 @@ pub struct AnalystHello {
     pub status: AnalystStatus,
     /// How many chats they may hold at once.
     pub capacity: usize,
+    /// The status that applies once their chats and wrap-ups are over (§9.2), or null.
+    #[serde(default)]
+    pub pending_status: Option<AnalystStatus>,
 }
 
 /// Why a chat left a queue (`chat_dequeued`).

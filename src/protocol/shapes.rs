@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role, Visibility};
+use crate::domain::{ChatId, ChatState, EndReason, QueueId, Role, Visibility, WrapUpMode};
 pub use crate::routing::hours::{HolidaySpec, ScheduleSpec};
 
 /// `{"id","name"}`.
@@ -66,6 +66,103 @@ pub struct ChatSummary {
     /// The expansion step in force (0 = none), §8.1.
     #[serde(default)]
     pub skills_relaxed: usize,
+    /// After-chat work (§9.1): `pending` while its analyst wraps it up, `done` after; null when
+    /// there is none (open, unanswered, or a queue without wrap-up).
+    #[serde(default)]
+    pub wrap_up: Option<WrapUpState>,
+}
+
+/// Where a chat's wrap-up stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WrapUpState {
+    Pending,
+    Done,
+}
+
+impl WrapUpState {
+    /// As stored in `chats.wrap_up`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WrapUpState::Pending => "pending",
+            WrapUpState::Done => "done",
+        }
+    }
+
+    /// From `chats.wrap_up`.
+    pub fn parse(stored: Option<&str>) -> Option<Self> {
+        match stored? {
+            "pending" => Some(WrapUpState::Pending),
+            "done" => Some(WrapUpState::Done),
+            _ => None,
+        }
+    }
+}
+
+/// A queue's wrap-up settings (§9.1): `{"mode","timeout_secs","codes"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WrapUpRule {
+    /// `off` (default), `optional` or `required` (routed nothing while one is pending).
+    #[serde(default = "mode_off")]
+    pub mode: WrapUpMode,
+    /// Seconds until a pending wrap-up ends with code `timeout` (1 to 86400; default 60).
+    #[serde(default = "sixty")]
+    #[schema(minimum = 1, maximum = 86400, default = 60)]
+    pub timeout_secs: u64,
+    /// The codes an analyst chooses from (id syntax; `timeout` is reserved); default
+    /// `["resolved", "escalated", "no_response"]`.
+    #[serde(default = "default_codes")]
+    pub codes: Vec<String>,
+}
+
+fn mode_off() -> WrapUpMode {
+    WrapUpMode::Off
+}
+
+fn sixty() -> u64 {
+    60
+}
+
+fn default_codes() -> Vec<String> {
+    ["resolved", "escalated", "no_response"]
+        .map(String::from)
+        .to_vec()
+}
+
+impl Default for WrapUpRule {
+    fn default() -> Self {
+        WrapUpRule {
+            mode: WrapUpMode::Off,
+            timeout_secs: sixty(),
+            codes: default_codes(),
+        }
+    }
+}
+
+/// A pending wrap-up as `hello` and `wrap_up_started` show it: `{chat_id, codes, deadline}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingWrapUp {
+    /// The ended chat.
+    #[schema(value_type = uuid::Uuid)]
+    pub chat_id: ChatId,
+    /// The codes to choose from.
+    pub codes: Vec<String>,
+    /// When it ends with code `timeout`, RFC 3339.
+    pub deadline: String,
+}
+
+/// A finished wrap-up: `{"code","note","by","at"}` (call history, `chat.wrapped_up`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WrapUpView {
+    /// One of the queue's codes, or `timeout`.
+    pub code: String,
+    /// The analyst's note, if any.
+    pub note: Option<String>,
+    /// Who wrapped it up (the system for `timeout`).
+    pub by: Person,
+    /// When, RFC 3339.
+    pub at: String,
 }
 
 /// A skill asked for at a minimum level: `{"name","level"}` (§8.1).
@@ -214,4 +311,6 @@ pub struct QueueView {
     pub estimated_wait_secs: Option<u64>,
     /// Share of today's end-of-chat ratings that scored 4 or 5; null when there were none.
     pub csat_today: Option<f64>,
+    /// After-chat work (§9.1).
+    pub wrap_up: WrapUpRule,
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AnalystStatus, ChatId, EndReason, QueueId};
-use crate::protocol::{CallView, ChatSummary, Message, Person};
+use crate::protocol::{CallView, ChatSummary, Message, Person, RatingView, WrapUpView};
 
 /// An event a webhook endpoint may subscribe to.
 #[derive(
@@ -136,6 +136,40 @@ pub struct ChatEndedData {
     /// `chat.wrapped_up`).
     #[schema(value_type = Option<Object>)]
     pub wrap_up: Option<serde_json::Value>,
+}
+
+/// The `data` of `chat.wrapped_up` (contract §9.1).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChatWrappedUpData {
+    /// The chat.
+    #[schema(value_type = uuid::Uuid)]
+    pub chat_id: ChatId,
+    /// The call it belongs to.
+    pub call_id: String,
+    /// The queue it ended in.
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
+    /// The chat as it ended.
+    pub chat: ChatSummary,
+    /// The code (or `timeout`), note, who and when.
+    pub wrap_up: WrapUpView,
+}
+
+/// The `data` of `chat.rated` (contract §9.4).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChatRatedData {
+    /// The chat.
+    #[schema(value_type = uuid::Uuid)]
+    pub chat_id: ChatId,
+    /// The call it belongs to.
+    pub call_id: String,
+    /// The queue it ended in.
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
+    /// The chat as it ended.
+    pub chat: ChatSummary,
+    /// The user's score and comment.
+    pub rating: RatingView,
 }
 
 /// The `data` of `analyst.status_changed`.

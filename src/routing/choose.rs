@@ -50,7 +50,7 @@ impl Core {
             return None;
         }
         eligible.sort_by(|a, b| {
-            (a.open.len(), a.last_assigned, &a.id).cmp(&(b.open.len(), b.last_assigned, &b.id))
+            (a.load(), a.last_assigned, &a.id).cmp(&(b.load(), b.last_assigned, &b.id))
         });
         let mut best: Option<((i64, i64), ChatId, &AnalystId, RoutingMode)> = None;
         for queue in self.queues.values() {

@@ -133,10 +133,10 @@ impl Core {
             .analysts
             .get(analyst)
             .ok_or_else(|| AppError::not_found(format!("analyst {analyst}")))?;
-        if a.open.len() >= a.capacity {
+        if a.load() >= a.capacity {
             return Err(err(
                 ErrorCode::AtCapacity,
-                format!("you already have {} open chats", a.open.len()),
+                format!("you already have {} open chats", a.load()),
             ));
         }
         self.activate(chat, analyst);
@@ -184,6 +184,7 @@ impl Core {
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.offer = None;
         }
+        self.mark_settling(analyst);
         true
     }
 
@@ -205,7 +206,7 @@ impl Core {
                 format!("{} already has an offer pending", a.name),
             ));
         }
-        if a.open.len() >= a.capacity {
+        if a.load() >= a.capacity {
             return Err(err(
                 ErrorCode::AtCapacity,
                 format!("{} is at capacity", a.name),
@@ -263,8 +264,9 @@ impl Core {
                 "only an active chat can be requeued",
             ));
         }
-        if let Some(analyst) = route.analyst.take()
-            && let Some(a) = self.analysts.get_mut(&analyst)
+        let lost = route.analyst.take();
+        if let Some(analyst) = &lost
+            && let Some(a) = self.analysts.get_mut(analyst)
         {
             a.open.remove(&chat);
         }
@@ -284,6 +286,9 @@ impl Core {
             q.waiting.insert(key);
         }
         self.schedule(chat);
+        if let Some(analyst) = lost {
+            self.mark_settling(&analyst);
+        }
         Ok(())
     }
 
@@ -292,6 +297,8 @@ impl Core {
     /// comes back waiting (its offer is gone), to be routed again.
     pub fn restore(&mut self, mut route: ChatRoute) {
         self.end(route.id);
+        // An end that was not stored holds no wrap-up.
+        self.release(route.id);
         if route.state == ChatState::Offered {
             route.state = ChatState::Waiting;
             route.analyst = None;
@@ -340,6 +347,8 @@ impl Core {
             if a.offer == Some(chat) {
                 a.offer = None;
             }
+            let analyst = analyst.clone();
+            self.mark_settling(&analyst);
         }
         Some(route)
     }

@@ -37,6 +37,10 @@ struct Coverage {
     overflows: AtomicUsize,
     expiries: AtomicUsize,
     offers: AtomicUsize,
+    /// Cases where an analyst free but for a wrap-up held a chat back.
+    held_by_wrap_up: AtomicUsize,
+    /// Cases where a pending status was applied.
+    settled: AtomicUsize,
 }
 
 fn run_case(s: &Setup, ops: &[Op], cov: &Coverage) -> Result<(), TestCaseError> {
@@ -45,6 +49,7 @@ fn run_case(s: &Setup, ops: &[Op], cov: &Coverage) -> Result<(), TestCaseError> 
     let mut next_id = 1u128;
     let (mut filled, mut expanded, mut overflowed, mut expired, mut offered) =
         (false, false, false, false, false);
+    let (mut held, mut settled) = (false, false);
     for op in ops {
         match op.clone() {
             Op::Start { queue, asks } => {
@@ -78,8 +83,13 @@ fn run_case(s: &Setup, ops: &[Op], cov: &Coverage) -> Result<(), TestCaseError> 
                 if let Some(chat) = nth_chat(&core, chat) {
                     let allowed = may_accept(&core, &aid(analyst), chat);
                     let before = core.analysts[&aid(analyst)].open.len();
+                    let holding = ref_load(&core.analysts[&aid(analyst)])
+                        >= core.analysts[&aid(analyst)].capacity
+                        && core.analysts[&aid(analyst)].open.len()
+                            < core.analysts[&aid(analyst)].capacity;
                     let result = core.accept(&aid(analyst), chat);
                     prop_assert_eq!(result.is_ok(), allowed, "accept: {:?}", result);
+                    held |= holding && result.is_err();
                     if result.is_ok() {
                         prop_assert_eq!(core.chats[&chat].analyst.clone(), Some(aid(analyst)));
                         prop_assert_eq!(core.analysts[&aid(analyst)].open.len(), before + 1);
@@ -102,7 +112,7 @@ fn run_case(s: &Setup, ops: &[Op], cov: &Coverage) -> Result<(), TestCaseError> 
                     let allowed = core.chats[&chat].state == ChatState::Waiting
                         && a.sessions > 0
                         && a.offer.is_none()
-                        && a.open.len() < a.capacity;
+                        && ref_load(a) < a.capacity;
                     prop_assert_eq!(core.offer_to(chat, &aid(analyst)).is_ok(), allowed);
                 }
             }
@@ -148,6 +158,62 @@ fn run_case(s: &Setup, ops: &[Op], cov: &Coverage) -> Result<(), TestCaseError> 
                 core.set_open(&qid(queue), open);
             }
             Op::Clock { secs } => now += secs * 1000,
+            Op::WrapUp {
+                chat,
+                required,
+                timeout_secs,
+            } => {
+                if let Some(chat) = nth_chat(&core, chat)
+                    && core.chats[&chat].state == ChatState::Active
+                {
+                    let route = core.end(chat).unwrap();
+                    let analyst = route.analyst.unwrap();
+                    let load = ref_load(&core.analysts[&analyst]);
+                    let hold = Hold {
+                        deadline_ms: now + timeout_secs * 1000,
+                        required,
+                        codes: vec!["resolved".into()],
+                        completing: false,
+                    };
+                    core.hold(&analyst, chat, hold);
+                    prop_assert_eq!(
+                        ref_load(&core.analysts[&analyst]),
+                        load + 1,
+                        "the ended chat's capacity is held"
+                    );
+                }
+            }
+            Op::Wrapped { n } => {
+                let mut pending: Vec<ChatId> = core.holders.keys().copied().collect();
+                pending.sort();
+                if !pending.is_empty() {
+                    let chat = pending[n % pending.len()];
+                    core.set_completing(chat, true);
+                    prop_assert!(!core.due_wrap_ups(i64::MAX).contains(&chat));
+                    let (analyst, _) = core.release(chat).unwrap();
+                    prop_assert!(!core.analysts[&analyst].wrap_ups.contains_key(&chat));
+                }
+            }
+            Op::Pending { analyst, status } => core.set_pending_status(&aid(analyst), status),
+        }
+        // Wrap-ups past their deadline end (code `timeout`), as the router's clock does.
+        for chat in core.due_wrap_ups(now) {
+            prop_assert!(core.wrap_up(chat).unwrap().1.deadline_ms <= now);
+            core.release(chat);
+        }
+        prop_assert!(core.next_wrap_up_due().is_none_or(|at| at > now));
+        for (analyst, status) in core.settled() {
+            let a = core.analysts.get_mut(&analyst).unwrap();
+            prop_assert_eq!(ref_load(a), 0, "a pending status waits for the last chat");
+            prop_assert!(a.pending_status.is_none());
+            a.status = status;
+            settled = true;
+        }
+        for a in core.analysts.values() {
+            prop_assert!(
+                a.pending_status.is_none() || ref_load(a) > 0 || a.offer.is_some(),
+                "a pending status applies once nothing is held"
+            );
         }
         check_state(&core, now)?;
         let timed = advance_checked(&mut core, now)?;
@@ -178,6 +244,8 @@ fn run_case(s: &Setup, ops: &[Op], cov: &Coverage) -> Result<(), TestCaseError> 
         (overflowed, &cov.overflows),
         (expired, &cov.expiries),
         (offered, &cov.offers),
+        (held, &cov.held_by_wrap_up),
+        (settled, &cov.settled),
     ] {
         if hit {
             counter.fetch_add(1, Ordering::Relaxed);
@@ -211,6 +279,12 @@ fn routing_keeps_its_invariants() {
     assert!(share(&cov.overflows) >= 5, "overflow rarely happened");
     assert!(share(&cov.expiries) >= 5, "max_wait rarely ended a chat");
     assert!(share(&cov.offers) >= 20, "offers rarely made");
+    assert!(
+        share(&cov.held_by_wrap_up) >= 3,
+        "a wrap-up rarely held capacity back ({}%)",
+        share(&cov.held_by_wrap_up)
+    );
+    assert!(share(&cov.settled) >= 10, "a pending status rarely applied");
 }
 
 fn manual_core() -> Core {

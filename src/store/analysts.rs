@@ -44,6 +44,7 @@ pub async fn upsert_with_skills(
         role: Set(role.as_str().to_string()),
         status: Set(AnalystStatus::Offline.as_str().to_string()),
         skills: Set(skills.unwrap_or_else(|| "{}".into())),
+        pending_status: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -151,6 +152,23 @@ pub async fn all_members(db: &impl ConnectionTrait) -> AppResult<Vec<queue_membe
 }
 
 /// Stores an analyst's status (it survives a restart for the reconnect grace period).
+/// Sets (or clears) the status an analyst asked for once their chats are over (§9.2).
+pub async fn set_pending_status(
+    db: &impl ConnectionTrait,
+    id: &str,
+    pending: Option<AnalystStatus>,
+) -> AppResult<()> {
+    analysts::Entity::update_many()
+        .col_expr(
+            analysts::Column::PendingStatus,
+            sea_orm::sea_query::Expr::value(pending.map(|s| s.as_str().to_string())),
+        )
+        .filter(analysts::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_status(
     db: &impl ConnectionTrait,
     id: &str,

@@ -52,6 +52,7 @@ fn new_chat(chat: NewChat, skills: String) -> chats::ActiveModel {
         last_seq: Set(0),
         skills: Set(skills),
         queued_at: Set(Some(chat.created_at)),
+        wrap_up: Set(None),
     }
 }
 

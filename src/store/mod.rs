@@ -15,6 +15,7 @@ pub mod supervisors;
 pub mod users;
 pub mod webhook_retention;
 pub mod webhooks;
+pub mod wrap_ups;
 
 use std::time::Duration;
 

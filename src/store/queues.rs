@@ -39,6 +39,8 @@ pub struct QueueRules {
     pub max_waiting: i32,
     /// Business hours (JSON), or none.
     pub schedule: Option<String>,
+    /// Wrap-up settings (JSON), or none (off).
+    pub wrap_up: Option<String>,
 }
 
 impl QueueRules {
@@ -50,6 +52,7 @@ impl QueueRules {
             overflow: None,
             max_waiting: 0,
             schedule: None,
+            wrap_up: None,
         }
     }
 }
@@ -92,6 +95,7 @@ pub async fn upsert_with_rules(
         overflow_queue_id: Set(r.overflow.map(|o| o.1)),
         max_waiting: Set(r.max_waiting),
         schedule: Set(r.schedule),
+        wrap_up: Set(r.wrap_up),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -115,6 +119,7 @@ pub async fn upsert_with_rules(
             C::OverflowQueueId,
             C::MaxWaiting,
             C::Schedule,
+            C::WrapUp,
         ]);
     }
     queues::Entity::insert(model)

@@ -26,8 +26,8 @@ pub struct NewRating {
 }
 
 /// Stores the rating unless the chat already has one (then nothing changes: the caller reads
-/// the row back and finds another `rating_id`).
-pub async fn insert(db: &impl ConnectionTrait, r: &NewRating) -> AppResult<()> {
+/// the row back and finds another `rating_id`). True when this rating was inserted.
+pub async fn insert(db: &impl ConnectionTrait, r: &NewRating) -> AppResult<bool> {
     let model = chat_ratings::ActiveModel {
         chat_id: Set(r.chat_id.clone()),
         rating_id: Set(r.rating_id.clone()),
@@ -45,7 +45,8 @@ pub async fn insert(db: &impl ConnectionTrait, r: &NewRating) -> AppResult<()> {
         .exec(db)
         .await;
     match result {
-        Ok(_) | Err(DbErr::RecordNotInserted) => Ok(()),
+        Ok(_) => Ok(true),
+        Err(DbErr::RecordNotInserted) => Ok(false),
         Err(err) => Err(err.into()),
     }
 }

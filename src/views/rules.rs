@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 
 use entities::queues;
 
-use crate::domain::{QueueId, RoutingMode};
-use crate::protocol::{ExpansionRule, OverflowRule, RelaxKind, ScheduleSpec, SkillRequest};
-use crate::routing::{ExpansionStep, Overflow, QueueConfig, Relax, SkillAsk};
+use crate::domain::{QueueId, RoutingMode, WrapUpMode};
+use crate::protocol::{
+    ExpansionRule, OverflowRule, RelaxKind, ScheduleSpec, SkillRequest, WrapUpRule,
+};
+use crate::routing::{ExpansionStep, Overflow, QueueConfig, Relax, SkillAsk, WrapUpConfig};
 
 fn read<T: serde::de::DeserializeOwned + Default>(json: &str, what: &str) -> T {
     serde_json::from_str(json).unwrap_or_else(|err| {
@@ -52,6 +54,23 @@ pub fn schedule(q: &queues::Model) -> Option<ScheduleSpec> {
     serde_json::from_str(json)
         .map_err(|err| tracing::warn!(queue = q.id, error = %err, "stored schedule unreadable"))
         .ok()
+}
+
+/// A queue's wrap-up settings (§9.1); none stored is `off`.
+pub fn wrap_up(q: &queues::Model) -> WrapUpRule {
+    q.wrap_up
+        .as_deref()
+        .map(|json| read::<WrapUpRule>(json, "queue wrap-up"))
+        .unwrap_or_default()
+}
+
+/// Wrap-up settings as the core routes them: `None` when off.
+pub fn wrap_up_config(rule: &WrapUpRule) -> Option<WrapUpConfig> {
+    (rule.mode != WrapUpMode::Off).then(|| WrapUpConfig {
+        required: rule.mode == WrapUpMode::Required,
+        timeout_secs: rule.timeout_secs.max(1),
+        codes: rule.codes.clone(),
+    })
 }
 
 /// Requests as the core routes them.
@@ -110,5 +129,6 @@ pub fn queue_config(q: &queues::Model) -> QueueConfig {
             queue_id: o.queue_id,
         }),
         max_waiting: usize::try_from(q.max_waiting).unwrap_or(0),
+        wrap_up: wrap_up_config(&wrap_up(q)),
     }
 }

@@ -35,15 +35,70 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
     availability.value = s;
   }
 
+  // A status asked for "after current chats" (§9.2), until it applies or is replaced.
+  function showPending(pending) {
+    const node = $('pending-status');
+    node.hidden = !pending;
+    node.textContent = pending ? `${SB.STATUS_LABELS[pending]} after current chats` : '';
+  }
+
   availability.addEventListener('change', async () => {
     const wanted = availability.value;
     try {
-      await client.setStatus(wanted);
+      const ok = await client.setStatus(wanted, $('after-chats').checked ? 'after_chats' : 'now');
+      setStatus(ok.status || status);
+      showPending(ok.pending_status);
     } catch (err) {
-      say(`Could not change availability: ${err.message || err.code}`);
+      const words = err.code === 'wrap_up_required' ? 'finish your wrap-up first' : err.message || err.code;
+      say(`Could not change availability: ${words}`);
       availability.value = status;
     }
   });
+
+  // ---- Wrap-up (§9.1): one form a pending wrap-up, until submitted or its deadline ----
+  const wrapUps = new Map(); // chat_id -> form
+  function endWrapUp(chatId) {
+    const form = wrapUps.get(chatId);
+    if (form) form.remove();
+    wrapUps.delete(chatId);
+    $('wrap-ups-panel').hidden = wrapUps.size === 0;
+  }
+  function startWrapUp(w) {
+    if (wrapUps.has(w.chat_id)) return;
+    const entry = windows.get(w.chat_id);
+    const about = entry ? `the chat with ${entry.chat.user.name}` : 'an ended chat';
+    const id = SB.uid();
+    const code = el('select', { id: `wu-code-${id}` }, w.codes.map((c) => el('option', { value: c }, c.replace(/_/g, ' '))));
+    const note = el('textarea', { id: `wu-note-${id}`, rows: '2', maxlength: '2000' });
+    const form = el('form', {
+      class: 'wrap-up', 'aria-label': `Wrap-up of ${about}`,
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        try {
+          await client.wrapUp(w.chat_id, code.value, note.value.trim());
+          endWrapUp(w.chat_id);
+          say(`Wrap-up of ${about} saved: ${code.value.replace(/_/g, ' ')}.`);
+        } catch (err) {
+          if (err.code === 'not_found') endWrapUp(w.chat_id);
+          say(`Could not save the wrap-up: ${err.message || err.code}`);
+        }
+      },
+    },
+    el('p', {}, `Wrap up ${about} by ${SB.time(w.deadline)}.`),
+    el('label', { for: code.id }, 'Wrap-up code'), code,
+    el('label', { for: note.id }, 'Note'), note,
+    el('button', { type: 'submit' }, 'Submit wrap-up'));
+    wrapUps.set(w.chat_id, form);
+    $('wrap-ups').append(form);
+    $('wrap-ups-panel').hidden = false;
+    const left = Date.parse(w.deadline) - Date.now();
+    setTimeout(() => {
+      if (wrapUps.get(w.chat_id) !== form) return;
+      endWrapUp(w.chat_id);
+      say(`The wrap-up of ${about} timed out.`);
+    }, Math.max(0, left) + 1000);
+    code.focus();
+  }
 
   // ---- Chat Queue ----
   // Rows are kept per chat (and rebuilt only when an offer comes or goes), so focus on an Accept
@@ -253,6 +308,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
       case 'hello': {
         if (!f.analyst) { say('This console is for analysts and managers: sign in as one.'); client.close(); return; }
         setStatus(f.analyst.status);
+        showPending(f.analyst.pending_status);
         availability.disabled = false;
         queues.clear();
         f.queues.forEach((q) => queues.set(q.id, q));
@@ -263,8 +319,10 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
         }
         renderWaiting();
         refreshLists();
+        (f.wrap_ups || []).forEach(startWrapUp);
         break;
       }
+      case 'wrap_up_started': startWrapUp(f); break;
       case 'chat_queued': {
         // An offer may arrive before the queue's announcement of the same chat: keep it.
         const known = waiting.get(f.chat.chat_id);
@@ -307,6 +365,7 @@ import { SwitchboardClient } from '/sdk/switchboard.js';
         break;
       case 'status_changed':
         setStatus(f.status);
+        showPending(f.pending_status);
         say(`Your availability is now ${SB.STATUS_LABELS[f.status]} (changed by ${byWords(f.by)})`);
         break;
       case 'queue_status': {

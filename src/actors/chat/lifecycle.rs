@@ -80,6 +80,8 @@ pub struct End {
     pub reason: EndReason,
     pub by: Option<ActorRef>,
     pub reply: Option<Reply>,
+    /// The wrap-up that starts with the end (§9.1), stored in the same transaction.
+    pub wrap_up: Option<crate::store::wrap_ups::NewWrapUp>,
 }
 
 /// `link_call`: the chat is also written to another call's history.
@@ -393,16 +395,21 @@ impl ChatActor {
         chat.state = state;
         chat.ended_at = Some(rfc3339(ended_at));
         chat.end_reason = Some(msg.reason);
-        let stored = self.store(
-            ChatChange::End {
-                chat_id: self.facts.id.to_string(),
-                state,
-                reason: msg.reason,
-                ended_at,
-                last_seq: self.next_seq - 1,
-            },
-            webhook_events::chat_ended(chat, msg.reason, ended_at),
-        );
+        if msg.wrap_up.is_some() {
+            chat.wrap_up = Some(crate::protocol::WrapUpState::Pending);
+        }
+        let mut changes = vec![ChatChange::End {
+            chat_id: self.facts.id.to_string(),
+            state,
+            reason: msg.reason,
+            ended_at,
+            last_seq: self.next_seq - 1,
+        }];
+        changes.extend(msg.wrap_up.clone().map(ChatChange::WrapUpStart));
+        changes.push(ChatChange::Outbox(vec![webhook_events::chat_ended(
+            chat, msg.reason, ended_at,
+        )]));
+        let stored = committed(&self.deps.writer, StoreChanges(changes));
         ctx.spawn(stored.into_actor(self).map(move |result, act, ctx| {
             match result {
                 Ok(()) => act.ended(msg, state, ended_at, ctx),

@@ -277,6 +277,7 @@ impl ChatActor {
             last_seq: self.committed(),
             skills: self.facts.skills.clone(),
             skills_relaxed: self.facts.skills_relaxed,
+            wrap_up: None,
         }
     }
 

@@ -1,8 +1,9 @@
 //! The router's clock: one timer for the earliest timed change (a chat's expansion step,
 //! overflow or max_wait from the routing core's due set, or a queue's next opening or closing
-//! from its schedule), re-armed after every change. When it fires, queues whose hours changed
+//! from its schedule, or a wrap-up's stored deadline), re-armed after every change. When it fires, queues whose hours changed
 //! open or close (their analysts get `queue_hours`), due rules apply (`routing::Core::advance`),
-//! chats that waited too long end, and overflowed chats are stored in their new queue.
+//! chats that waited too long end, overflowed chats are stored in their new queue, and wrap-ups
+//! past their deadline end with code `timeout`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -83,7 +84,12 @@ impl Router {
             .filter_map(|h| h.state.next_change_at)
             .map(|t| t.timestamp_millis())
             .min();
-        let Some(at_ms) = [self.core.next_due(), hours].into_iter().flatten().min() else {
+        let wrap_ups = self.core.next_wrap_up_due();
+        let Some(at_ms) = [self.core.next_due(), hours, wrap_ups]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
             return;
         };
         if self.wake.at_ms.is_some_and(|armed| armed <= at_ms) {
@@ -120,6 +126,7 @@ impl Router {
             self.core.set_open(&queue_id, state.open_now);
             self.tell_hours(&queue_id, state, now);
         }
+        self.time_out_wrap_ups(now.timestamp_millis(), ctx);
         for timed in self.core.advance(now.timestamp_millis()) {
             match timed {
                 Timed::Expired { chat } => self.end_chat(chat, EndReason::MaxWait, None, None),

@@ -1,7 +1,7 @@
-//! What clients ask the router: start a chat, change status, accept, decline, close, transfer,
+//! What clients ask the router: start a chat, accept, decline, close, transfer,
 //! and a manager turning a queue on or off. Each command is checked against the caller and the
 //! current state before anything changes; its reply goes to the asking session before any event
-//! about what it created.
+//! about what it created. Status changes are `status`, wrap-ups `wrap_up`.
 
 use std::time::Instant;
 
@@ -13,7 +13,7 @@ use super::pending::Announce;
 use super::starts::PendingStart;
 use crate::actors::chat::Requeue;
 use crate::actors::hub::Reply;
-use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId, Role, UserId};
+use crate::domain::{AnalystId, ChatState, EndReason, QueueId, Role, UserId};
 use crate::error::{AppError, ErrorCode};
 use crate::protocol::{Actor as ActorRef, OkResult, Person, ServerFrame, SkillRequest};
 use crate::routing::skills::LEVELS;
@@ -148,36 +148,6 @@ impl Router {
             ));
         }
         Ok(asks)
-    }
-}
-
-/// `set_status` from an analyst, or a manager's change through HTTP.
-#[derive(Message)]
-#[rtype(result = "Result<(), AppError>")]
-pub struct SetStatus {
-    pub analyst_id: AnalystId,
-    pub status: AnalystStatus,
-    pub by: Person,
-    pub reply: Option<Reply>,
-}
-
-impl Handler<SetStatus> for Router {
-    type Result = Result<(), AppError>;
-
-    fn handle(&mut self, msg: SetStatus, ctx: &mut Context<Self>) -> Self::Result {
-        if !self.core.analysts.contains_key(msg.analyst_id.as_str()) {
-            let err = AppError::not_found(format!("analyst {}", msg.analyst_id));
-            if let Some(reply) = &msg.reply {
-                reply.err(&err);
-            }
-            return Err(err);
-        }
-        if let Some(reply) = &msg.reply {
-            reply.ok(OkResult::Status { status: msg.status });
-        }
-        self.set_status(&msg.analyst_id, msg.status, msg.by);
-        self.after_change(ctx);
-        Ok(())
     }
 }
 

@@ -1,7 +1,8 @@
 //! Loading what the router routes over: queues, analysts and memberships (at start and whenever
 //! an admin changes them), and, at start, the chats that were open when the engine stopped. Waiting
 //! chats return to their queues in their original order; active chats stay with their analysts,
-//! and every participant gets the reconnect grace period to come back.
+//! pending wrap-ups hold their capacity again until their stored deadlines, and every participant
+//! gets the reconnect grace period to come back.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -46,22 +47,28 @@ struct Loaded {
     analysts: Vec<analysts::Model>,
     members: Vec<queue_members::Model>,
     open: Option<Vec<OpenChat>>,
+    /// At start: the wrap-ups still pending, with their stored deadlines.
+    wrap_ups: Vec<entities::chat_wrap_ups::Model>,
 }
 
 async fn load(db: DatabaseConnection, restore: bool) -> Result<Loaded, AppError> {
     let queues = store::queues::list(&db).await?;
     let analysts = store::analysts::list(&db).await?;
     let members = store::analysts::all_members(&db).await?;
-    let open = if restore {
-        Some(load_open_chats(&db).await?)
+    let (open, wrap_ups) = if restore {
+        (
+            Some(load_open_chats(&db).await?),
+            store::wrap_ups::pending(&db).await?,
+        )
     } else {
-        None
+        (None, Vec::new())
     };
     Ok(Loaded {
         queues,
         analysts,
         members,
         open,
+        wrap_ups,
     })
 }
 
@@ -117,6 +124,9 @@ impl Handler<LoadDirectory> for Router {
                 .map(move |loaded, act, ctx| {
                     let loaded = loaded?;
                     act.apply_directory(&loaded, restore);
+                    for row in &loaded.wrap_ups {
+                        act.hold_stored(row);
+                    }
                     if let Some(open) = loaded.open {
                         act.restore(open, ctx);
                     }
@@ -152,6 +162,9 @@ impl Router {
                 if let Some(state) = self.core.analysts.get_mut(a.id.as_str()) {
                     state.status = a.status.parse().unwrap_or(AnalystStatus::Offline);
                 }
+                // So do pending statuses (§9.2), until the grace period ends.
+                let pending = a.pending_status.as_deref().and_then(|p| p.parse().ok());
+                self.core.set_pending_status(&a.id, pending);
             }
         }
         let mut members: HashMap<&str, BTreeSet<AnalystId>> = loaded

@@ -7,7 +7,8 @@
 //! stored (`ChatChanged`); one the store could not keep is undone (`pending`). Its handlers are
 //! split by concern: `commands` (what clients ask), `presence` (sessions coming and going),
 //! `queries` (what HTTP reads), `directory` (loading queues, analysts and the open chats at
-//! start), `pending` (changes waiting for their commit).
+//! start), `pending` (changes waiting for their commit), `status` (statuses, pending ones
+//! included), `wrap_up` (after-chat work holding capacity).
 
 mod clock;
 mod commands;
@@ -17,6 +18,8 @@ mod pending;
 mod presence;
 mod queries;
 mod starts;
+mod status;
+mod wrap_up;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -31,14 +34,15 @@ pub use commands::*;
 pub use directory::LoadDirectory;
 pub use presence::*;
 pub use queries::*;
+pub use status::SetStatus;
+pub use wrap_up::{TIMEOUT_CODE, WrapUp};
 
 use super::chat::{Activate, ChatActor, ChatChanged, ChatDeps, ChatDirectory, End};
 use super::delivery::{Delivery, Who};
 use super::feed::Feed;
 use super::hub::Reply;
 use super::queue::{QueueActor, Waiting};
-use super::store_writer::{ChatChange, StoreChanges, StoreWriter, committed};
-use super::webhook_events;
+use super::store_writer::StoreWriter;
 use crate::domain::{AnalystId, AnalystStatus, ChatState, EndReason, QueueId, UserId};
 use crate::protocol::{
     Actor as ActorRef, ChatSummary, DequeueReason, Person, RevokeReason, ServerFrame,
@@ -184,6 +188,7 @@ impl Router {
             last_seq: meta.last_seq.load(Ordering::Acquire),
             skills: crate::views::rules::requests(&route.skills),
             skills_relaxed: route.relaxed,
+            wrap_up: None,
         })
     }
 
@@ -375,41 +380,6 @@ impl Router {
         self.after_change(ctx);
     }
 
-    /// Changes an analyst's status, stores it, and tells all their sessions who changed it.
-    fn set_status(&mut self, analyst: &str, status: AnalystStatus, by: Person) {
-        let Some(a) = self.core.analysts.get_mut(analyst) else {
-            return;
-        };
-        a.status = status;
-        self.ops_analyst_status(analyst, status, &by);
-        let at = Utc::now();
-        let event = webhook_events::analyst_status(analyst, status, by.clone(), at);
-        let frame = ServerFrame::StatusChanged {
-            status,
-            by,
-            at: rfc3339(at),
-        }
-        .encode();
-        self.deps
-            .delivery
-            .send(&Who::Staff(AnalystId::from(analyst)), &frame);
-        self.dirty.extend(self.core.queue_ids_of(analyst));
-        let change = ChatChange::AnalystStatus {
-            analyst_id: analyst.to_string(),
-            status,
-        };
-        let stored = committed(
-            &self.deps.writer,
-            StoreChanges(vec![change, ChatChange::Outbox(vec![event])]),
-        );
-        let analyst = analyst.to_string();
-        actix::spawn(async move {
-            if let Err(err) = stored.await {
-                tracing::warn!(analyst, error = %err, "status not stored");
-            }
-        });
-    }
-
     /// Ends a chat: the core forgets it, the chat actor stores the end, answers the closer and
     /// tells both sides, and then the queue and any offered analyst are told. Undone (the chat
     /// open again as it was) if the end cannot be stored.
@@ -460,6 +430,7 @@ impl Router {
             Some(reason),
         ));
         announce.push(pending::Announce::Ended(reason));
+        let wrap_up = self.start_wrap_up(&route, &mut announce);
         self.dirty.insert(queue_id);
         let addr = meta.addr.clone();
         let change = self.pending_change(chat, Some(route), Some(meta), announce);
@@ -468,11 +439,13 @@ impl Router {
             reason,
             by,
             reply,
+            wrap_up,
         });
     }
 
     /// After any change: route the backlog and refresh positions of the queues touched.
     fn after_change(&mut self, ctx: &mut Context<Self>) {
+        self.settle();
         self.route(ctx);
         for queue_id in std::mem::take(&mut self.dirty) {
             self.ops_queue_stats(&queue_id);

@@ -13,7 +13,7 @@ use actix::prelude::*;
 use super::{ChatMeta, Router};
 use crate::actors::chat::{ChangeId, ChatChanged};
 use crate::domain::{AnalystId, ChatState, EndReason, QueueId};
-use crate::protocol::{DequeueReason, RevokeReason};
+use crate::protocol::{DequeueReason, PendingWrapUp, RevokeReason};
 use crate::routing::{ChatId, ChatRoute};
 
 /// How long after a change that could not be stored the backlog is routed again.
@@ -35,6 +35,8 @@ pub(super) enum Announce {
     State(QueueId, ChatState, Option<EndReason>),
     /// The chat ended for this reason (metrics).
     Ended(EndReason),
+    /// The chat's wrap-up is stored: its analyst gets `wrap_up_started`, and it may be done.
+    WrapUpStarted(AnalystId, PendingWrapUp),
 }
 
 /// A change on its way to the database.
@@ -78,6 +80,7 @@ impl Router {
                 self.ops_chat_state(chat, &queue_id, state, reason);
             }
             Announce::Ended(reason) => crate::metrics::chat_ended(reason.as_str()),
+            Announce::WrapUpStarted(analyst, pending) => self.wrap_up_started(analyst, pending),
         }
     }
 

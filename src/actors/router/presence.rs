@@ -12,7 +12,7 @@ use super::{Router, system};
 use crate::actors::hub::Who;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::error::AppError;
-use crate::protocol::{ChatSummary, RevokeReason, ServerFrame};
+use crate::protocol::{ChatSummary, PendingWrapUp, RevokeReason, ServerFrame};
 use crate::routing::{ChatId, Place};
 
 /// What a new session is told first.
@@ -24,6 +24,10 @@ pub struct Hello {
     pub chats: Vec<ChatSummary>,
     /// For analysts: the chats waiting in their queues.
     pub waiting: Vec<ChatSummary>,
+    /// For analysts: their pending wrap-ups (§9.1).
+    pub wrap_ups: Vec<PendingWrapUp>,
+    /// For analysts: the status asked for once their chats are over (§9.2).
+    pub pending_status: Option<AnalystStatus>,
 }
 
 /// A session opened (it is already registered in the hub).
@@ -46,6 +50,7 @@ impl Handler<Connect> for Router {
                 })?;
                 analyst.sessions = sessions;
                 let status = (analyst.status, analyst.capacity);
+                let pending_status = analyst.pending_status;
                 let mine: Vec<ChatId> = self.chats_of(&msg.who);
                 let waiting: Vec<ChatId> =
                     self.core.queues_of(id).flat_map(|q| q.waiting()).collect();
@@ -54,6 +59,8 @@ impl Handler<Connect> for Router {
                     status: Some(status),
                     chats: mine.iter().filter_map(|c| self.summary(*c)).collect(),
                     waiting: waiting.iter().filter_map(|c| self.summary(*c)).collect(),
+                    wrap_ups: self.wrap_ups_of(id),
+                    pending_status,
                 }
             }
             Who::User(_) => Hello {
@@ -63,7 +70,7 @@ impl Handler<Connect> for Router {
                     .iter()
                     .filter_map(|c| self.summary(*c))
                     .collect(),
-                waiting: Vec::new(),
+                ..Hello::default()
             },
             Who::Admin(_) => return Ok(Hello::default()),
         };

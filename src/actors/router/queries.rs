@@ -89,7 +89,10 @@ pub struct AnalystRow {
     pub status: AnalystStatus,
     pub connected: bool,
     pub capacity: usize,
+    /// Open chats plus pending wrap-ups (§9.1).
     pub open_chats: usize,
+    /// The status that applies once their chats and wrap-ups are over (§9.2), or null.
+    pub pending_status: Option<AnalystStatus>,
     pub chat_users: Vec<ChatUser>,
     /// Skills and levels 1–5 (§8.1).
     pub skills: std::collections::BTreeMap<String, u8>,
@@ -126,7 +129,8 @@ impl Handler<AnalystTable> for Router {
                 status: a.status,
                 connected: a.is_connected(),
                 capacity: a.capacity,
-                open_chats: a.open.len(),
+                open_chats: a.load(),
+                pending_status: a.pending_status,
                 skills: a.skills.clone(),
                 chat_users: a
                     .open
@@ -145,19 +149,32 @@ impl Handler<AnalystTable> for Router {
     }
 }
 
-/// An analyst's live status (HTTP `GET /analysts/{id}` and `/me`).
+/// An analyst's live state (HTTP `GET /analysts/{id}` and `/me`).
+#[derive(Debug, Clone)]
+pub struct AnalystLive {
+    pub status: AnalystStatus,
+    pub connected: bool,
+    /// The status asked for once their chats are over (§9.2).
+    pub pending_status: Option<AnalystStatus>,
+    /// Open chats plus pending wrap-ups.
+    pub open_chats: usize,
+}
+
+/// Asks for an analyst's `AnalystLive`.
 #[derive(Message)]
-#[rtype(result = "Option<(AnalystStatus, bool)>")]
+#[rtype(result = "Option<AnalystLive>")]
 pub struct AnalystPresence(pub String);
 
 impl Handler<AnalystPresence> for Router {
-    type Result = Option<(AnalystStatus, bool)>;
+    type Result = Option<AnalystLive>;
 
     fn handle(&mut self, msg: AnalystPresence, _: &mut Context<Self>) -> Self::Result {
-        self.core
-            .analysts
-            .get(msg.0.as_str())
-            .map(|a| (a.status, a.is_connected()))
+        self.core.analysts.get(msg.0.as_str()).map(|a| AnalystLive {
+            status: a.status,
+            connected: a.is_connected(),
+            pending_status: a.pending_status,
+            open_chats: a.load(),
+        })
     }
 }
 

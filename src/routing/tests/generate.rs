@@ -68,6 +68,21 @@ pub enum Op {
     Clock {
         secs: i64,
     },
+    /// An active chat ends into a wrap-up (§9.1) that holds its analyst's capacity.
+    WrapUp {
+        chat: usize,
+        required: bool,
+        timeout_secs: i64,
+    },
+    /// The analyst completes the n-th pending wrap-up.
+    Wrapped {
+        n: usize,
+    },
+    /// The analyst asks for a status once their chats are over (§9.2), or clears it.
+    Pending {
+        analyst: usize,
+        status: Option<AnalystStatus>,
+    },
 }
 
 pub fn status() -> impl Strategy<Value = AnalystStatus> {
@@ -96,6 +111,9 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (0..QUEUES, any::<bool>()).prop_map(|(queue, enabled)| Op::Enabled { queue, enabled }),
         1 => (0..QUEUES, any::<bool>()).prop_map(|(queue, open)| Op::Open { queue, open }),
         3 => (1..40i64).prop_map(|secs| Op::Clock { secs }),
+        2 => (0..40usize, any::<bool>(), 1..60i64).prop_map(|(chat, required, timeout_secs)| Op::WrapUp { chat, required, timeout_secs }),
+        1 => (0..40usize).prop_map(|n| Op::Wrapped { n }),
+        1 => (0..ANALYSTS, proptest::option::of(status())).prop_map(|(analyst, status)| Op::Pending { analyst, status }),
     ]
 }
 

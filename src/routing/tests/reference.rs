@@ -22,14 +22,22 @@ pub fn steps_begun(core: &Core, route: &ChatRoute, now: i64) -> usize {
         .count()
 }
 
-/// Whether `a` may be routed `route` at `now`: available, connected, room left, no offer, a
-/// member, not passed, and holding the skills at the level the chat's current step asks.
+/// Open chats plus pending wrap-ups, counted from raw fields.
+pub fn ref_load(a: &AnalystState) -> usize {
+    a.open.len() + a.wrap_ups.len()
+}
+
+/// Whether `a` may be routed `route` at `now`: available, connected, room left (wrap-ups
+/// counted), no offer, no required wrap-up, no pending status, a member, not passed, and holding
+/// the skills at the level the chat's current step asks.
 pub fn may_route(core: &Core, a: &AnalystState, route: &ChatRoute, now: i64) -> bool {
     let queue = &core.queues[&route.queue_id];
     let free = a.status == AnalystStatus::Available
         && a.sessions > 0
-        && a.open.len() < a.capacity
-        && a.offer.is_none();
+        && ref_load(a) < a.capacity
+        && a.offer.is_none()
+        && a.pending_status.is_none()
+        && !a.wrap_ups.values().any(|h| h.required);
     let begun = steps_begun(core, route, now);
     let all = queue.config.expansion[..begun]
         .iter()
@@ -54,7 +62,7 @@ pub fn may_accept(core: &Core, analyst: &AnalystId, chat: ChatId) -> bool {
     let offered_to_me =
         route.state == ChatState::Offered && route.analyst.as_ref() == Some(analyst);
     let a = &core.analysts[analyst];
-    (member || offered_to_me) && route.state.is_waiting() && a.open.len() < a.capacity
+    (member || offered_to_me) && route.state.is_waiting() && ref_load(a) < a.capacity
 }
 
 /// A waiting chat's rank (lower first), from its queue's priority, its order key and aging.
@@ -161,6 +169,20 @@ pub fn check_state(core: &Core, now: i64) -> Result<(), TestCaseError> {
         }
         if let Some(chat) = a.offer {
             prop_assert_eq!(core.chats[&chat].state, ChatState::Offered);
+        }
+    }
+    // Every pending wrap-up belongs to one analyst, is due once, and its chat is over.
+    let holds: usize = core.analysts.values().map(|a| a.wrap_ups.len()).sum();
+    prop_assert_eq!(holds, core.holders.len());
+    prop_assert_eq!(holds, core.hold_due.len());
+    for a in core.analysts.values() {
+        for (chat, hold) in &a.wrap_ups {
+            prop_assert_eq!(core.holders.get(chat), Some(&a.id));
+            prop_assert!(core.hold_due.contains(&(hold.deadline_ms, *chat)));
+            prop_assert!(
+                !core.chats.contains_key(chat),
+                "a wrap-up follows an ended chat"
+            );
         }
     }
     // Every waiting chat with a rule ahead is due exactly once.
@@ -311,8 +333,8 @@ pub fn route_checked(core: &mut Core, now: i64) -> Result<Routed, TestCaseError>
             if *c == chat && *other != analyst {
                 let o = &replay.analysts[other];
                 prop_assert!(
-                    (chosen.open.len(), chosen.last_assigned) <= (o.open.len(), o.last_assigned),
-                    "fewest open chats, then longest idle"
+                    (ref_load(chosen), chosen.last_assigned) <= (ref_load(o), o.last_assigned),
+                    "fewest open chats (wrap-ups counted), then longest idle"
                 );
             }
         }
@@ -329,6 +351,22 @@ pub fn route_checked(core: &mut Core, now: i64) -> Result<Routed, TestCaseError>
             Decision::Assign { .. } => replay.activate(chat, &analyst),
             Decision::Offer { .. } => replay.offer_to(chat, &analyst).unwrap(),
         }
+    }
+    for d in &decisions {
+        let (Decision::Assign { analyst, .. } | Decision::Offer { analyst, .. }) = d;
+        let a = &core.analysts[analyst];
+        prop_assert!(
+            ref_load(a) <= a.capacity,
+            "routing keeps load (wrap-ups included) within capacity"
+        );
+        prop_assert!(
+            !a.wrap_ups.values().any(|h| h.required),
+            "nothing routed to an analyst with a required wrap-up pending"
+        );
+        prop_assert!(
+            a.pending_status.is_none(),
+            "nothing new with a pending status"
+        );
     }
     prop_assert!(
         routable(core, now).is_empty(),

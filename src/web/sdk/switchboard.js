@@ -83,8 +83,15 @@ export class SwitchboardClient extends Chats {
   closeChat(chatId) { return this.request({ type: 'close_chat', chat_id: chatId }); }
   /** @param {string} chatId */
   typing(chatId) { this.tell({ type: 'typing', chat_id: chatId }); }
-  /** @param {'available'|'busy'|'away'|'offline'} status */
-  setStatus(status) { return this.request({ type: 'set_status', status }); }
+  /**
+   * @param {'available'|'busy'|'away'|'offline'} status
+   * @param {'now'|'after_chats'} [when] `after_chats`: once the open chats and wrap-ups end
+   */
+  setStatus(status, when = 'now') { return this.request({ type: 'set_status', status, when }); }
+  /** @param {string} chatId @param {string} code @param {string} [note] */
+  wrapUp(chatId, code, note) {
+    return this.request({ type: 'wrap_up', chat_id: chatId, code, ...(note ? { note } : {}) });
+  }
   /** @param {string} chatId */
   decline(chatId) { return this.request({ type: 'decline', chat_id: chatId }); }
   /** @param {string} chatId @param {string} callId */

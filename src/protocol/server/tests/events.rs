@@ -137,10 +137,19 @@ fn events_have_the_contract_shape() {
         (
             ServerFrame::StatusChanged {
                 status: AnalystStatus::Busy,
+                pending_status: Some(AnalystStatus::Offline),
                 by: alice(),
                 at: AT.into(),
             },
-            json!({"type": "status_changed", "status": "busy", "by": alice_json, "at": AT}),
+            json!({"type": "status_changed", "status": "busy", "pending_status": "offline", "by": alice_json, "at": AT}),
+        ),
+        (
+            ServerFrame::WrapUpStarted(crate::protocol::PendingWrapUp {
+                chat_id: chat_id(),
+                codes: vec!["resolved".into()],
+                deadline: AT.into(),
+            }),
+            json!({"type": "wrap_up_started", "chat_id": CHAT, "codes": ["resolved"], "deadline": AT}),
         ),
     ];
     for (frame, expected) in cases {

@@ -48,6 +48,7 @@ pub(super) fn summary() -> ChatSummary {
             level: 3,
         }],
         skills_relaxed: 1,
+        wrap_up: None,
     }
 }
 
@@ -59,7 +60,7 @@ pub(super) fn summary_json() -> Value {
         "subject": "printer", "call_id": "c1", "created_at": AT,
         "accepted_at": null, "ended_at": null, "end_reason": null,
         "position": 2, "last_seq": 0,
-        "skills": [{"name": "french", "level": 3}], "skills_relaxed": 1,
+        "skills": [{"name": "french", "level": 3}], "skills_relaxed": 1, "wrap_up": null,
     })
 }
 
@@ -124,6 +125,7 @@ pub(super) fn queue_view() -> QueueView {
         next_change_at: Some(AT.into()),
         estimated_wait_secs: Some(90),
         csat_today: None,
+        wrap_up: crate::protocol::WrapUpRule::default(),
     }
 }
 
@@ -137,6 +139,7 @@ pub(super) fn queue_view_json() -> Value {
         "overflow": {"after_secs": 60, "queue_id": "tier2"}, "max_waiting": 10, "schedule": null,
         "open_now": false, "next_change_at": AT, "estimated_wait_secs": 90,
         "csat_today": null,
+        "wrap_up": {"mode": "off", "timeout_secs": 60, "codes": ["resolved", "escalated", "no_response"]},
     })
 }
 

@@ -72,8 +72,9 @@ fn replies_have_the_contract_shape() {
         (
             ok(OkResult::Status {
                 status: AnalystStatus::Away,
+                pending_status: None,
             }),
-            json!({"type": "ok", "ref": "r1", "status": "away"}),
+            json!({"type": "ok", "ref": "r1", "status": "away", "pending_status": null}),
         ),
         (
             ok(OkResult::Chat { chat_id: chat_id() }),
@@ -122,10 +123,12 @@ fn hello_has_the_contract_shape() {
             name: "Alice".into(),
             status: AnalystStatus::Offline,
             capacity: 3,
+            pending_status: None,
         },
         queues: vec![queue_view()],
         chats: vec![],
         monitoring: vec![],
+        wrap_ups: vec![],
     };
     for (hello, role) in [
         (Hello::Analyst(staff()), "analyst"),
@@ -136,8 +139,8 @@ fn hello_has_the_contract_shape() {
             ServerFrame::Hello(hello),
             json!({
                 "type": "hello", "role": role,
-                "analyst": {"id": "alice", "name": "Alice", "status": "offline", "capacity": 3},
-                "queues": [queue_view_json()], "chats": [], "monitoring": [],
+                "analyst": {"id": "alice", "name": "Alice", "status": "offline", "capacity": 3, "pending_status": null},
+                "queues": [queue_view_json()], "chats": [], "monitoring": [], "wrap_ups": [],
             }),
         );
     }
