@@ -12,6 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::process::ServerProcess;
+use common::ws::WsClient;
 use common::{Db, TestApp, TestDb};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -64,7 +65,7 @@ async fn wrap_up_row(app: &TestApp, chat_id: &str) -> Option<entities::chat_wrap
 }
 
 /// A user starts a chat; returns (chat id, call id).
-async fn start(user: &mut common::ws::WsClient) -> (String, String) {
+async fn start(user: &mut WsClient) -> (String, String) {
     let started = user
         .ok(json!({"type": "start_chat", "queue_id": "sd"}))
         .await;
@@ -72,6 +73,23 @@ async fn start(user: &mut common::ws::WsClient) -> (String, String) {
         started["chat_id"].as_str().unwrap().to_string(),
         started["call_id"].as_str().unwrap().to_string(),
     )
+}
+
+/// Alice alone in queue `sd` (open chats up to `capacity`, the queue's wrap-up `wrap_up`), with
+/// Emma's chat assigned to her: returns both sockets and the chat's (chat id, call id).
+async fn alice_answers_emma(
+    app: &TestApp,
+    capacity: i32,
+    wrap_up: Value,
+) -> (WsClient, WsClient, String, String) {
+    app.provision("sd", "auto", &[("alice", "analyst")], capacity)
+        .await;
+    wrap_up_queue(app, "sd", "auto", wrap_up).await;
+    let mut alice = app.available("alice").await;
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let (chat_id, call_id) = start(&mut emma).await;
+    alice.expect("chat_assigned").await;
+    (alice, emma, chat_id, call_id)
 }
 
 /// The first call-history entry, once the ended chat's history is written.
@@ -291,19 +309,8 @@ async fn capacity_is_held_until_the_wrap_up_and_the_backlog_routed_then(app: Tes
 }
 
 async fn required_mode_holds_routing_and_times_out_with_code_timeout(app: TestApp) {
-    app.provision("sd", "auto", &[("alice", "analyst")], 3)
-        .await;
-    wrap_up_queue(
-        &app,
-        "sd",
-        "auto",
-        json!({"mode": "required", "timeout_secs": 2, "codes": ["resolved"]}),
-    )
-    .await;
-    let mut alice = app.available("alice").await;
-    let mut emma = app.ws(&app.token("emma", Role::User)).await;
-    let (chat_id, call_id) = start(&mut emma).await;
-    alice.expect("chat_assigned").await;
+    let wrap_up = json!({"mode": "required", "timeout_secs": 2, "codes": ["resolved"]});
+    let (mut alice, mut emma, chat_id, call_id) = alice_answers_emma(&app, 3, wrap_up).await;
     emma.ok(json!({"type": "close_chat", "chat_id": chat_id}))
         .await;
     alice.expect("wrap_up_started").await;
@@ -330,19 +337,8 @@ async fn required_mode_holds_routing_and_times_out_with_code_timeout(app: TestAp
 }
 
 async fn optional_mode_routes_within_capacity(app: TestApp) {
-    app.provision("sd", "auto", &[("alice", "analyst")], 2)
-        .await;
-    wrap_up_queue(
-        &app,
-        "sd",
-        "auto",
-        json!({"mode": "optional", "timeout_secs": 600, "codes": ["resolved"]}),
-    )
-    .await;
-    let mut alice = app.available("alice").await;
-    let mut emma = app.ws(&app.token("emma", Role::User)).await;
-    let (chat_id, _) = start(&mut emma).await;
-    alice.expect("chat_assigned").await;
+    let wrap_up = json!({"mode": "optional", "timeout_secs": 600, "codes": ["resolved"]});
+    let (mut alice, _emma, chat_id, _) = alice_answers_emma(&app, 2, wrap_up).await;
     alice
         .ok(json!({"type": "close_chat", "chat_id": chat_id}))
         .await;
@@ -507,19 +503,8 @@ async fn a_wrap_up_deadline_survives_a_restart(kind: Db) {
     let url = db.url.clone();
     let mut server = ServerProcess::start(&url, &[]);
     let mut app = TestApp::attach(db, kind, &server.base).await;
-    app.provision("sd", "auto", &[("alice", "analyst")], 1)
-        .await;
-    wrap_up_queue(
-        &app,
-        "sd",
-        "auto",
-        json!({"mode": "required", "timeout_secs": 8, "codes": ["resolved"]}),
-    )
-    .await;
-    let mut alice = app.available("alice").await;
-    let mut emma = app.ws(&app.token("emma", Role::User)).await;
-    let (chat_id, _) = start(&mut emma).await;
-    alice.expect("chat_assigned").await;
+    let wrap_up = json!({"mode": "required", "timeout_secs": 8, "codes": ["resolved"]});
+    let (mut alice, _emma, chat_id, _) = alice_answers_emma(&app, 1, wrap_up).await;
     alice
         .ok(json!({"type": "close_chat", "chat_id": chat_id}))
         .await;
