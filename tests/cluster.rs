@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::cluster::{get, live, start_node, unique_name, wait_for_lease, wait_for_status};
 use common::process::ServerProcess;
+use common::ws::WsClient;
 use common::{Db, TestApp, TestDb};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -45,6 +46,22 @@ async fn leader(app: &TestApp, name: &str, nodes: &[ServerProcess]) -> (usize, i
     let at = index(&row.holder);
     wait_for_status(&nodes[at].base, "/readyz", "", 200, SETTLE).await;
     (at, row.epoch)
+}
+
+/// On the leader: queue `service-desk` with Alice available and Emma connected. Returns the
+/// leader's index and epoch, Alice's socket and Emma's.
+async fn on_the_leader(
+    app: &mut TestApp,
+    name: &str,
+    nodes: &[ServerProcess],
+) -> (usize, i64, WsClient, WsClient) {
+    let (at, epoch) = leader(app, name, nodes).await;
+    app.repoint(&nodes[at].base);
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 2)
+        .await;
+    let alice = app.available("alice").await;
+    let emma = app.ws(&app.token("emma", Role::User)).await;
+    (at, epoch, alice, emma)
 }
 
 #[actix_web::test]
@@ -179,12 +196,7 @@ async fn kill_9_of_the_leader_hands_routing_to_another_node_within_5_s() {
 )]
 async fn a_leader_paused_past_its_lease_has_its_writes_refused_and_steps_down() {
     let (name, mut nodes, mut app) = cluster(2).await;
-    let (at, epoch) = leader(&app, &name, &nodes).await;
-    app.repoint(&nodes[at].base);
-    app.provision("service-desk", "auto", &[("alice", "analyst")], 2)
-        .await;
-    let _alice = app.available("alice").await;
-    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let (at, epoch, _alice, mut emma) = on_the_leader(&mut app, &name, &nodes).await;
 
     nodes[at].pause();
     // Sent while it is frozen: it reads the start once it resumes, as a stale leader.
@@ -228,12 +240,7 @@ async fn a_leader_paused_past_its_lease_has_its_writes_refused_and_steps_down() 
 )]
 async fn a_takeover_during_the_leaders_transaction_makes_the_database_refuse_it() {
     let (name, mut nodes, mut app) = cluster(1).await;
-    let (at, epoch) = leader(&app, &name, &nodes).await;
-    app.repoint(&nodes[at].base);
-    app.provision("service-desk", "auto", &[("alice", "analyst")], 2)
-        .await;
-    let _alice = app.available("alice").await;
-    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let (at, epoch, _alice, mut emma) = on_the_leader(&mut app, &name, &nodes).await;
     // Right after a renewal, so the leader still believes in its lease for a while.
     let renewed = common::cluster::lease(&app.db, &name).await.unwrap();
     wait_for_lease(&app.db, &name, SETTLE, |r| {
@@ -307,12 +314,7 @@ async fn until_a_write_waits_at_its_fence(app: &TestApp) {
 )]
 async fn a_leader_paused_inside_a_transaction_does_not_hold_back_the_takeover() {
     let (name, mut nodes, mut app) = cluster(2).await;
-    let (at, epoch) = leader(&app, &name, &nodes).await;
-    app.repoint(&nodes[at].base);
-    app.provision("service-desk", "auto", &[("alice", "analyst")], 2)
-        .await;
-    let _alice = app.available("alice").await;
-    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    let (at, epoch, _alice, mut emma) = on_the_leader(&mut app, &name, &nodes).await;
     // Hold the leader's next transaction at its fence, freeze the leader, then let the
     // transaction through: it now sits idle, holding the lease row `FOR SHARE`.
     use sea_orm::TransactionTrait;
