@@ -12,29 +12,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::outage::Outage;
+use common::outage::{Outage, until_ok};
 use common::ws::WsClient;
 use common::{Db, TestApp};
 use entities::{chat_links, chats};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use serde_json::{Value, json};
+use serde_json::json;
 use switchboard::domain::Role;
 
 /// How long a test listens for a frame that must not come.
 const QUIET: Duration = Duration::from_millis(800);
-
-/// Sends `command` until it is answered ok (the database is back, its pools reconnecting).
-async fn until_ok(ws: &mut WsClient, command: Value) -> Value {
-    for _ in 0..50 {
-        if let Some(reply) = ws.try_cmd(command.clone()).await
-            && reply["type"] == "ok"
-        {
-            return reply;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{command} never succeeded once the database was back");
-}
 
 async fn chat_row(app: &TestApp, chat_id: &str) -> chats::Model {
     for _ in 0..50 {

@@ -11,10 +11,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::outage::Outage;
+use common::outage::{Outage, until_ok};
 use common::process::ServerProcess;
 use common::receiver::{Got, Receiver};
-use common::ws::WsClient;
 use common::{Db, TestApp, TestDb, assert_rfc3339_ms};
 use entities::{webhook_deliveries, webhook_events};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -476,18 +475,6 @@ async fn a_change_whose_write_fails_reports_nothing(app: TestApp) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.got().len(), 1, "{got:?}");
     assert_eq!(got[0].body["data"]["chat_id"], chat_id.as_str());
-}
-
-async fn until_ok(ws: &mut WsClient, command: Value) -> Value {
-    for _ in 0..50 {
-        if let Some(reply) = ws.try_cmd(command.clone()).await
-            && reply["type"] == "ok"
-        {
-            return reply;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{command} never succeeded once the database was back");
 }
 
 async fn only_admins_manage_endpoints_and_bad_input_changes_nothing(app: TestApp) {

@@ -1,11 +1,16 @@
 //! Database faults for tests: `Outage::begin` takes the test's database away for writes and
 //! `end` gives it back. SQLite: another connection holds the write lock (writes fail after
 //! `database.sqlite_busy_timeout_ms`). PostgreSQL: the test's database stops accepting
-//! connections and the server's sessions are terminated.
+//! connections and the server's sessions are terminated. `until_ok` resends a command until
+//! the engine answers it again after the outage.
+
+use std::time::Duration;
 
 use sea_orm::sqlx::{Connection, Executor, SqliteConnection};
 use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
 
+use super::ws::WsClient;
 use super::{Db, TestApp};
 
 /// Something that takes the database away and gives it back.
@@ -67,4 +72,17 @@ impl Outage {
             }
         }
     }
+}
+
+/// Sends `command` until it is answered ok (the database is back, its pools reconnecting).
+pub async fn until_ok(ws: &mut WsClient, command: Value) -> Value {
+    for _ in 0..50 {
+        if let Some(reply) = ws.try_cmd(command.clone()).await
+            && reply["type"] == "ok"
+        {
+            return reply;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{command} never succeeded once the database was back");
 }
