@@ -6,13 +6,15 @@
 //! waiting while an eligible analyst is free.
 //!
 //! Its parts: this file (the state), `lifecycle` (chats joining, taken, passed, requeued, ended),
-//! `choose` (the routing decision), `skills` (skills, levels and expansion steps), `timed`
+//! `choose` (the routing decision), `index` (waiting chats by what they require, for `choose`),
+//! `skills` (skills, levels and expansion steps), `timed`
 //! (expansion, overflow and max_wait as the clock moves), `hours` (business hours) and `estimate`
 //! (estimated wait) and `wrap_up` (capacity held in after-chat work, pending statuses).
 
 mod choose;
 pub mod estimate;
 pub mod hours;
+mod index;
 mod lifecycle;
 pub mod skills;
 mod timed;
@@ -90,6 +92,9 @@ pub struct QueueState {
     pub handle_secs: VecDeque<u64>,
     /// Chats waiting here (waiting or offered), in queue order.
     waiting: BTreeSet<(i64, ChatId)>,
+    /// The chats of `waiting` not offered to anyone, by what they require of an analyst now, so
+    /// a freed analyst finds its next chat without walking the ones it cannot take.
+    index: index::Node,
 }
 
 impl QueueState {
@@ -238,6 +243,8 @@ pub struct Core {
     by_user: HashMap<UserId, BTreeSet<ChatId>>,
     /// Waiting chats by the time their next timed rule (expansion, overflow, max_wait) is due.
     due: BTreeSet<(i64, ChatId)>,
+    /// Where each chat of the queues' indexes is filed (so it is taken out where it was put).
+    filed: HashMap<ChatId, index::Filed>,
     /// Monotonic counter for `last_assigned`.
     tick: u64,
     /// Pending wrap-ups by deadline (ms).
@@ -278,6 +285,7 @@ impl Core {
                         open: true,
                         handle_secs: VecDeque::new(),
                         waiting: BTreeSet::new(),
+                        index: index::Node::default(),
                     },
                 );
             }
@@ -292,6 +300,8 @@ impl Core {
                     .map(|o| route.entered_ms + secs_ms(o.after_secs));
             }
             self.schedule(chat);
+            // Its expansion steps may have changed, and with them what the chat requires now.
+            self.refile(chat);
         }
     }
 

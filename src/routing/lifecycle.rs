@@ -1,6 +1,7 @@
 //! A chat's life in the routing core: joining a queue, taken by an analyst (accepted or
 //! routed), passed on, offered directly, requeued, restored after a change the store could not
 //! keep, and ended. Skills restrict only the router's choice: `accept` needs membership alone.
+//! Each change refiles the chat in its queue's index (`index`).
 
 use std::collections::BTreeSet;
 
@@ -49,6 +50,7 @@ impl Core {
             route.overflow_at = overflow_at;
         }
         self.schedule(id);
+        self.refile(id);
         Ok(())
     }
 
@@ -108,6 +110,7 @@ impl Core {
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.open.insert(id);
         }
+        self.refile(id);
     }
 
     /// An analyst takes a chat: it must be waiting in one of their queues or offered to them.
@@ -167,6 +170,7 @@ impl Core {
             a.open.insert(chat);
             a.last_assigned = self.tick;
         }
+        self.refile(chat);
     }
 
     /// The analyst passes on an offered chat (decline or timeout); it waits for the next one.
@@ -184,6 +188,7 @@ impl Core {
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.offer = None;
         }
+        self.refile(chat);
         self.mark_settling(analyst);
         true
     }
@@ -230,6 +235,7 @@ impl Core {
         if let Some(a) = self.analysts.get_mut(analyst) {
             a.offer = Some(chat);
         }
+        self.refile(chat);
         Ok(())
     }
 
@@ -286,6 +292,7 @@ impl Core {
             q.waiting.insert(key);
         }
         self.schedule(chat);
+        self.refile(chat);
         if let Some(analyst) = lost {
             self.mark_settling(&analyst);
         }
@@ -323,11 +330,13 @@ impl Core {
         route.due_ms = None;
         self.chats.insert(id, route);
         self.schedule(id);
+        self.refile(id);
     }
 
     /// Forgets an ended chat, freeing its analyst's capacity or offer.
     pub fn end(&mut self, chat: ChatId) -> Option<ChatRoute> {
         let route = self.chats.remove(&chat)?;
+        self.refile(chat);
         if let Some(mine) = self.by_user.get_mut(&route.user_id) {
             mine.remove(&chat);
             if mine.is_empty() {

@@ -5,9 +5,11 @@
 //! moving. After every step the state is checked against the invariants of contract §4 and §8,
 //! and every routing decision against a reference computed from raw fields (not the core's own
 //! helpers): eligibility at the chat's current expansion step, rank, the analyst chosen, assign
-//! versus offer by the queue's mode. Coverage is counted, so generators that stop reaching the
+//! versus offer by the queue's mode, and the indexed choice against the walk it replaced
+//! (`choice`). Coverage is counted, so generators that stop reaching the
 //! hard cases fail the test.
 
+mod choice;
 mod generate;
 mod reference;
 

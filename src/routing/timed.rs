@@ -96,6 +96,8 @@ impl Core {
             });
         }
         self.schedule(chat);
+        // A step that began changes what the chat requires of an analyst (never its order key).
+        self.refile(chat);
     }
 
     /// Moves a waiting chat to `to` keeping its creation time (its place by age); its pending
@@ -139,6 +141,7 @@ impl Core {
             q.waiting.insert(key);
         }
         self.schedule(chat);
+        self.refile(chat);
         Timed::Overflowed {
             chat,
             from,

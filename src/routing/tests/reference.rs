@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 
 use super::super::*;
+use super::choice::{choices_agree, ref_need};
 
 /// The expansion steps begun for a chat at `now`, from its entry time and the queue's steps.
 pub fn steps_begun(core: &Core, route: &ChatRoute, now: i64) -> usize {
@@ -119,6 +120,18 @@ pub fn check_state(core: &Core, now: i64) -> Result<(), TestCaseError> {
             }
             other => prop_assert!(false, "an open chat cannot be {:?}", other),
         }
+        // The index holds exactly the chats not offered, under what they require now.
+        let filed = core.filed_need(route.id);
+        if route.state == ChatState::Waiting {
+            let need = ref_need(core, route);
+            prop_assert_eq!(
+                filed,
+                Some((&route.queue_id, &need)),
+                "indexed by what it requires now"
+            );
+        } else {
+            prop_assert!(filed.is_none(), "only chats not offered are indexed");
+        }
         if route.state.is_waiting() {
             let queue = &core.queues[&route.queue_id];
             prop_assert!(
@@ -152,6 +165,16 @@ pub fn check_state(core: &Core, now: i64) -> Result<(), TestCaseError> {
             "waiting chats in order of age"
         );
     }
+    let not_offered = core
+        .chats
+        .values()
+        .filter(|c| c.state == ChatState::Waiting)
+        .count();
+    prop_assert_eq!(
+        core.indexed_len(),
+        (not_offered, not_offered),
+        "the index holds each chat not offered once"
+    );
     let indexed: usize = core.by_user.values().map(BTreeSet::len).sum();
     prop_assert_eq!(
         indexed,
@@ -290,6 +313,7 @@ pub struct Routed {
 /// Runs `route()` and checks every decision against a replay on a copy of the state before it.
 pub fn route_checked(core: &mut Core, now: i64) -> Result<Routed, TestCaseError> {
     let mut replay = core.clone();
+    choices_agree(&replay)?;
     let decisions = core.route();
     let mut seen = Routed {
         expanded: false,
@@ -351,6 +375,7 @@ pub fn route_checked(core: &mut Core, now: i64) -> Result<Routed, TestCaseError>
             Decision::Assign { .. } => replay.activate(chat, &analyst),
             Decision::Offer { .. } => replay.offer_to(chat, &analyst).unwrap(),
         }
+        choices_agree(&replay)?;
     }
     for d in &decisions {
         let (Decision::Assign { analyst, .. } | Decision::Offer { analyst, .. }) = d;
