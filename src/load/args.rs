@@ -159,3 +159,37 @@ impl LoadArgs {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        load: super::LoadArgs,
+    }
+
+    #[test]
+    fn url_repeats_once_per_node_and_defaults_to_one() {
+        let cli = Cli::try_parse_from([
+            "load",
+            "--url",
+            "http://127.0.0.1:8081/",
+            "--url",
+            "https://b.example:8082",
+        ])
+        .unwrap();
+        assert!(cli.load.check().is_ok());
+        assert_eq!(cli.load.base_url(), "http://127.0.0.1:8081");
+        assert_eq!(
+            cli.load.ws_urls(),
+            ["ws://127.0.0.1:8081/ws", "wss://b.example:8082/ws"]
+        );
+        let one = Cli::try_parse_from(["load"]).unwrap();
+        assert_eq!(one.load.ws_urls(), ["ws://127.0.0.1:8080/ws"]);
+        let bad = Cli::try_parse_from(["load", "--url", "http://a", "--url", "ftp://b"]).unwrap();
+        assert!(bad.load.check().unwrap_err().contains("ftp://b"));
+    }
+}
