@@ -99,6 +99,8 @@ lease_ms = 3000
 renew_ms = 1000
 heartbeat_ms = 1000
 node_timeout_ms = 5000
+forward_connect_ms = 1000
+forward_timeout_ms = 30000
 "#;
 
 /// Compiled-in defaults that differ in the development profile (the default profile).

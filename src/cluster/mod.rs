@@ -4,11 +4,10 @@
 //! keeps (`leadership`: exactly one node, the leader, routes; every write it commits is fenced by
 //! its epoch), and the heartbeats every node publishes and hears (`presence`).
 //!
-//! What this stage does not do yet: sessions and HTTP calls are served by the leader only. A
-//! standby answers `/healthz`, `/readyz` (503, `standby`), `/metrics` and `GET /api/v1/cluster`,
-//! and refuses everything else with 503 `unavailable` naming the leader (`gate`), so a load
-//! balancer that checks `/readyz` sends clients to the leader alone. A leader that loses its
-//! lease stops deciding at once and the process ends (its supervisor restarts it as a standby).
+//! A standby forwards every HTTP request to the leader it hears (`http::forward`), so any node
+//! serves HTTP; WebSocket sessions are served by the leader only in this stage. A leader that
+//! loses its lease stops deciding at once and the process ends (its supervisor restarts it as a
+//! standby).
 
 pub mod leadership;
 pub mod presence;
@@ -40,7 +39,7 @@ pub struct Cluster {
     pub fence: Arc<Fence>,
     /// The nodes heard from lately, this one included.
     pub nodes: Nodes,
-    /// Whether this node leads now (its router runs and its gate is open).
+    /// Whether this node leads now (its router runs; it serves requests instead of forwarding).
     leading: AtomicBool,
     /// Notified once, when this node has lost the lease it held: the process must stop.
     lost: Notify,
@@ -114,12 +113,15 @@ impl Cluster {
         notified.await;
     }
 
-    /// The node whose heartbeat says it leads, heard within `timeout`: `(id, address)`.
+    /// The node whose heartbeat says it leads, heard within `timeout`: `(id, address)`. Right
+    /// after a failover the dead leader's last heartbeat may still be within `timeout`: the
+    /// one heard last wins.
     pub fn leader_heard(&self, timeout: std::time::Duration) -> Option<(String, String)> {
         self.nodes
             .live(timeout)
             .into_iter()
-            .find(|n| n.leader)
+            .filter(|n| n.leader)
+            .max_by_key(|n| n.last_seen)
             .map(|n| (n.id, n.address))
     }
 
@@ -146,8 +148,8 @@ impl Cluster {
         self.leading.store(leading, Ordering::Release);
     }
 
-    /// This node stops deciding: nothing more is committed under its epoch, its gate closes, and
-    /// whoever waits on `lost` is told.
+    /// This node stops deciding: nothing more is committed under its epoch, it no longer serves
+    /// requests as the leader, and whoever waits on `lost` is told.
     fn step_down(&self, why: &str) {
         self.fence.release();
         self.set_leading(false);

@@ -29,6 +29,11 @@ pub struct ClusterSettings {
     pub heartbeat_ms: u64,
     /// A node unheard this long is left out of `GET /api/v1/cluster`.
     pub node_timeout_ms: u64,
+    /// How long a standby waits for a connection to the leader when forwarding a request.
+    pub forward_connect_ms: u64,
+    /// How long a standby waits for the leader's status and headers to a forwarded request (its
+    /// body sent meanwhile); the leader's body then streams without a limit (an event stream).
+    pub forward_timeout_ms: u64,
 }
 
 impl ClusterSettings {
@@ -69,6 +74,8 @@ impl ClusterSettings {
         let positive = [
             ("cluster.renew_ms", self.renew_ms),
             ("cluster.heartbeat_ms", self.heartbeat_ms),
+            ("cluster.forward_connect_ms", self.forward_connect_ms),
+            ("cluster.forward_timeout_ms", self.forward_timeout_ms),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(invalid(key, "must be greater than 0"));
