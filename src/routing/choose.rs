@@ -86,9 +86,8 @@ impl Core {
                     .is_some_and(|(b, c, _)| (*b, *c) <= (rank, chat))
             };
             // The first chats in queue order, one by one.
-            let mut walked = 0;
             let mut settled = true;
-            for &(key, chat) in &queue.waiting {
+            for (walked, &(key, chat)) in queue.waiting.iter().enumerate() {
                 let rank = self.rank(priority, key);
                 if beaten(&best, rank, chat) {
                     break;
@@ -97,7 +96,6 @@ impl Core {
                     settled = false;
                     break;
                 }
-                walked += 1;
                 let Some(route) = self.chats.get(&chat) else {
                     continue;
                 };
