@@ -4,14 +4,15 @@
 //! keeps (`leadership`: exactly one node, the leader, routes; every write it commits is fenced by
 //! its epoch), and the heartbeats every node publishes and hears (`presence`).
 //!
-//! What this stage does not do yet: sessions and HTTP calls are served by the leader only. A
-//! standby answers `/healthz`, `/readyz` (503, `standby`), `/metrics` and `GET /api/v1/cluster`,
-//! and refuses everything else with 503 `unavailable` naming the leader (`gate`), so a load
-//! balancer that checks `/readyz` sends clients to the leader alone. A leader that loses its
+//! Sessions run on the leader only; a standby holds a client's WebSocket and relays its bytes to
+//! the leader over NATS (`tunnel`). Beyond `/ws`, a standby answers `/healthz`, `/readyz` (503,
+//! `standby`), `/metrics` and `GET /api/v1/cluster`, and refuses everything else with 503
+//! `unavailable` naming the leader (`gate`). A leader that loses its
 //! lease stops deciding at once and the process ends (its supervisor restarts it as a standby).
 
 pub mod leadership;
 pub mod presence;
+pub mod tunnel;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +41,10 @@ pub struct Cluster {
     pub fence: Arc<Fence>,
     /// The nodes heard from lately, this one included.
     pub nodes: Nodes,
+    /// The WebSockets this node holds and relays to the leader, by tunnel id.
+    pub relayed: tunnel::Tunnels,
+    /// The sessions this node runs for clients another node holds, by tunnel id.
+    pub hosted: tunnel::Tunnels,
     /// Whether this node leads now (its router runs and its gate is open).
     leading: AtomicBool,
     /// Notified once, when this node has lost the lease it held: the process must stop.
@@ -84,6 +89,8 @@ impl Cluster {
             nats,
             fence: Arc::new(Fence::new(settings.name.clone())),
             nodes: Nodes::default(),
+            relayed: tunnel::Tunnels::default(),
+            hosted: tunnel::Tunnels::default(),
             leading: AtomicBool::new(false),
             lost: Notify::new(),
             has_lost: AtomicBool::new(false),

@@ -1,7 +1,7 @@
 //! `GET /api/v1/cluster` (admins): the cluster's leader, its epoch and the nodes heard lately
 //! (contract §11); 404 `not_found` on a single node (`cluster.nats_url` unset). And `gate`: on a
-//! cluster standby every route but health, metrics, the OpenAPI document and this one answers 503
-//! `unavailable` naming the leader, since only the leader serves sessions and HTTP calls yet.
+//! cluster standby every route but health, metrics, the OpenAPI document, this one and `/ws`
+//! (relayed to the leader, `ws_relay`) answers 503 `unavailable` naming the leader.
 
 use std::time::Duration;
 
@@ -92,7 +92,7 @@ pub async fn get_cluster(state: web::Data<AppState>, caller: Caller) -> AppResul
 fn served_by_standby(path: &str) -> bool {
     matches!(
         path,
-        "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json" | "/api/v1/cluster"
+        "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json" | "/api/v1/cluster" | "/ws"
     )
 }
 
