@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use switchboard::domain::Role;
 
 use super::cluster::{live, start_node_with, unique_name, wait_for_lease, wait_for_status};
