@@ -184,7 +184,9 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
-                .wrap(from_fn(http::cluster::gate))
+                // Per worker: awc's client lives on one thread.
+                .app_data(http::forward::Forwarder::new(&app_state.settings.cluster))
+                .wrap(from_fn(http::forward::forward))
                 .wrap(from_fn(telemetry::request_span))
                 .configure(|cfg| {
                     http::configure(cfg, dev_login, http::cors::policy(&origins, cors_max_age))

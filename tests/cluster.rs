@@ -1,6 +1,7 @@
 //! Cluster mode's foundation (contract §11) with real processes, real PostgreSQL and real NATS:
-//! three nodes elect exactly one leader, which alone routes (standbys answer 503 naming it, but
-//! for `/ws`, which they relay to it: tests/cluster_sessions.rs);
+//! three nodes elect exactly one leader, which alone routes (every node is ready and names it;
+//! standbys forward HTTP to it, see tests/cluster_http.rs, and relay WebSockets to it, see
+//! tests/cluster_sessions.rs);
 //! `kill -9` of the leader hands the lease to another node under the next epoch within 5 s, and it
 //! routes the chats that were waiting; a leader paused (SIGSTOP) past its lease has its writes
 //! refused and steps down when it resumes; the database refuses a stale epoch's transaction by
@@ -13,64 +14,22 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::cluster::{get, live, start_node, unique_name, wait_for_lease, wait_for_status};
-use common::process::ServerProcess;
-use common::ws::WsClient;
+use common::cluster::{
+    SETTLE, cluster, get, index, leader, live, on_the_leader, unique_name, until_leading,
+    wait_for_lease, wait_for_status,
+};
 use common::{Db, TestApp, TestDb};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
 use serde_json::json;
 use switchboard::domain::Role;
 use switchboard::store::lease::{self, Fence};
 
-const SETTLE: Duration = Duration::from_secs(15);
-
-/// Starts `n` nodes of a new cluster on a new database; the handle points at node 0.
-async fn cluster(n: usize) -> (String, Vec<ServerProcess>, TestApp) {
-    let db = TestDb::create(Db::Postgres).await.unwrap();
-    let name = unique_name();
-    let nodes: Vec<ServerProcess> = (0..n)
-        .map(|i| start_node(&db.url, &name, &format!("node-{i}")))
-        .collect();
-    let app = TestApp::attach(db, Db::Postgres, &nodes[0].base).await;
-    (name, nodes, app)
-}
-
-/// The index of node `id` (`node-{i}`).
-fn index(id: &str) -> usize {
-    id.trim_start_matches("node-").parse().unwrap()
-}
-
-/// Waits for a live lease and for its holder to serve (its router loaded); returns its index and
-/// epoch.
-async fn leader(app: &TestApp, name: &str, nodes: &[ServerProcess]) -> (usize, i64) {
-    let row = wait_for_lease(&app.db, name, SETTLE, live).await;
-    let at = index(&row.holder);
-    wait_for_status(&nodes[at].base, "/readyz", "", 200, SETTLE).await;
-    (at, row.epoch)
-}
-
-/// On the leader: queue `service-desk` with Alice available and Emma connected. Returns the
-/// leader's index and epoch, Alice's socket and Emma's.
-async fn on_the_leader(
-    app: &mut TestApp,
-    name: &str,
-    nodes: &[ServerProcess],
-) -> (usize, i64, WsClient, WsClient) {
-    let (at, epoch) = leader(app, name, nodes).await;
-    app.repoint(&nodes[at].base);
-    app.provision("service-desk", "auto", &[("alice", "analyst")], 2)
-        .await;
-    let alice = app.available("alice").await;
-    let emma = app.ws(&app.token("emma", Role::User)).await;
-    (at, epoch, alice, emma)
-}
-
 #[actix_web::test]
 #[cfg_attr(
     any(switchboard_no_pg, switchboard_no_nats),
     ignore = "needs PostgreSQL and NATS: built with SWITCHBOARD_TEST_PG=0 or SWITCHBOARD_TEST_NATS=0"
 )]
-async fn three_nodes_elect_exactly_one_leader_and_standbys_name_it() {
+async fn three_nodes_elect_exactly_one_leader_and_every_node_is_ready_naming_it() {
     let (name, nodes, app) = cluster(3).await;
     let (at, epoch) = leader(&app, &name, &nodes).await;
     let holder = format!("node-{at}");
@@ -102,24 +61,13 @@ async fn three_nodes_elect_exactly_one_leader_and_standbys_name_it() {
         }
     }
     for (i, node) in nodes.iter().enumerate() {
-        let (status, ready) = get(&node.base, "/readyz", "").await;
-        if i == at {
-            assert_eq!(
-                (status, &ready["checks"]["cluster"]),
-                (200, &json!("leader"))
-            );
-        } else {
-            assert_eq!(
-                (status, &ready["status"]),
-                (503, &json!("standby")),
-                "{ready}"
-            );
-            let (status, refused) = get(&node.base, "/api/v1/queues", &admin).await;
-            assert_eq!((status, &refused["code"]), (503, &json!("unavailable")));
-            let detail = refused["detail"].as_str().unwrap();
-            assert!(detail.contains(&holder), "{detail}");
-            // `/ws` is the exception: a standby relays it to the leader (tests/cluster_sessions.rs).
-        }
+        // Every node is ready: the leader routes, a standby forwards to it.
+        let ready = wait_for_status(&node.base, "/readyz", "", 200, SETTLE).await;
+        let role = if i == at { "leader" } else { "standby" };
+        assert_eq!(ready["status"], "ok", "{ready}");
+        assert_eq!(ready["checks"]["cluster"], role, "{ready}");
+        assert_eq!(ready["checks"]["leader"], holder, "{ready}");
+        // A standby relays `/ws` to the leader: tests/cluster_sessions.rs.
     }
     // Renewals keep it: past a whole lease, the same node leads under the same epoch.
     tokio::time::sleep(Duration::from_millis(app_lease_ms() + 500)).await;
@@ -163,7 +111,7 @@ async fn kill_9_of_the_leader_hands_routing_to_another_node_within_5_s() {
     assert_ne!(next, at);
 
     // The new leader rebuilt the queue from PostgreSQL: the chat that waited goes to alice.
-    wait_for_status(&nodes[next].base, "/readyz", "", 200, SETTLE).await;
+    until_leading(&nodes[next].base).await;
     app.repoint(&nodes[next].base);
     let mut alice = app.available("alice").await;
     let assigned = alice.expect("chat_assigned").await;

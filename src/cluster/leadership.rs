@@ -1,9 +1,10 @@
 //! The routing lease, kept (contract §11): a standby tries to take the lease every
 //! `cluster.renew_ms`; once it has, it fences its store writer with the new epoch, runs what
-//! leading needs (`Elected`: load the router from PostgreSQL, start the webhook worker) and opens
-//! its gate. The leader renews every `cluster.renew_ms` and may decide until `lease_ms - renew_ms`
-//! after sending the last renewal that succeeded: a renewal refused (the lease lapsed or was
-//! taken), or none succeeding by then, makes it step down before its lease can lapse.
+//! leading needs (`Elected`: load the router from PostgreSQL, start the webhook worker) and then
+//! serves requests itself. The leader renews every `cluster.renew_ms` and may decide until
+//! `lease_ms - renew_ms` after sending the last renewal that succeeded: a renewal refused (the
+//! lease lapsed or was taken), or none succeeding by then, makes it step down before its lease
+//! can lapse.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

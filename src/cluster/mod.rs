@@ -4,11 +4,10 @@
 //! keeps (`leadership`: exactly one node, the leader, routes; every write it commits is fenced by
 //! its epoch), and the heartbeats every node publishes and hears (`presence`).
 //!
-//! Sessions run on the leader only; a standby holds a client's WebSocket and relays its bytes to
-//! the leader over NATS (`tunnel`). Beyond `/ws`, a standby answers `/healthz`, `/readyz` (503,
-//! `standby`), `/metrics` and `GET /api/v1/cluster`, and refuses everything else with 503
-//! `unavailable` naming the leader (`gate`). A leader that loses its
-//! lease stops deciding at once and the process ends (its supervisor restarts it as a standby).
+//! A standby forwards every HTTP request to the leader it hears (`http::forward`) and relays
+//! every WebSocket to it over NATS (`tunnel`, `http::ws_relay`), so any node serves anyone; the
+//! leader runs every session. A leader that loses its lease stops deciding at once and the
+//! process ends (its supervisor restarts it as a standby).
 
 pub mod leadership;
 pub mod presence;
@@ -45,7 +44,7 @@ pub struct Cluster {
     pub relayed: tunnel::Tunnels,
     /// The sessions this node runs for clients another node holds, by tunnel id.
     pub hosted: tunnel::Tunnels,
-    /// Whether this node leads now (its router runs and its gate is open).
+    /// Whether this node leads now (its router runs; it serves requests instead of forwarding).
     leading: AtomicBool,
     /// Notified once, when this node has lost the lease it held: the process must stop.
     lost: Notify,
@@ -121,12 +120,15 @@ impl Cluster {
         notified.await;
     }
 
-    /// The node whose heartbeat says it leads, heard within `timeout`: `(id, address)`.
+    /// The node whose heartbeat says it leads, heard within `timeout`: `(id, address)`. Right
+    /// after a failover the dead leader's last heartbeat may still be within `timeout`: the
+    /// one heard last wins.
     pub fn leader_heard(&self, timeout: std::time::Duration) -> Option<(String, String)> {
         self.nodes
             .live(timeout)
             .into_iter()
-            .find(|n| n.leader)
+            .filter(|n| n.leader)
+            .max_by_key(|n| n.last_seen)
             .map(|n| (n.id, n.address))
     }
 
@@ -153,8 +155,8 @@ impl Cluster {
         self.leading.store(leading, Ordering::Release);
     }
 
-    /// This node stops deciding: nothing more is committed under its epoch, its gate closes, and
-    /// whoever waits on `lost` is told.
+    /// This node stops deciding: nothing more is committed under its epoch, it no longer serves
+    /// requests as the leader, and whoever waits on `lost` is told.
     fn step_down(&self, why: &str) {
         self.fence.release();
         self.set_leading(false);

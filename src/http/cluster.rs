@@ -1,18 +1,13 @@
 //! `GET /api/v1/cluster` (admins): the cluster's leader, its epoch and the nodes heard lately
-//! (contract §11); 404 `not_found` on a single node (`cluster.nats_url` unset). And `gate`: on a
-//! cluster standby every route but health, metrics, the OpenAPI document, this one and `/ws`
-//! (relayed to the leader, `ws_relay`) answers 503 `unavailable` naming the leader.
+//! (contract §11); 404 `not_found` on a single node (`cluster.nats_url` unset). Every node answers
+//! it itself (a standby does not forward it to the leader: see `forward`).
 
 use std::time::Duration;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError, get, web};
+use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::cluster::Cluster;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::caller::Caller;
 use crate::state::AppState;
@@ -86,52 +81,4 @@ pub async fn get_cluster(state: web::Data<AppState>, caller: Caller) -> AppResul
         epoch: lease.map_or(0, |l| l.epoch),
         nodes,
     }))
-}
-
-/// Paths a standby serves itself.
-fn served_by_standby(path: &str) -> bool {
-    matches!(
-        path,
-        "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json" | "/api/v1/cluster" | "/ws"
-    )
-}
-
-/// Why a standby refuses, naming the leader when one is known.
-fn standby_refusal(cluster: &Cluster) -> AppError {
-    let timeout = Duration::from_millis(cluster.settings.node_timeout_ms);
-    let leader = cluster.leader_heard(timeout);
-    let whom = match leader {
-        Some((id, address)) => format!("the leader is {id} at {address}"),
-        None => "no leader is known yet".to_string(),
-    };
-    AppError::new(
-        ErrorCode::Unavailable,
-        format!(
-            "node {} is a standby of cluster {}: {whom}",
-            cluster.node_id, cluster.name
-        ),
-    )
-}
-
-/// On a cluster standby, refuses every route but those it serves itself (503, `Retry-After: 1`).
-pub async fn gate(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let refusal = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| state.cluster.clone())
-        .filter(|cluster| !cluster.leading() && !served_by_standby(req.path()))
-        .map(|cluster| standby_refusal(&cluster));
-    match refusal {
-        Some(err) => {
-            let mut res = err.error_response();
-            res.headers_mut().insert(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from_static("1"),
-            );
-            Ok(req.into_response(res).map_into_right_body())
-        }
-        None => Ok(next.call(req).await?.map_into_left_body()),
-    }
 }

@@ -1,8 +1,9 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (the database answers, the last message
 //! commit succeeded, the router runs, and the identity provider's keys, when configured, have been
 //! fetched once; otherwise 503 `degraded` with the failing checks). On a cluster node it also
-//! checks NATS, and a standby (not the leader) answers 503 `standby`: in this stage only the
-//! leader serves clients, so a load balancer that checks `/readyz` sends them there.
+//! checks NATS and the leader: the leader is ready; a standby is ready while it hears a live leader
+//! (it forwards every request there), so a load balancer checking `/readyz` spreads clients over
+//! every node; a standby that hears no leader, or any node without NATS, is 503 `degraded`.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,7 +21,7 @@ const ROUTER_TIMEOUT: Duration = Duration::from_secs(2);
 /// The body of both: `{"status"}`, and for `/readyz` the `checks` too.
 #[derive(Debug, Serialize)]
 struct Health {
-    /// `ok`, `degraded` when a check fails, or `standby` on a cluster node that does not lead.
+    /// `ok`, or `degraded` when a check fails.
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     checks: Option<Checks>,
@@ -35,10 +36,15 @@ struct Checks {
     /// The identity provider's keys: `ok`, `not_loaded` until the first fetch succeeds, or
     /// `none` when no `auth.jwks_url`/`auth.jwks_file` is configured.
     identity: &'static str,
-    /// Cluster mode only: `leader`, `standby`, or `nats_unavailable` while NATS is
-    /// unreachable (absent on a single node).
+    /// Cluster mode only: `leader`, `standby` (a leader is heard), `no_leader` (a standby that
+    /// hears none: a takeover is due), or `nats_unavailable` while NATS is unreachable (absent
+    /// on a single node).
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster: Option<&'static str>,
+    /// Cluster mode only: the node id of the leader this node hears (itself when it leads), or
+    /// null when it hears none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<Option<String>>,
 }
 
 #[get("/healthz")]
@@ -77,11 +83,20 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Some(jwks) if jwks.is_loaded() => "ok",
         Some(_) => "not_loaded",
     };
-    let cluster = match &state.cluster {
-        None => "none",
-        Some(c) if !c.nats_connected() => "nats_unavailable",
-        Some(c) if c.leading() => "leader",
-        Some(_) => "standby",
+    let heard = state.cluster.as_ref().map(|c| {
+        c.leader_heard(Duration::from_millis(c.settings.node_timeout_ms))
+            .map(|(id, _)| id)
+    });
+    let cluster = match (&state.cluster, &heard) {
+        (None, _) => "none",
+        (Some(c), _) if !c.nats_connected() => "nats_unavailable",
+        (Some(c), _) if c.leading() => "leader",
+        (Some(c), Some(Some(id))) if *id != c.node_id => "standby",
+        (Some(_), _) => "no_leader",
+    };
+    let leader = match (&state.cluster, heard) {
+        (Some(c), _) if c.leading() => Some(Some(c.node_id.clone())),
+        (_, heard) => heard,
     };
     let checks = Some(Checks {
         database,
@@ -89,16 +104,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         router,
         identity,
         cluster: (cluster != "none").then_some(cluster),
+        leader,
     });
     let healthy = [database, writes, router].iter().all(|c| *c == "ok")
         && identity != "not_loaded"
-        && cluster != "nats_unavailable";
-    if healthy && cluster == "standby" {
-        HttpResponse::ServiceUnavailable().json(Health {
-            status: "standby",
-            checks,
-        })
-    } else if healthy {
+        && matches!(cluster, "none" | "leader" | "standby");
+    if healthy {
         HttpResponse::Ok().json(Health {
             status: "ok",
             checks,

@@ -14,6 +14,7 @@ pub mod cors;
 pub mod dev;
 pub mod downloads;
 pub mod events;
+pub mod forward;
 pub mod health;
 pub mod me;
 pub mod members;

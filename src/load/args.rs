@@ -27,9 +27,10 @@ impl LoadRouting {
 /// Simulates users and analysts over real WebSocket connections against a running engine.
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
-    /// The engine's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub url: String,
+    /// The engine's base URL; repeat it for the nodes of a cluster (contract §11): connections
+    /// go to them round-robin, provisioning and tokens to the first.
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    pub url: Vec<String>,
     /// JWT secret to mint admin, analyst and user tokens with (default: this machine's
     /// configured `auth.jwt_secret`, as `switchboard token` uses). Tokens carry this machine's
     /// `auth.issuer`, `auth.audience`, `auth.role_claim` and `auth.name_claim` (set them, e.g.
@@ -123,18 +124,72 @@ impl LoadArgs {
         if !crate::domain::is_valid_id(&self.queue) {
             return Err(format!("--queue {:?} is not a valid queue id", self.queue));
         }
-        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err("--url must start with http:// or https://".into());
+        if self.url.is_empty() {
+            return Err("--url is needed at least once".into());
+        }
+        if let Some(bad) = self
+            .url
+            .iter()
+            .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+        {
+            return Err(format!("--url {bad:?} must start with http:// or https://"));
         }
         Ok(())
     }
 
-    /// The WebSocket endpoint derived from `--url`.
-    pub fn ws_url(&self) -> String {
-        let base = self.url.trim_end_matches('/');
-        match base.strip_prefix("http") {
-            Some(rest) => format!("ws{rest}/ws"),
-            None => format!("{base}/ws"),
-        }
+    /// The first `--url`, without a trailing `/`: provisioning and tokens go there.
+    pub fn base_url(&self) -> String {
+        self.url
+            .first()
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_default()
+    }
+
+    /// The WebSocket endpoint of each `--url`, in order.
+    pub fn ws_urls(&self) -> Vec<String> {
+        self.url
+            .iter()
+            .map(|url| {
+                let base = url.trim_end_matches('/');
+                match base.strip_prefix("http") {
+                    Some(rest) => format!("ws{rest}/ws"),
+                    None => format!("{base}/ws"),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        load: super::LoadArgs,
+    }
+
+    #[test]
+    fn url_repeats_once_per_node_and_defaults_to_one() {
+        let cli = Cli::try_parse_from([
+            "load",
+            "--url",
+            "http://127.0.0.1:8081/",
+            "--url",
+            "https://b.example:8082",
+        ])
+        .unwrap();
+        assert!(cli.load.check().is_ok());
+        assert_eq!(cli.load.base_url(), "http://127.0.0.1:8081");
+        assert_eq!(
+            cli.load.ws_urls(),
+            ["ws://127.0.0.1:8081/ws", "wss://b.example:8082/ws"]
+        );
+        let one = Cli::try_parse_from(["load"]).unwrap();
+        assert_eq!(one.load.ws_urls(), ["ws://127.0.0.1:8080/ws"]);
+        let bad = Cli::try_parse_from(["load", "--url", "http://a", "--url", "ftp://b"]).unwrap();
+        assert!(bad.load.check().unwrap_err().contains("ftp://b"));
     }
 }

@@ -37,7 +37,10 @@ pub enum Phase {
 pub struct Shared {
     pub stats: SharedStats,
     pub http: awc::Client,
-    pub ws_url: String,
+    /// The nodes' WebSocket endpoints (`--url`, each), taken in turn.
+    pub ws_urls: Vec<String>,
+    /// The next of `ws_urls` to connect to.
+    pub next_node: Cell<usize>,
     pub queue: String,
     pub routing: LoadRouting,
     /// Time between two messages of one side of one chat; `None` when not conversing.
@@ -54,6 +57,18 @@ pub struct Shared {
     pub handle_time: Option<Duration>,
     /// `--skills`: users ask 1–2 of the queue's skills.
     pub skills: bool,
+}
+
+impl Shared {
+    /// The endpoint for the next connection: the nodes round-robin (contract §11).
+    pub fn next_ws_url(&self) -> &str {
+        let n = self.next_node.get();
+        self.next_node.set(n.wrapping_add(1));
+        match self.ws_urls.len() {
+            0 => "",
+            len => &self.ws_urls[n % len],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,7 +43,7 @@ pub async fn connect(shared: &Shared, token: &str) -> Result<Socket, String> {
     shared.stats.borrow_mut().connects_attempted += 1;
     let request = shared
         .http
-        .ws(&shared.ws_url)
+        .ws(shared.next_ws_url())
         .bearer_auth(token)
         .max_frame_size(1 << 24);
     let mut socket = match tokio::time::timeout(Duration::from_secs(30), request.connect()).await {

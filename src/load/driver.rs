@@ -28,7 +28,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// tokens.
 pub async fn run(args: LoadArgs, auth: AuthSettings) -> anyhow::Result<bool> {
     args.check().map_err(|e| anyhow!(e))?;
-    let url = args.url.trim_end_matches('/').to_string();
+    let url = args.base_url();
     let http = connect::http_client();
     let minter = Rc::new(Minter::new(
         args.secret.as_deref(),
@@ -52,7 +52,8 @@ pub async fn run(args: LoadArgs, auth: AuthSettings) -> anyhow::Result<bool> {
     let shared = Rc::new(Shared {
         stats: stats.clone(),
         http: http.clone(),
-        ws_url: args.ws_url(),
+        ws_urls: args.ws_urls(),
+        next_node: Cell::new(0),
         queue: args.queue.clone(),
         routing: args.routing,
         per_side_period,

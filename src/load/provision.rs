@@ -141,7 +141,7 @@ pub async fn provision(
     args: &LoadArgs,
     admin_token: &str,
 ) -> anyhow::Result<()> {
-    let url = args.url.trim_end_matches('/');
+    let url = args.base_url();
     let put = |path: String| {
         http.put(format!("{url}/api/v1{path}"))
             .bearer_auth(admin_token)

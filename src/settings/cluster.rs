@@ -32,6 +32,11 @@ pub struct ClusterSettings {
     /// How long a standby waits for the leader to answer a tunnelled `/ws` open before it
     /// answers 503 `unavailable`.
     pub tunnel_open_ms: u64,
+    /// How long a standby waits for a connection to the leader when forwarding a request.
+    pub forward_connect_ms: u64,
+    /// How long a standby waits for the leader's status and headers to a forwarded request (its
+    /// body sent meanwhile); the leader's body then streams without a limit (an event stream).
+    pub forward_timeout_ms: u64,
 }
 
 impl ClusterSettings {
@@ -73,6 +78,8 @@ impl ClusterSettings {
             ("cluster.renew_ms", self.renew_ms),
             ("cluster.heartbeat_ms", self.heartbeat_ms),
             ("cluster.tunnel_open_ms", self.tunnel_open_ms),
+            ("cluster.forward_connect_ms", self.forward_connect_ms),
+            ("cluster.forward_timeout_ms", self.forward_timeout_ms),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(invalid(key, "must be greater than 0"));

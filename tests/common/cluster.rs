@@ -7,8 +7,14 @@ use std::time::{Duration, Instant};
 use entities::cluster_lease;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::Value;
+use switchboard::domain::Role;
 
 use super::process::ServerProcess;
+use super::ws::WsClient;
+use super::{Db, TestApp, TestDb};
+
+/// How long a cluster may take to settle (elect, hear every node, fail over).
+pub const SETTLE: Duration = Duration::from_secs(15);
 
 /// The NATS server the tests use (`.ci/run` starts it).
 pub const NATS_URL: &str = "nats://127.0.0.1:4222";
@@ -108,4 +114,59 @@ pub async fn wait_for_status(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Starts `n` nodes of a new cluster on a new database; the handle points at node 0.
+pub async fn cluster(n: usize) -> (String, Vec<ServerProcess>, TestApp) {
+    let db = TestDb::create(Db::Postgres).await.unwrap();
+    let name = unique_name();
+    let nodes: Vec<ServerProcess> = (0..n)
+        .map(|i| start_node(&db.url, &name, &format!("node-{i}")))
+        .collect();
+    let app = TestApp::attach(db, Db::Postgres, &nodes[0].base).await;
+    (name, nodes, app)
+}
+
+/// The index of node `id` (`node-{i}`).
+pub fn index(id: &str) -> usize {
+    id.trim_start_matches("node-").parse().unwrap()
+}
+
+/// Waits for a live lease and for its holder to lead (its router loaded: `/readyz` says
+/// `leader`); returns its index and epoch.
+pub async fn leader(app: &TestApp, name: &str, nodes: &[ServerProcess]) -> (usize, i64) {
+    let row = wait_for_lease(&app.db, name, SETTLE, live).await;
+    let at = index(&row.holder);
+    until_leading(&nodes[at].base).await;
+    (at, row.epoch)
+}
+
+/// Waits until the node at `base` leads (`/readyz` 200 with `checks.cluster` `leader`: a
+/// standby is ready too, so the status alone does not tell).
+pub async fn until_leading(base: &str) {
+    let start = Instant::now();
+    loop {
+        let (status, ready) = get(base, "/readyz", "").await;
+        if status == 200 && ready["checks"]["cluster"] == "leader" {
+            return;
+        }
+        assert!(start.elapsed() < SETTLE, "{base} does not lead: {ready}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// On the leader: queue `service-desk` with Alice available and Emma connected. Returns the
+/// leader's index and epoch, Alice's socket and Emma's.
+pub async fn on_the_leader(
+    app: &mut TestApp,
+    name: &str,
+    nodes: &[ServerProcess],
+) -> (usize, i64, WsClient, WsClient) {
+    let (at, epoch) = leader(app, name, nodes).await;
+    app.repoint(&nodes[at].base);
+    app.provision("service-desk", "auto", &[("alice", "analyst")], 2)
+        .await;
+    let alice = app.available("alice").await;
+    let emma = app.ws(&app.token("emma", Role::User)).await;
+    (at, epoch, alice, emma)
 }
