@@ -26,14 +26,23 @@ pub fn unique_name() -> String {
 
 /// Starts node `id` of cluster `name` on `db_url`.
 pub fn start_node(db_url: &str, name: &str, id: &str) -> ServerProcess {
-    ServerProcess::start(
-        db_url,
-        &[
-            ("CLUSTER__NATS_URL", NATS_URL),
-            ("CLUSTER__NAME", name),
-            ("CLUSTER__NODE_ID", id),
-        ],
-    )
+    start_node_with(db_url, name, id, &[])
+}
+
+/// Starts node `id` of cluster `name` on `db_url` with more `SWITCHBOARD__` overrides.
+pub fn start_node_with(
+    db_url: &str,
+    name: &str,
+    id: &str,
+    overrides: &[(&str, &str)],
+) -> ServerProcess {
+    let mut all = vec![
+        ("CLUSTER__NATS_URL", NATS_URL),
+        ("CLUSTER__NAME", name),
+        ("CLUSTER__NODE_ID", id),
+    ];
+    all.extend_from_slice(overrides);
+    ServerProcess::start(db_url, &all)
 }
 
 /// The lease row of cluster `name`, if taken.
