@@ -114,25 +114,14 @@ impl Application {
                 anyhow::Ok(())
             }
         };
-        match &cluster {
-            // Only the leader routes and delivers webhooks: a standby waits for the lease.
-            Some(cluster) => {
-                let elected: cluster::Elected = Box::new(move |_epoch| Box::pin(lead()));
-                actix_web::rt::spawn(cluster::leadership::run(
-                    cluster.clone(),
-                    db.clone(),
-                    elected,
-                ));
-                actix_web::rt::spawn(cluster::presence::publish(cluster.clone()));
-                let listening = cluster.clone();
-                actix_web::rt::spawn(async move {
-                    if let Err(err) = cluster::presence::listen(listening).await {
-                        tracing::error!(error = %err, "cluster presence: cannot subscribe");
-                    }
-                });
+        // A single node leads at once; a cluster node once it takes the lease (below).
+        let lead = match &cluster {
+            Some(_) => Some(lead),
+            None => {
+                lead().await?;
+                None
             }
-            None => lead().await?,
-        }
+        };
         let mut keys = JwtKeys::from_settings(&settings.auth);
         if let Some(jwks) = Jwks::from_settings(&settings.auth).map_err(anyhow::Error::msg)? {
             // Fetched now and on schedule, in the background: `/readyz` waits for the first.
@@ -157,6 +146,35 @@ impl Application {
             settings: settings.clone(),
             cluster,
         });
+        if let (Some(cluster), Some(lead)) = (&state.cluster, lead) {
+            // Only the leader routes, delivers webhooks and runs sessions (a standby relays its
+            // clients' WebSockets to it): a standby waits for the lease.
+            let (hosting, host_state) = (cluster.clone(), state.clone());
+            let elected: cluster::Elected = Box::new(move |_epoch| {
+                Box::pin(async move {
+                    lead().await?;
+                    actix_web::rt::spawn(async move {
+                        if let Err(err) = http::ws_host::serve(host_state, hosting).await {
+                            tracing::error!(error = %err, "tunnelled websockets: cannot subscribe");
+                        }
+                    });
+                    anyhow::Ok(())
+                })
+            });
+            actix_web::rt::spawn(cluster::leadership::run(
+                cluster.clone(),
+                state.db.clone(),
+                elected,
+            ));
+            actix_web::rt::spawn(cluster::presence::publish(cluster.clone()));
+            actix_web::rt::spawn(cluster::tunnel::watch(cluster.clone()));
+            let listening = cluster.clone();
+            actix_web::rt::spawn(async move {
+                if let Err(err) = cluster::presence::listen(listening).await {
+                    tracing::error!(error = %err, "cluster presence: cannot subscribe");
+                }
+            });
+        }
         let dev_login = settings.auth.dev_login;
         let (origins, cors_max_age) = (
             state.allowed_origins.clone(),

@@ -99,6 +99,7 @@ lease_ms = 3000
 renew_ms = 1000
 heartbeat_ms = 1000
 node_timeout_ms = 5000
+tunnel_open_ms = 5000
 forward_connect_ms = 1000
 forward_timeout_ms = 30000
 "#;

@@ -1,6 +1,7 @@
 //! Cluster mode's foundation (contract §11) with real processes, real PostgreSQL and real NATS:
 //! three nodes elect exactly one leader, which alone routes (every node is ready and names it;
-//! standbys forward HTTP to it, see tests/cluster_http.rs);
+//! standbys forward HTTP to it, see tests/cluster_http.rs, and relay WebSockets to it, see
+//! tests/cluster_sessions.rs);
 //! `kill -9` of the leader hands the lease to another node under the next epoch within 5 s, and it
 //! routes the chats that were waiting; a leader paused (SIGSTOP) past its lease has its writes
 //! refused and steps down when it resumes; the database refuses a stale epoch's transaction by
@@ -66,15 +67,7 @@ async fn three_nodes_elect_exactly_one_leader_and_every_node_is_ready_naming_it(
         assert_eq!(ready["status"], "ok", "{ready}");
         assert_eq!(ready["checks"]["cluster"], role, "{ready}");
         assert_eq!(ready["checks"]["leader"], holder, "{ready}");
-        if i != at {
-            // Until WebSockets are carried to the leader, a standby refuses them.
-            let ws = awc::Client::new()
-                .ws(format!("{}/ws", node.ws_base))
-                .bearer_auth(app.token("emma", Role::User))
-                .connect()
-                .await;
-            assert!(ws.is_err(), "a standby accepted a WebSocket");
-        }
+        // A standby relays `/ws` to the leader: tests/cluster_sessions.rs.
     }
     // Renewals keep it: past a whole lease, the same node leads under the same epoch.
     tokio::time::sleep(Duration::from_millis(app_lease_ms() + 500)).await;

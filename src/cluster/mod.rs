@@ -4,13 +4,14 @@
 //! keeps (`leadership`: exactly one node, the leader, routes; every write it commits is fenced by
 //! its epoch), and the heartbeats every node publishes and hears (`presence`).
 //!
-//! A standby forwards every HTTP request to the leader it hears (`http::forward`), so any node
-//! serves HTTP; WebSocket sessions are served by the leader only in this stage. A leader that
-//! loses its lease stops deciding at once and the process ends (its supervisor restarts it as a
-//! standby).
+//! A standby forwards every HTTP request to the leader it hears (`http::forward`) and relays
+//! every WebSocket to it over NATS (`tunnel`, `http::ws_relay`), so any node serves anyone; the
+//! leader runs every session. A leader that loses its lease stops deciding at once and the
+//! process ends (its supervisor restarts it as a standby).
 
 pub mod leadership;
 pub mod presence;
+pub mod tunnel;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +40,10 @@ pub struct Cluster {
     pub fence: Arc<Fence>,
     /// The nodes heard from lately, this one included.
     pub nodes: Nodes,
+    /// The WebSockets this node holds and relays to the leader, by tunnel id.
+    pub relayed: tunnel::Tunnels,
+    /// The sessions this node runs for clients another node holds, by tunnel id.
+    pub hosted: tunnel::Tunnels,
     /// Whether this node leads now (its router runs; it serves requests instead of forwarding).
     leading: AtomicBool,
     /// Notified once, when this node has lost the lease it held: the process must stop.
@@ -83,6 +88,8 @@ impl Cluster {
             nats,
             fence: Arc::new(Fence::new(settings.name.clone())),
             nodes: Nodes::default(),
+            relayed: tunnel::Tunnels::default(),
+            hosted: tunnel::Tunnels::default(),
             leading: AtomicBool::new(false),
             lost: Notify::new(),
             has_lost: AtomicBool::new(false),

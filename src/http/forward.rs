@@ -1,7 +1,8 @@
 //! HTTP on any node of a cluster (contract §11): a standby forwards every HTTP request to the
 //! leader (its address from presence) and returns the leader's answer, streaming both bodies
 //! (uploads, downloads, the open `GET /api/v1/events` stream) with awc. A node answers
-//! `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json` and `GET /api/v1/cluster` itself. With
+//! `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json` and `GET /api/v1/cluster` itself, and
+//! `/ws` (which it relays to the leader over NATS: `ws_relay`). With
 //! no leader heard, or none reachable, a standby answers 503 `unavailable` with `Retry-After`.
 //!
 //! A forwarded request carries `x-switchboard-forwarded-by`; a node that does not lead refuses
@@ -72,7 +73,7 @@ impl Forwarder {
 fn served_locally(path: &str) -> bool {
     matches!(
         path,
-        "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json" | "/api/v1/cluster"
+        "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json" | "/api/v1/cluster" | "/ws"
     )
 }
 
@@ -88,7 +89,7 @@ pub async fn forward(
     let Some(cluster) = standby else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let res = match to_leader(&cluster, req.path(), req.headers()) {
+    let res = match to_leader(&cluster, req.headers()) {
         Err(refusal) => refused(refusal),
         Ok(address) => match req.app_data::<Forwarder>() {
             Some(forwarder) => {
@@ -106,21 +107,11 @@ pub async fn forward(
 }
 
 /// Where the leader is, or why this standby cannot forward.
-fn to_leader(cluster: &Cluster, path: &str, headers: &HeaderMap) -> Result<String, AppError> {
+fn to_leader(cluster: &Cluster, headers: &HeaderMap) -> Result<String, AppError> {
     let standby = format!(
         "node {} is a standby of cluster {}",
         cluster.node_id, cluster.name
     );
-    // Until WebSockets are carried to the leader, only the leader accepts them.
-    if path == "/ws" {
-        let whom = match leader(cluster) {
-            Some((id, address)) => format!("the leader is {id} at {address}"),
-            None => "no leader is known yet".to_string(),
-        };
-        return Err(unavailable(format!(
-            "{standby} and does not take WebSockets: {whom}"
-        )));
-    }
     if let Some(by) = headers.get(FORWARDED_BY) {
         let by = by.to_str().unwrap_or("?");
         return Err(unavailable(format!(

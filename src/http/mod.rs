@@ -26,6 +26,8 @@ pub mod tickets;
 pub mod webhook_deliveries;
 pub mod webhooks;
 pub mod ws;
+pub mod ws_host;
+pub mod ws_relay;
 
 use actix_web::web;
 

@@ -29,6 +29,9 @@ pub struct ClusterSettings {
     pub heartbeat_ms: u64,
     /// A node unheard this long is left out of `GET /api/v1/cluster`.
     pub node_timeout_ms: u64,
+    /// How long a standby waits for the leader to answer a tunnelled `/ws` open before it
+    /// answers 503 `unavailable`.
+    pub tunnel_open_ms: u64,
     /// How long a standby waits for a connection to the leader when forwarding a request.
     pub forward_connect_ms: u64,
     /// How long a standby waits for the leader's status and headers to a forwarded request (its
@@ -74,6 +77,7 @@ impl ClusterSettings {
         let positive = [
             ("cluster.renew_ms", self.renew_ms),
             ("cluster.heartbeat_ms", self.heartbeat_ms),
+            ("cluster.tunnel_open_ms", self.tunnel_open_ms),
             ("cluster.forward_connect_ms", self.forward_connect_ms),
             ("cluster.forward_timeout_ms", self.forward_timeout_ms),
         ];

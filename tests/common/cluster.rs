@@ -61,15 +61,24 @@ pub fn own_nats() {
 
 /// Starts node `id` of cluster `name` on `db_url`.
 pub fn start_node(db_url: &str, name: &str, id: &str) -> ServerProcess {
+    start_node_with(db_url, name, id, &[])
+}
+
+/// Starts node `id` of cluster `name` on `db_url` with more `SWITCHBOARD__` overrides.
+pub fn start_node_with(
+    db_url: &str,
+    name: &str,
+    id: &str,
+    overrides: &[(&str, &str)],
+) -> ServerProcess {
     share_nats();
-    ServerProcess::start(
-        db_url,
-        &[
-            ("CLUSTER__NATS_URL", NATS_URL),
-            ("CLUSTER__NAME", name),
-            ("CLUSTER__NODE_ID", id),
-        ],
-    )
+    let mut all = vec![
+        ("CLUSTER__NATS_URL", NATS_URL),
+        ("CLUSTER__NAME", name),
+        ("CLUSTER__NODE_ID", id),
+    ];
+    all.extend_from_slice(overrides);
+    ServerProcess::start(db_url, &all)
 }
 
 /// The lease row of cluster `name`, if taken.

@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod browser_find;
 pub mod cluster;
+pub mod cluster_sessions;
 pub mod files;
 pub mod outage;
 pub mod portal;

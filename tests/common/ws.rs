@@ -66,6 +66,21 @@ impl TestApp {
 }
 
 impl WsClient {
+    /// Connects to the server at `ws_base` (another node of a cluster) with a bearer token.
+    pub async fn connect_to(ws_base: &str, token: &str) -> Result<WsClient, u16> {
+        WsClient::open(
+            awc::Client::new()
+                .ws(format!("{ws_base}/ws"))
+                .bearer_auth(token),
+        )
+        .await
+    }
+
+    /// Connects to the server at `ws_base` with a ticket in the query string.
+    pub async fn connect_with_ticket(ws_base: &str, ticket: &str) -> Result<WsClient, u16> {
+        WsClient::open(awc::Client::new().ws(format!("{ws_base}/ws?ticket={ticket}"))).await
+    }
+
     async fn open(req: awc::ws::WebsocketsRequest) -> Result<WsClient, u16> {
         let (_, framed) = match req.max_frame_size(1 << 24).connect().await {
             Ok(ok) => ok,
@@ -190,6 +205,28 @@ impl WsClient {
                 self.inbox, self.closed
             ),
         }
+    }
+
+    /// Waits up to `wait` for the first frame of `kind` (taking it out of the inbox).
+    pub async fn expect_within(&mut self, kind: &str, wait: Duration) -> Value {
+        match self
+            .wait_for(&|f: &Value| f["type"] == json!(kind), wait)
+            .await
+        {
+            Some(frame) => frame,
+            None => panic!(
+                "no {kind} within {wait:?}; inbox: {:?}; closed: {:?}",
+                self.inbox, self.closed
+            ),
+        }
+    }
+
+    /// Whether the server ends the connection (a close frame, or the stream ending) within
+    /// `wait`; the frames read meanwhile stay in the inbox.
+    pub async fn closed_within(&mut self, wait: Duration) -> bool {
+        let start = std::time::Instant::now();
+        let _ = self.wait_for(&|_| false, wait).await;
+        start.elapsed() < wait
     }
 
     /// The next frame, if one arrives within `wait`.
