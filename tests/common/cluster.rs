@@ -24,6 +24,41 @@ pub fn unique_name() -> String {
     format!("t{}", uuid::Uuid::now_v7().simple())
 }
 
+/// The lock every cluster test process holds on the shared NATS server: shared by those that
+/// only use it, exclusive for the one that restarts it (tests/cluster_nats.rs). A file lock, so
+/// it holds across test binaries and across `cargo test` runs of other checkouts alike.
+static NATS_LOCK: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+fn nats_lock_file() -> std::fs::File {
+    let path = std::env::temp_dir().join("switchboard-test-nats.lock");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .unwrap()
+}
+
+/// Holds the NATS lock shared for the rest of this process (a no-op when it holds it already).
+pub fn share_nats() {
+    NATS_LOCK.get_or_init(|| {
+        let file = nats_lock_file();
+        file.lock_shared().unwrap();
+        file
+    });
+}
+
+/// Holds the NATS lock exclusively for the rest of this process: no other cluster test runs
+/// meanwhile (it waits for those running to end). Call it before anything else uses NATS.
+pub fn own_nats() {
+    let file = nats_lock_file();
+    file.lock().unwrap();
+    assert!(
+        NATS_LOCK.set(file).is_ok(),
+        "this process already shares NATS"
+    );
+}
+
 /// Starts node `id` of cluster `name` on `db_url`.
 pub fn start_node(db_url: &str, name: &str, id: &str) -> ServerProcess {
     start_node_with(db_url, name, id, &[])
@@ -36,6 +71,7 @@ pub fn start_node_with(
     id: &str,
     overrides: &[(&str, &str)],
 ) -> ServerProcess {
+    share_nats();
     let mut all = vec![
         ("CLUSTER__NATS_URL", NATS_URL),
         ("CLUSTER__NAME", name),
