@@ -1,6 +1,6 @@
 //! One write path (contract §3, "unavailable: could not be stored: nothing was sent on"): every
 //! change of a chat's state is committed before anyone hears of it. For each change (accept,
-//! requeue after the grace period, transfer, close, link_call), while the database refuses
+//! requeue after the grace period, transfer, close, link_call, an analyst's status), while the database refuses
 //! writes: the client gets `unavailable`, nobody is told of a change, and the database still
 //! holds the old state; once the database is back the same command succeeds (the requeue, which
 //! nobody asked for, is retried), everyone is told, and the database holds what they were told.
@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::outage::{Outage, until_ok};
 use common::ws::WsClient;
 use common::{Db, TestApp};
-use entities::{chat_links, chats};
+use entities::{analysts, chat_links, chats};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use switchboard::domain::Role;
@@ -233,6 +233,57 @@ async fn link_call_is_unavailable_while_the_database_refuses(app: TestApp) {
     assert_eq!(links().await.unwrap(), 1);
 }
 
+/// The stored status of `analyst`.
+async fn stored_status(app: &TestApp, analyst: &str) -> String {
+    analysts::Entity::find_by_id(analyst)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+async fn set_status_is_unavailable_and_untold_while_the_database_refuses(app: TestApp) {
+    app.provision(
+        "service-desk",
+        "auto",
+        &[("alice", "analyst"), ("carol", "manager")],
+        3,
+    )
+    .await;
+    let mut alice = app.available("alice").await;
+    // Alice's second tab hears every change of her status.
+    let mut tab = app.ws(&app.token("alice", Role::Analyst)).await;
+    let carol = app.token("carol", Role::Manager);
+    for _ in 0..50 {
+        if stored_status(&app, "alice").await == "available" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let outage = Outage::begin(&app).await;
+    let busy = json!({"type": "set_status", "status": "busy"});
+    alice.fails(busy.clone(), "unavailable").await;
+    let (status, body) = app
+        .patch("/api/v1/analysts/alice", &carol, json!({"status": "away"}))
+        .await;
+    assert_eq!(status, 503, "{body}");
+    tab.expect_none("status_changed", QUIET).await;
+    outage.end().await;
+    assert_eq!(stored_status(&app, "alice").await, "available");
+    // Undone in the routing core as well: Alice is still routed chats.
+    let mut emma = app.ws(&app.token("emma", Role::User)).await;
+    emma.ok(json!({"type": "start_chat", "queue_id": "service-desk"}))
+        .await;
+    alice.expect("chat_assigned").await;
+
+    let ok = until_ok(&mut alice, busy).await;
+    assert_eq!(ok["status"], "busy");
+    assert_eq!(tab.expect("status_changed").await["status"], "busy");
+    assert_eq!(stored_status(&app, "alice").await, "busy");
+}
+
 on_both_databases!(
     with super::FAST;
     accept_is_unavailable_and_untold_while_the_database_refuses,
@@ -240,4 +291,5 @@ on_both_databases!(
     transfer_is_unavailable_and_untold_while_the_database_refuses,
     close_is_unavailable_and_untold_while_the_database_refuses,
     link_call_is_unavailable_while_the_database_refuses,
+    set_status_is_unavailable_and_untold_while_the_database_refuses,
 );

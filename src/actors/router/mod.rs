@@ -34,6 +34,7 @@ pub use commands::*;
 pub use directory::LoadDirectory;
 pub use presence::*;
 pub use queries::*;
+use status::Answer;
 pub use status::SetStatus;
 pub use wrap_up::{TIMEOUT_CODE, WrapUp};
 
@@ -376,7 +377,13 @@ impl Router {
         self.revoke_offer(chat, RevokeReason::Timeout);
         crate::metrics::offer("timed_out");
         self.core.pass(analyst, chat);
-        self.set_status(analyst, AnalystStatus::Away, system());
+        self.set_status(
+            analyst,
+            AnalystStatus::Away,
+            system(),
+            Answer::default(),
+            ctx,
+        );
         self.after_change(ctx);
     }
 
@@ -445,7 +452,7 @@ impl Router {
 
     /// After any change: route the backlog and refresh positions of the queues touched.
     fn after_change(&mut self, ctx: &mut Context<Self>) {
-        self.settle();
+        self.settle(ctx);
         self.route(ctx);
         for queue_id in std::mem::take(&mut self.dirty) {
             self.ops_queue_stats(&queue_id);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix::prelude::*;
 
 use super::pending::Announce;
-use super::{Router, system};
+use super::{Answer, Router, system};
 use crate::actors::hub::Who;
 use crate::domain::{AnalystStatus, ChatState, EndReason};
 use crate::error::AppError;
@@ -180,7 +180,7 @@ impl Router {
         let chats = self.chats_of(&who);
         match &who {
             Who::Staff(id) => {
-                self.set_status(id, AnalystStatus::Offline, system());
+                self.set_status(id, AnalystStatus::Offline, system(), Answer::default(), ctx);
                 for chat in chats {
                     let Some(before) = self.core.chats.get(&chat).cloned() else {
                         continue;
