@@ -12,7 +12,6 @@ mod common;
 use common::cluster_sessions::{
     QUICK, SETTLE, available_on, cluster_with, reconnect, resumed, ws_on,
 };
-use sea_orm::EntityTrait;
 use serde_json::json;
 use switchboard::domain::Role;
 
@@ -51,12 +50,7 @@ async fn an_analysts_only_node_killed_requeues_their_chat_at_the_head_after_grac
     );
     let requeued = emma.expect_within("chat_requeued", SETTLE).await;
     assert_eq!(requeued["position"], 1, "back at the head, ahead of Fred");
-    use entities::chats;
-    let row = chats::Entity::find_by_id(chat.clone())
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = app.chat(&chat).await;
     assert_eq!((row.state.as_str(), row.analyst_id), ("waiting", None));
     // Bob, on the surviving standby, gets it first.
     let mut bob = available_on(&app, &nodes[a], "bob").await;

@@ -12,7 +12,6 @@ mod common;
 use common::TestApp;
 use common::cluster_sessions::{available_on, cluster, ws_on};
 use common::ws::WsClient;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use switchboard::domain::Role;
 
@@ -58,22 +57,14 @@ async fn converse(app: &TestApp, emma: &mut WsClient, alice: &mut WsClient, chat
     );
     alice.expect("chat_closed").await;
 
-    use entities::{chat_messages, chats};
-    let row = chats::Entity::find_by_id(chat_id.to_string())
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = app.chat(chat_id).await;
     assert_eq!(
         (row.state.as_str(), row.analyst_id.as_deref()),
         ("closed", Some("alice"))
     );
-    let stored: Vec<(i64, String)> = chat_messages::Entity::find()
-        .filter(chat_messages::Column::ChatId.eq(chat_id))
-        .order_by_asc(chat_messages::Column::Seq)
-        .all(&app.db)
+    let stored: Vec<(i64, String)> = app
+        .messages(chat_id)
         .await
-        .unwrap()
         .into_iter()
         .map(|m| (m.seq, m.body))
         .collect();
@@ -178,12 +169,7 @@ async fn two_analysts_on_two_standbys_race_to_accept_and_exactly_one_wins() {
     let dequeued = loser.expect("chat_dequeued").await;
     assert_eq!(dequeued["reason"], "accepted");
     emma.expect("chat_accepted").await;
-    use entities::chats;
-    let row = chats::Entity::find_by_id(chat.clone())
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = app.chat(&chat).await;
     assert_eq!(
         row.analyst_id.as_deref(),
         winner["chat"]["analyst"]["id"].as_str()

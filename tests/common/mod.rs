@@ -239,6 +239,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A chat's stored row (it must exist).
+    pub async fn chat(&self, chat_id: &str) -> entities::chats::Model {
+        use sea_orm::EntityTrait;
+        entities::chats::Entity::find_by_id(chat_id.to_string())
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("chat {chat_id} is not stored"))
+    }
+
     /// A token for `sub` with `role`, valid for an hour.
     pub fn token(&self, sub: &str, role: Role) -> String {
         self.keys
